@@ -1,0 +1,111 @@
+//! Upload API caller checks: the project named by a public key field, and signed uploads.
+
+use crate::domain::signing::upload_signature_matches;
+use crate::store::Project;
+use crate::upload_api::error::{ErrorCode, UploadError};
+use crate::AppState;
+
+/// Resolves the project from a public key field named `field` (`pub_key` or
+/// `UPLOADCARE_PUB_KEY`): `%s is required.` when absent, `%s is invalid.` when unknown.
+pub async fn project(
+    state: &AppState,
+    field: &str,
+    value: Option<&str>,
+) -> Result<Project, UploadError> {
+    let key = value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| UploadError::with(ErrorCode::ProjectPublicKeyRequiredError, &[field]))?;
+    state
+        .projects
+        .get(key)
+        .await?
+        .ok_or_else(|| UploadError::with(ErrorCode::ProjectPublicKeyInvalidError, &[field]))
+}
+
+/// Checks `signature`/`expire` when the project requires signed uploads. Where signatures
+/// are not required they are accepted unchecked (pyuploadcare signs every upload).
+pub fn check_signature(
+    project: &Project,
+    signature: Option<&str>,
+    expire: Option<&str>,
+    now_s: i64,
+) -> Result<(), UploadError> {
+    if !project.signed_uploads {
+        return Ok(());
+    }
+    let signature = signature
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| UploadError::new(ErrorCode::SignatureRequiredError))?;
+    let expire = expire
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| UploadError::new(ErrorCode::SignatureExpirationRequiredError))?;
+    let expire_s: i64 = expire
+        .trim()
+        .parse()
+        .map_err(|_| UploadError::new(ErrorCode::SignatureExpirationInvalidError))?;
+    if expire_s < now_s {
+        return Err(UploadError::new(ErrorCode::SignatureExpirationError));
+    }
+    if !upload_signature_matches(&project.secret_key, expire.trim(), signature) {
+        return Err(UploadError::new(ErrorCode::SignatureInvalidError));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(signed: bool) -> Project {
+        Project {
+            pub_key: "pk".into(),
+            secret_key: "demosecretkey".into(),
+            name: "p".into(),
+            autostore: true,
+            signed_uploads: signed,
+        }
+    }
+
+    #[test]
+    fn signed_upload_cases() {
+        // printf '1454902434' | openssl dgst -sha256 -hmac demosecretkey
+        let good = "f48020921ad3964cdf218f5f57bf97d1adaecf334898f05e24abb6610b99d2bb";
+        let now = 1_454_900_000;
+        let p = project(true);
+        let code = |r: Result<(), UploadError>| r.err().map(|e| e.code);
+        assert_eq!(
+            code(check_signature(&p, Some(good), Some("1454902434"), now)),
+            None
+        );
+        assert_eq!(
+            code(check_signature(&p, None, Some("1454902434"), now)),
+            Some(ErrorCode::SignatureRequiredError)
+        );
+        assert_eq!(
+            code(check_signature(&p, Some(good), None, now)),
+            Some(ErrorCode::SignatureExpirationRequiredError)
+        );
+        assert_eq!(
+            code(check_signature(&p, Some(good), Some("soon"), now)),
+            Some(ErrorCode::SignatureExpirationInvalidError)
+        );
+        assert_eq!(
+            code(check_signature(
+                &p,
+                Some(good),
+                Some("1454902434"),
+                1_454_902_435
+            )),
+            Some(ErrorCode::SignatureExpirationError)
+        );
+        assert_eq!(
+            code(check_signature(&p, Some("00"), Some("1454902434"), now)),
+            Some(ErrorCode::SignatureInvalidError)
+        );
+        assert_eq!(
+            code(check_signature(&project(false), None, None, now)),
+            None
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! File bytes on disk, content-addressed by SHA-256: `blobs/<2 hex>/<64 hex>`. Uploads stream
+//! into `tmp/` and are renamed into place once complete and synced, so a crash never leaves a
+//! half-written blob under its address.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use tokio::fs;
+use tokio::io::AsyncWriteExt;
+
+use crate::domain::content::HEAD_LEN;
+use crate::error::StoreError;
+
+/// The blob directory.
+#[derive(Clone, Debug)]
+pub struct Blobs {
+    root: PathBuf,
+}
+
+/// A finished blob: its address, size and first bytes (for content detection).
+#[derive(Debug)]
+pub struct Blob {
+    /// SHA-256 hex of the bytes.
+    pub hash: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The first [`HEAD_LEN`] bytes.
+    pub head: Vec<u8>,
+}
+
+impl Blobs {
+    /// Opens the blob directory under `data_dir`, creating it, and clears stale temporaries.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let root = data_dir.to_path_buf();
+        fs::create_dir_all(root.join("blobs")).await?;
+        let tmp = root.join("tmp");
+        if fs::metadata(&tmp).await.is_ok() {
+            fs::remove_dir_all(&tmp).await?;
+        }
+        fs::create_dir_all(&tmp).await?;
+        Ok(Self { root })
+    }
+
+    /// Where the blob with this hash lives.
+    pub fn path(&self, hash: &str) -> PathBuf {
+        let prefix = hash.get(..2).unwrap_or("00");
+        self.root.join("blobs").join(prefix).join(hash)
+    }
+
+    /// Starts writing a new blob.
+    pub async fn writer(&self) -> Result<BlobWriter, StoreError> {
+        let tmp = self
+            .root
+            .join("tmp")
+            .join(uuid::Uuid::new_v4().simple().to_string());
+        let file = fs::File::create(&tmp).await?;
+        Ok(BlobWriter {
+            blobs: self.clone(),
+            tmp,
+            file: Some(file),
+            hasher: Sha256::new(),
+            size: 0,
+            head: Vec::new(),
+        })
+    }
+}
+
+/// A blob being written; dropped unfinished, its temporary file is removed.
+pub struct BlobWriter {
+    blobs: Blobs,
+    tmp: PathBuf,
+    file: Option<fs::File>,
+    hasher: Sha256,
+    size: u64,
+    head: Vec<u8>,
+}
+
+impl BlobWriter {
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a chunk.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        if self.head.len() < HEAD_LEN {
+            let take = (HEAD_LEN - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+        self.hasher.update(chunk);
+        self.size += chunk.len() as u64;
+        match self.file.as_mut() {
+            Some(f) => Ok(f.write_all(chunk).await?),
+            None => Err(StoreError::Internal("blob writer already finished".into())),
+        }
+    }
+
+    /// Syncs the bytes and moves them to their content address.
+    pub async fn finish(mut self) -> Result<Blob, StoreError> {
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| StoreError::Internal("blob writer already finished".into()))?;
+        file.flush().await?;
+        file.sync_all().await?;
+        drop(file);
+        let hash = hex::encode(std::mem::take(&mut self.hasher).finalize());
+        let dest = self.blobs.path(&hash);
+        if let Some(dir) = dest.parent() {
+            fs::create_dir_all(dir).await?;
+        }
+        fs::rename(&self.tmp, &dest).await?;
+        Ok(Blob {
+            hash,
+            size: self.size,
+            head: std::mem::take(&mut self.head),
+        })
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            // Unfinished: the temporary file is garbage.
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn same_bytes_same_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).await.unwrap();
+        let mut a = blobs.writer().await.unwrap();
+        a.write(b"hello ").await.unwrap();
+        a.write(b"world").await.unwrap();
+        let a = a.finish().await.unwrap();
+        let mut b = blobs.writer().await.unwrap();
+        b.write(b"hello world").await.unwrap();
+        let b = b.finish().await.unwrap();
+        assert_eq!(a.hash, b.hash);
+        assert_eq!(a.size, 11);
+        assert_eq!(std::fs::read(blobs.path(&a.hash)).unwrap(), b"hello world");
+    }
+
+    #[tokio::test]
+    async fn dropped_writer_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).await.unwrap();
+        let mut w = blobs.writer().await.unwrap();
+        w.write(b"partial").await.unwrap();
+        drop(w);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
+    }
+}

@@ -1,0 +1,315 @@
+//! One typed configuration: defaults, then the TOML file, then `UC_*` environment variables,
+//! then command-line flags (later layers win). Loaded once, validated once.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// Command line and environment (clap reads each flag's `UC_*` variable when the flag is absent).
+#[derive(Debug, Default, Parser)]
+#[command(
+    name = "uploadcare-emulator",
+    version,
+    about = "Self-hosted emulator of Uploadcare's Upload, REST and CDN APIs"
+)]
+pub struct Args {
+    /// TOML configuration file (see config/emulator.example.toml).
+    #[arg(long, env = "UC_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on for all three APIs [default: 127.0.0.1:8000].
+    #[arg(long, env = "UC_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Database URL: sqlite://FILE or postgres://… [default: sqlite://<data dir>/emulator.db].
+    #[arg(long, env = "UC_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Directory for file bytes and the default SQLite database [default: ./uploadcare-data].
+    #[arg(long, env = "UC_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A project as PUB_KEY:SECRET_KEY; repeatable (UC_PROJECTS: comma-separated).
+    #[arg(long = "project", env = "UC_PROJECTS", value_delimiter = ',')]
+    pub projects: Vec<String>,
+    /// Public base URL of the Upload API written into answers [default: the request's host].
+    #[arg(long, env = "UC_UPLOAD_BASE_URL")]
+    pub upload_base_url: Option<String>,
+    /// Public base URL of the REST API written into answers [default: the request's host].
+    #[arg(long, env = "UC_API_BASE_URL")]
+    pub api_base_url: Option<String>,
+    /// Public base URL of the CDN written into answers [default: the request's host].
+    #[arg(long, env = "UC_CDN_BASE_URL")]
+    pub cdn_base_url: Option<String>,
+    /// Log format: text or json [default: text].
+    #[arg(long, env = "UC_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}
+
+/// The TOML file's shape; unknown keys are rejected.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// See [`Args::listen`].
+    pub listen: Option<SocketAddr>,
+    /// See [`Args::database_url`].
+    pub database_url: Option<String>,
+    /// See [`Args::data_dir`].
+    pub data_dir: Option<PathBuf>,
+    /// See [`Args::upload_base_url`].
+    pub upload_base_url: Option<String>,
+    /// See [`Args::api_base_url`].
+    pub api_base_url: Option<String>,
+    /// See [`Args::cdn_base_url`].
+    pub cdn_base_url: Option<String>,
+    /// See [`Args::log_format`].
+    pub log_format: Option<String>,
+    /// Hours an unstored file lives (production: 24).
+    pub retention_hours: Option<u64>,
+    /// Refuse `Uploadcare.Simple` REST auth over plain HTTP, as production does.
+    pub simple_auth_https_only: Option<bool>,
+    /// Projects with their settings.
+    #[serde(default)]
+    pub projects: Vec<ProjectConfig>,
+}
+
+/// One project in the TOML file.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectConfig {
+    /// Public key.
+    pub pub_key: String,
+    /// Secret key.
+    pub secret_key: String,
+    /// Display name.
+    #[serde(default = "default_project_name")]
+    pub name: String,
+    /// Whether `UPLOADCARE_STORE=auto` stores files.
+    #[serde(default = "default_true")]
+    pub autostore: bool,
+    /// Whether uploads must be signed.
+    #[serde(default)]
+    pub signed_uploads: bool,
+}
+
+fn default_project_name() -> String {
+    "Emulated project".to_owned()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The validated configuration the server runs with.
+#[derive(Clone)]
+pub struct Config {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Database URL (never logged whole: see [`redact_url`]).
+    pub database_url: String,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Projects to create or update at start-up.
+    pub projects: Vec<ProjectConfig>,
+    /// Public base URLs, `None` to follow the request's host.
+    pub public_urls: PublicUrls,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Retention of unstored files, in hours.
+    pub retention_hours: u64,
+    /// Refuse Simple REST auth over plain HTTP.
+    pub simple_auth_https_only: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("data_dir", &self.data_dir)
+            .field(
+                "projects",
+                &self.projects.iter().map(|p| &p.pub_key).collect::<Vec<_>>(),
+            )
+            .field("log_format", &self.log_format)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configured public base URLs (no trailing slash).
+#[derive(Clone, Debug, Default)]
+pub struct PublicUrls {
+    /// Upload API base.
+    pub upload: Option<String>,
+    /// REST API base.
+    pub api: Option<String>,
+    /// CDN base.
+    pub cdn: Option<String>,
+}
+
+/// The demo project used when none is configured.
+pub const DEMO_PUB_KEY: &str = "demopublickey";
+/// The demo project's secret key.
+pub const DEMO_SECRET_KEY: &str = "demosecretkey";
+
+impl Config {
+    /// Builds the configuration from parsed arguments and the text of the config file, if any.
+    pub fn resolve(args: Args, file_text: Option<&str>) -> Result<Self, String> {
+        let file: FileConfig = match file_text {
+            Some(text) => toml::from_str(text).map_err(|e| format!("config file: {e}"))?,
+            None => FileConfig::default(),
+        };
+        let data_dir = args
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("uploadcare-data"));
+        let database_url = args
+            .database_url
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("emulator.db").display()));
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
+            return Err(format!(
+                "database URL must start with sqlite:// or postgres://, got {}",
+                redact_url(&database_url)
+            ));
+        }
+        let log_format = match args.log_format.or(file.log_format).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(format!("log format must be text or json, got {other:?}")),
+        };
+        let mut projects = file.projects;
+        for spec in args.projects.iter().filter(|s| !s.trim().is_empty()) {
+            let (pub_key, secret_key) = spec
+                .trim()
+                .split_once(':')
+                .filter(|(p, s)| !p.is_empty() && !s.is_empty())
+                .ok_or_else(|| format!("--project must be PUB_KEY:SECRET_KEY, got {spec:?}"))?;
+            projects.retain(|p| p.pub_key != pub_key);
+            projects.push(ProjectConfig {
+                pub_key: pub_key.to_owned(),
+                secret_key: secret_key.to_owned(),
+                name: default_project_name(),
+                autostore: true,
+                signed_uploads: false,
+            });
+        }
+        if projects.is_empty() {
+            projects.push(ProjectConfig {
+                pub_key: DEMO_PUB_KEY.to_owned(),
+                secret_key: DEMO_SECRET_KEY.to_owned(),
+                name: "Demo project".to_owned(),
+                autostore: true,
+                signed_uploads: false,
+            });
+        }
+        for p in &projects {
+            if p.pub_key.is_empty() || p.secret_key.is_empty() {
+                return Err("every project needs a pub_key and a secret_key".to_owned());
+            }
+        }
+        let url = |v: Option<String>| -> Result<Option<String>, String> {
+            match v {
+                None => Ok(None),
+                Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                    Ok(Some(u.trim_end_matches('/').to_owned()))
+                }
+                Some(u) => Err(format!(
+                    "public base URLs must start with http(s)://, got {u:?}"
+                )),
+            }
+        };
+        Ok(Config {
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8000))),
+            database_url,
+            data_dir,
+            projects,
+            public_urls: PublicUrls {
+                upload: url(args.upload_base_url.or(file.upload_base_url))?,
+                api: url(args.api_base_url.or(file.api_base_url))?,
+                cdn: url(args.cdn_base_url.or(file.cdn_base_url))?,
+            },
+            log_format,
+            retention_hours: file.retention_hours.unwrap_or(24),
+            simple_auth_https_only: file.simple_auth_https_only.unwrap_or(false),
+        })
+    }
+}
+
+/// A database URL with any password replaced by `***`, fit for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("uploadcare-emulator").chain(v.iter().copied()))
+            .unwrap()
+    }
+
+    #[test]
+    fn defaults_give_demo_project_and_sqlite_in_data_dir() {
+        let c = Config::resolve(args(&[]), None).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8000");
+        assert_eq!(c.database_url, "sqlite://uploadcare-data/emulator.db");
+        assert_eq!(c.projects[0].pub_key, DEMO_PUB_KEY);
+        assert_eq!(c.retention_hours, 24);
+    }
+
+    #[test]
+    fn flags_win_over_file() {
+        let file = "listen = \"127.0.0.1:9000\"\ndata_dir = \"/tmp/x\"\n[[projects]]\npub_key = \"a\"\nsecret_key = \"b\"\n";
+        let c = Config::resolve(args(&["--listen", "127.0.0.1:9100"]), Some(file)).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(c.database_url, "sqlite:///tmp/x/emulator.db");
+        assert_eq!(c.projects.len(), 1);
+        let c =
+            Config::resolve(args(&["--project", "a:c", "--project", "d:e"]), Some(file)).unwrap();
+        assert_eq!(c.projects.len(), 2);
+        assert_eq!(c.projects[0].secret_key, "c");
+    }
+
+    #[test]
+    fn bad_settings_are_refused_clearly() {
+        let e = Config::resolve(args(&[]), Some("lisen = \"x\"")).unwrap_err();
+        assert!(e.contains("unknown field `lisen`"), "{e}");
+        let e = Config::resolve(args(&["--project", "nocolon"]), None).unwrap_err();
+        assert!(e.contains("PUB_KEY:SECRET_KEY"), "{e}");
+        let e = Config::resolve(args(&["--database-url", "mysql://x"]), None).unwrap_err();
+        assert!(e.contains("sqlite://"), "{e}");
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

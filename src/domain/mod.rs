@@ -1,0 +1,9 @@
+//! Uploadcare's rules, free of HTTP and SQL: ids, members, metadata, content, time.
+
+pub mod clock;
+pub mod content;
+pub mod files;
+pub mod groups;
+pub mod metadata;
+pub mod signing;
+pub mod time;

@@ -1,0 +1,109 @@
+//! Signatures: signed uploads (hex HMAC-SHA256 of `expire`) and the REST `Uploadcare` scheme
+//! (hex HMAC-SHA1 of the request's canonical string). Comparisons run in constant time.
+
+use hmac::{Hmac, Mac};
+use md5::{Digest, Md5};
+use sha1::Sha1;
+use sha2::Sha256;
+
+/// Whether `signature` is hex HMAC-SHA256(`secret`, `expire`), compared in constant time.
+pub fn upload_signature_matches(secret: &str, expire: &str, signature: &str) -> bool {
+    let Ok(given) = hex::decode(signature.trim()) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(expire.as_bytes());
+    mac.verify_slice(&given).is_ok()
+}
+
+/// The string a REST request signs: `VERB\nmd5hex(body)\ncontent-type\ndate\nuri`.
+pub fn rest_string_to_sign(
+    method: &str,
+    body: &[u8],
+    content_type: &str,
+    date: &str,
+    uri: &str,
+) -> String {
+    let body_md5 = hex::encode(Md5::digest(body));
+    format!("{method}\n{body_md5}\n{content_type}\n{date}\n{uri}")
+}
+
+/// Whether `signature` is hex HMAC-SHA1(`secret`, `string_to_sign`), in constant time.
+pub fn rest_signature_matches(secret: &str, string_to_sign: &str, signature: &str) -> bool {
+    let Ok(given) = hex::decode(signature.trim()) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(string_to_sign.as_bytes());
+    mac.verify_slice(&given).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_signature_vector() {
+        // printf '1454902434' | openssl dgst -sha256 -hmac demosecretkey
+        let good = "f48020921ad3964cdf218f5f57bf97d1adaecf334898f05e24abb6610b99d2bb";
+        assert!(upload_signature_matches(
+            "demosecretkey",
+            "1454902434",
+            good
+        ));
+        assert!(upload_signature_matches(
+            "demosecretkey",
+            "1454902434",
+            &good.to_uppercase()
+        ));
+        assert!(!upload_signature_matches("other", "1454902434", good));
+        assert!(!upload_signature_matches(
+            "demosecretkey",
+            "1454902435",
+            good
+        ));
+        assert!(!upload_signature_matches(
+            "demosecretkey",
+            "1454902434",
+            "zz"
+        ));
+    }
+
+    #[test]
+    fn rest_signature_vector() {
+        let s = rest_string_to_sign(
+            "GET",
+            b"",
+            "application/json",
+            "Fri, 30 Sep 2016 11:10:54 GMT",
+            "/files/?limit=1",
+        );
+        // printf '<that string>' | openssl dgst -sha1 -hmac demosecretkey
+        let good = "3a93073efebeea437fd0e47412a3299c8a1223ef";
+        assert!(rest_signature_matches("demosecretkey", &s, good));
+        assert!(!rest_signature_matches(
+            "demosecretkey",
+            &s.replace("GET", "PUT"),
+            good
+        ));
+    }
+
+    #[test]
+    fn rest_string_layout() {
+        let s = rest_string_to_sign(
+            "GET",
+            b"",
+            "application/json",
+            "Fri, 30 Sep 2016 11:10:54 GMT",
+            "/files/?limit=1",
+        );
+        assert_eq!(
+            s,
+            "GET\nd41d8cd98f00b204e9800998ecf8427e\napplication/json\nFri, 30 Sep 2016 11:10:54 GMT\n/files/?limit=1"
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! Uploadcare emulator: the Upload, REST and CDN APIs over one store.
+//!
+//! [`app`] builds the router from an [`AppState`]; [`serve`] runs it on a listener until a
+//! shutdown future resolves. `main.rs` only loads the configuration and calls these.
+
+pub mod auth;
+pub mod blobs;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod projects;
+pub mod rest_api;
+pub mod store;
+pub mod upload_api;
+pub mod urls;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::blobs::Blobs;
+use crate::config::Config;
+use crate::domain::clock::Clock;
+use crate::error::StoreError;
+use crate::projects::Projects;
+use crate::store::Store;
+
+/// Everything a handler needs, shared behind an `Arc`.
+pub struct AppState {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// File bytes.
+    pub blobs: Blobs,
+    /// The emulator's clock.
+    pub clock: Clock,
+    /// Projects, cached.
+    pub projects: Projects,
+    /// The configuration.
+    pub config: Config,
+}
+
+impl AppState {
+    /// Opens the store and the blob directory and writes the configured projects.
+    pub async fn open(config: Config) -> Result<Arc<Self>, StoreError> {
+        tokio::fs::create_dir_all(&config.data_dir).await?;
+        let store = store::open(&config.database_url).await?;
+        let blobs = Blobs::open(&config.data_dir).await?;
+        let projects = Projects::new(store.clone());
+        for p in &config.projects {
+            projects.upsert(p).await?;
+        }
+        Ok(Arc::new(Self {
+            store,
+            blobs,
+            clock: Clock::default(),
+            projects,
+            config,
+        }))
+    }
+
+    /// Retention of unstored files in microseconds.
+    pub fn retention_us(&self) -> i64 {
+        i64::try_from(self.config.retention_hours)
+            .unwrap_or(i64::MAX / 3_600_000_000)
+            .saturating_mul(3_600_000_000)
+    }
+}
+
+/// The whole application: all three APIs on one router.
+pub fn app(state: Arc<AppState>) -> Router {
+    // Browsers upload straight to the Upload API and read the CDN, as production allows.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods(Any)
+        .allow_headers(Any)
+        .max_age(Duration::from_secs(86400));
+    Router::new()
+        .merge(upload_api::router())
+        .merge(rest_api::router())
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, finishing in-flight requests.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,537 @@
+//! The SQL backends. SQLite and Postgres share every statement; `sql_store!` writes the
+//! [`Store`] impl once per backend, and only opening a pool differs.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{FromRow, Postgres, QueryBuilder, Sqlite};
+use uuid::Uuid;
+
+use super::{
+    Cursor, FileRecord, GroupMember, GroupRecord, ImageFacts, NewGroup, Order, PageQuery, Project,
+    Store,
+};
+use crate::error::StoreError;
+
+const FILE_COLUMNS: &str =
+    "uuid, project, size, blob, original_filename, mime_type, image_format, \
+     image_width, image_height, color_mode, metadata, uploaded_us, stored_us, removed_us";
+
+/// A `files` row as the database returns it.
+#[derive(FromRow)]
+struct FileRow {
+    uuid: String,
+    project: String,
+    size: i64,
+    blob: String,
+    original_filename: String,
+    mime_type: String,
+    image_format: Option<String>,
+    image_width: Option<i64>,
+    image_height: Option<i64>,
+    color_mode: Option<String>,
+    metadata: String,
+    uploaded_us: i64,
+    stored_us: Option<i64>,
+    removed_us: Option<i64>,
+}
+
+impl TryFrom<FileRow> for FileRecord {
+    type Error = StoreError;
+
+    fn try_from(r: FileRow) -> Result<Self, StoreError> {
+        let image = match (r.image_format, r.image_width, r.image_height, r.color_mode) {
+            (Some(format), Some(width), Some(height), Some(color_mode)) => Some(ImageFacts {
+                format,
+                width,
+                height,
+                color_mode,
+            }),
+            _ => None,
+        };
+        Ok(FileRecord {
+            uuid: parse_uuid(&r.uuid)?,
+            project: r.project,
+            size: r.size,
+            blob: r.blob,
+            original_filename: r.original_filename,
+            mime_type: r.mime_type,
+            image,
+            metadata: serde_json::from_str(&r.metadata)
+                .map_err(|e| StoreError::Internal(format!("bad metadata column: {e}")))?,
+            uploaded_us: r.uploaded_us,
+            stored_us: r.stored_us,
+            removed_us: r.removed_us,
+        })
+    }
+}
+
+/// A group member joined with its (possibly missing) file.
+#[derive(FromRow)]
+struct MemberRow {
+    files_count: i64,
+    created_us: i64,
+    member_uuid: Option<String>,
+    default_effects: Option<String>,
+    uuid: Option<String>,
+    project: Option<String>,
+    size: Option<i64>,
+    blob: Option<String>,
+    original_filename: Option<String>,
+    mime_type: Option<String>,
+    image_format: Option<String>,
+    image_width: Option<i64>,
+    image_height: Option<i64>,
+    color_mode: Option<String>,
+    metadata: Option<String>,
+    uploaded_us: Option<i64>,
+    stored_us: Option<i64>,
+    removed_us: Option<i64>,
+}
+
+impl MemberRow {
+    fn file(self) -> Result<Option<FileRecord>, StoreError> {
+        let (
+            Some(uuid),
+            Some(project),
+            Some(size),
+            Some(blob),
+            Some(original_filename),
+            Some(mime_type),
+            Some(metadata),
+            Some(uploaded_us),
+        ) = (
+            self.uuid,
+            self.project,
+            self.size,
+            self.blob,
+            self.original_filename,
+            self.mime_type,
+            self.metadata,
+            self.uploaded_us,
+        )
+        else {
+            return Ok(None);
+        };
+        FileRecord::try_from(FileRow {
+            uuid,
+            project,
+            size,
+            blob,
+            original_filename,
+            mime_type,
+            image_format: self.image_format,
+            image_width: self.image_width,
+            image_height: self.image_height,
+            color_mode: self.color_mode,
+            metadata,
+            uploaded_us,
+            stored_us: self.stored_us,
+            removed_us: self.removed_us,
+        })
+        .map(Some)
+    }
+}
+
+#[derive(FromRow)]
+struct GroupRow {
+    uuid: String,
+    files_count: i64,
+    created_us: i64,
+}
+
+impl TryFrom<GroupRow> for GroupRecord {
+    type Error = StoreError;
+
+    fn try_from(r: GroupRow) -> Result<Self, StoreError> {
+        Ok(GroupRecord {
+            uuid: parse_uuid(&r.uuid)?,
+            files_count: r.files_count,
+            created_us: r.created_us,
+        })
+    }
+}
+
+fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Internal(format!("bad uuid column {s:?}: {e}")))
+}
+
+/// The `WHERE`/`ORDER BY` tail of a page query, and whether its rows come back reversed.
+fn page_sql(page: &PageQuery) -> (&'static str, bool) {
+    use Cursor::*;
+    use Order::*;
+    match (page.order, page.cursor) {
+        (Ascending, Start) => ("ORDER BY created_us ASC LIMIT $2 OFFSET $3", false),
+        (Descending, Start) => ("ORDER BY created_us DESC LIMIT $2 OFFSET $3", false),
+        (
+            Ascending,
+            After {
+                inclusive: false, ..
+            },
+        ) => (
+            "AND created_us > $4 ORDER BY created_us ASC LIMIT $2 OFFSET $3",
+            false,
+        ),
+        (
+            Ascending,
+            After {
+                inclusive: true, ..
+            },
+        ) => (
+            "AND created_us >= $4 ORDER BY created_us ASC LIMIT $2 OFFSET $3",
+            false,
+        ),
+        (
+            Descending,
+            After {
+                inclusive: false, ..
+            },
+        ) => (
+            "AND created_us < $4 ORDER BY created_us DESC LIMIT $2 OFFSET $3",
+            false,
+        ),
+        (
+            Descending,
+            After {
+                inclusive: true, ..
+            },
+        ) => (
+            "AND created_us <= $4 ORDER BY created_us DESC LIMIT $2 OFFSET $3",
+            false,
+        ),
+        (Ascending, Before { .. }) => (
+            "AND created_us < $4 ORDER BY created_us DESC LIMIT $2 OFFSET $3",
+            true,
+        ),
+        (Descending, Before { .. }) => (
+            "AND created_us > $4 ORDER BY created_us ASC LIMIT $2 OFFSET $3",
+            true,
+        ),
+    }
+}
+
+fn cursor_time(cursor: Cursor) -> i64 {
+    match cursor {
+        Cursor::Start => 0,
+        Cursor::After { at_us, .. } | Cursor::Before { at_us } => at_us,
+    }
+}
+
+macro_rules! sql_store {
+    ($name:ident, $db:ty, $pool:ty) => {
+        #[async_trait]
+        impl Store for $name {
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn upsert_project(&self, p: &Project) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO projects (pub_key, secret_key, name, autostore, signed_uploads) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (pub_key) DO UPDATE SET \
+                     secret_key = excluded.secret_key, name = excluded.name, \
+                     autostore = excluded.autostore, signed_uploads = excluded.signed_uploads",
+                )
+                .bind(&p.pub_key)
+                .bind(&p.secret_key)
+                .bind(&p.name)
+                .bind(p.autostore)
+                .bind(p.signed_uploads)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn project(&self, pub_key: &str) -> Result<Option<Project>, StoreError> {
+                Ok(sqlx::query_as::<_, Project>(
+                    "SELECT pub_key, secret_key, name, autostore, signed_uploads \
+                     FROM projects WHERE pub_key = $1",
+                )
+                .bind(pub_key)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn insert_file(&self, f: &FileRecord) -> Result<(), StoreError> {
+                let image = f.image.as_ref();
+                sqlx::query(
+                    "INSERT INTO files (uuid, project, size, blob, original_filename, mime_type, \
+                     image_format, image_width, image_height, color_mode, metadata, uploaded_us, \
+                     stored_us, removed_us) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                )
+                .bind(f.uuid.to_string())
+                .bind(&f.project)
+                .bind(f.size)
+                .bind(&f.blob)
+                .bind(&f.original_filename)
+                .bind(&f.mime_type)
+                .bind(image.map(|i| i.format.clone()))
+                .bind(image.map(|i| i.width))
+                .bind(image.map(|i| i.height))
+                .bind(image.map(|i| i.color_mode.clone()))
+                .bind(serde_json::Value::Object(f.metadata.clone()).to_string())
+                .bind(f.uploaded_us)
+                .bind(f.stored_us)
+                .bind(f.removed_us)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn file(&self, project: &str, uuid: Uuid) -> Result<Option<FileRecord>, StoreError> {
+                let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE uuid = $1 AND project = $2");
+                sqlx::query_as::<_, FileRow>(&sql)
+                    .bind(uuid.to_string())
+                    .bind(project)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(FileRecord::try_from)
+                    .transpose()
+            }
+
+            async fn live_files(&self, project: &str, uuids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
+                if uuids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = QueryBuilder::<$db>::new("SELECT uuid FROM files WHERE project = ");
+                q.push_bind(project);
+                q.push(" AND removed_us IS NULL AND uuid IN (");
+                let mut list = q.separated(", ");
+                for u in uuids {
+                    list.push_bind(u.to_string());
+                }
+                q.push(")");
+                let rows: Vec<(String,)> = q.build_query_as().fetch_all(&self.pool).await?;
+                rows.iter().map(|(u,)| parse_uuid(u)).collect()
+            }
+
+            async fn store_files(
+                &self,
+                project: &str,
+                uuids: &[Uuid],
+                now_us: i64,
+            ) -> Result<Vec<FileRecord>, StoreError> {
+                if uuids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = QueryBuilder::<$db>::new("UPDATE files SET stored_us = ");
+                q.push_bind(now_us);
+                q.push(" WHERE project = ");
+                q.push_bind(project);
+                q.push(" AND removed_us IS NULL AND uuid IN (");
+                let mut list = q.separated(", ");
+                for u in uuids {
+                    list.push_bind(u.to_string());
+                }
+                q.push(") RETURNING ");
+                q.push(FILE_COLUMNS);
+                let rows: Vec<FileRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().map(FileRecord::try_from).collect()
+            }
+
+            async fn insert_group(&self, g: &NewGroup, created_us: i64) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO groups (uuid, project, files_count, created_us) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (project, created_us) DO NOTHING",
+                )
+                .bind(g.uuid.to_string())
+                .bind(&g.project)
+                .bind(g.members.len() as i64)
+                .bind(created_us)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                let group_uuid = g.uuid.to_string();
+                let mut q = QueryBuilder::<$db>::new(
+                    "INSERT INTO group_members (group_uuid, position, file_uuid, default_effects) ",
+                );
+                q.push_values(g.members.iter().enumerate(), |mut row, (i, (file, effects))| {
+                    row.push_bind(group_uuid.clone())
+                        .push_bind(i as i64)
+                        .push_bind(file.to_string())
+                        .push_bind(effects.clone());
+                });
+                q.build().execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn group(
+                &self,
+                project: &str,
+                uuid: Uuid,
+            ) -> Result<Option<(GroupRecord, Vec<GroupMember>)>, StoreError> {
+                // One query: the group, its members in order, and each member's file.
+                let rows: Vec<MemberRow> = sqlx::query_as(
+                    "SELECT g.files_count, g.created_us, m.file_uuid AS member_uuid, m.default_effects, \
+                     f.uuid, f.project, f.size, f.blob, f.original_filename, f.mime_type, \
+                     f.image_format, f.image_width, f.image_height, f.color_mode, f.metadata, \
+                     f.uploaded_us, f.stored_us, f.removed_us \
+                     FROM groups g \
+                     LEFT JOIN group_members m ON m.group_uuid = g.uuid \
+                     LEFT JOIN files f ON f.uuid = m.file_uuid AND f.project = g.project \
+                     WHERE g.uuid = $1 AND g.project = $2 \
+                     ORDER BY m.position",
+                )
+                .bind(uuid.to_string())
+                .bind(project)
+                .fetch_all(&self.pool)
+                .await?;
+                let Some(first) = rows.first() else {
+                    return Ok(None);
+                };
+                let group = GroupRecord {
+                    uuid,
+                    files_count: first.files_count,
+                    created_us: first.created_us,
+                };
+                let mut members = Vec::with_capacity(rows.len());
+                for mut row in rows {
+                    let (Some(member), Some(default_effects)) =
+                        (row.member_uuid.take(), row.default_effects.take())
+                    else {
+                        continue;
+                    };
+                    members.push(GroupMember {
+                        file_uuid: parse_uuid(&member)?,
+                        default_effects,
+                        file: row.file()?,
+                    });
+                }
+                Ok(Some((group, members)))
+            }
+
+            async fn list_groups(
+                &self,
+                project: &str,
+                page: &PageQuery,
+            ) -> Result<Vec<GroupRecord>, StoreError> {
+                let (tail, reversed) = page_sql(page);
+                let sql = format!(
+                    "SELECT uuid, files_count, created_us FROM groups WHERE project = $1 {tail}"
+                );
+                let mut q = sqlx::query_as::<_, GroupRow>(&sql)
+                    .bind(project)
+                    .bind(page.limit)
+                    .bind(page.offset);
+                if page.cursor != Cursor::Start {
+                    q = q.bind(cursor_time(page.cursor));
+                }
+                let mut groups = q
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(GroupRecord::try_from)
+                    .collect::<Result<Vec<_>, _>>()?;
+                if reversed {
+                    groups.reverse();
+                }
+                Ok(groups)
+            }
+
+            async fn count_groups(&self, project: &str) -> Result<i64, StoreError> {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM groups WHERE project = $1")
+                    .bind(project)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(n)
+            }
+
+            async fn group_beyond(
+                &self,
+                project: &str,
+                order: Order,
+                at_us: i64,
+            ) -> Result<bool, StoreError> {
+                let sql = match order {
+                    Order::Ascending => {
+                        "SELECT 1 FROM groups WHERE project = $1 AND created_us > $2 LIMIT 1"
+                    }
+                    Order::Descending => {
+                        "SELECT 1 FROM groups WHERE project = $1 AND created_us < $2 LIMIT 1"
+                    }
+                };
+                let row: Option<(i32,)> = sqlx::query_as(sql)
+                    .bind(project)
+                    .bind(at_us)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.is_some())
+            }
+
+            async fn delete_group(&self, project: &str, uuid: Uuid) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let id = uuid.to_string();
+                let deleted = sqlx::query("DELETE FROM groups WHERE uuid = $1 AND project = $2")
+                    .bind(&id)
+                    .bind(project)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if deleted > 0 {
+                    sqlx::query("DELETE FROM group_members WHERE group_uuid = $1")
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(deleted > 0)
+            }
+        }
+    };
+}
+
+/// SQLite backend: one WAL-mode database file.
+pub struct SqliteStore {
+    pool: sqlx::SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+/// Postgres backend, for teams that share one emulator or run replicas.
+pub struct PostgresStore {
+    pool: sqlx::PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+sql_store!(SqliteStore, Sqlite, sqlx::SqlitePool);
+sql_store!(PostgresStore, Postgres, sqlx::PgPool);

@@ -1,0 +1,90 @@
+//! Reading Upload API requests: text fields from the query string and from an
+//! `application/x-www-form-urlencoded` or `multipart/form-data` body, with the documented
+//! parser, field-count and null-character errors.
+
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header;
+
+use super::error::{ErrorCode, UploadError};
+
+/// Most fields one request may carry.
+pub const MAX_FIELDS: usize = 2000;
+
+/// Text fields in arrival order: query first, then body.
+#[derive(Debug, Default)]
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    /// The last value of `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Adds a field, enforcing the field-count and null-character rules.
+    pub fn push(&mut self, name: String, value: String) -> Result<(), UploadError> {
+        if self.0.len() >= MAX_FIELDS {
+            return Err(UploadError::new(
+                ErrorCode::RequestFiledsNumberLimitExceededError,
+            ));
+        }
+        if name.contains('\0') || value.contains('\0') {
+            return Err(UploadError::new(ErrorCode::NullCharactersForbiddenError));
+        }
+        self.0.push((name, value));
+        Ok(())
+    }
+}
+
+/// Query-string fields of a request.
+pub fn query_fields(query: Option<&str>) -> Result<Fields, UploadError> {
+    let mut fields = Fields::default();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        fields.push(k.into_owned(), v.into_owned())?;
+    }
+    Ok(fields)
+}
+
+/// The query's fields followed by the body's text fields (files are not expected here).
+pub async fn text_fields(request: Request) -> Result<Fields, UploadError> {
+    let mut fields = query_fields(request.uri().query())?;
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        let mut multipart = Multipart::from_request(request, &())
+            .await
+            .map_err(|_| UploadError::new(ErrorCode::PostRequestParserFailedError))?;
+        while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+            let name = field.name().unwrap_or("").to_owned();
+            let value = field.text().await.map_err(multipart_error)?;
+            fields.push(name, value)?;
+        }
+    } else if request.method() == axum::http::Method::POST {
+        let body = axum::body::to_bytes(request.into_body(), BODY_LIMIT)
+            .await
+            .map_err(|_| UploadError::new(ErrorCode::RequestSizeLimitExceededError))?;
+        for (k, v) in form_urlencoded::parse(&body) {
+            fields.push(k.into_owned(), v.into_owned())?;
+        }
+    }
+    Ok(fields)
+}
+
+/// Largest body of a request without files.
+pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Maps a multipart stream error: a body over its limit is 413, anything else a parse error.
+pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> UploadError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        UploadError::new(ErrorCode::RequestSizeLimitExceededError)
+    } else {
+        UploadError::new(ErrorCode::PostRequestParserFailedError)
+    }
+}

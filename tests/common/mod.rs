@@ -1,0 +1,264 @@
+//! Test harness: starts the emulator in-process on `127.0.0.1:0` over a fresh store (a
+//! temporary SQLite file, or a new Postgres database when `UC_TEST_POSTGRES_URL` is set) and
+//! talks real HTTP to it.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use reqwest::header::CONTENT_TYPE;
+use tokio::sync::oneshot;
+use uploadcare_emulator::config::{Args, Config, ProjectConfig};
+use uploadcare_emulator::AppState;
+
+/// Public key of the test project.
+pub const PUB: &str = "demopublickey";
+/// Secret key of the test project.
+pub const SECRET: &str = "demosecretkey";
+/// A second project, for isolation tests.
+pub const OTHER_PUB: &str = "otherpublickey";
+/// The second project's secret.
+pub const OTHER_SECRET: &str = "othersecretkey";
+/// A project that requires signed uploads.
+pub const SIGNED_PUB: &str = "signedpublickey";
+/// Its secret.
+pub const SIGNED_SECRET: &str = "signedsecretkey";
+
+/// Which database a test server uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backends to run every test on: SQLite always, Postgres when `UC_TEST_POSTGRES_URL`
+/// is set (CI sets it; `UC_REQUIRE_POSTGRES=1` makes its absence a failure).
+pub fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Sqlite];
+    if std::env::var("UC_TEST_POSTGRES_URL").is_ok() {
+        v.push(Backend::Postgres);
+    } else if std::env::var("UC_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+        panic!("UC_REQUIRE_POSTGRES=1 but UC_TEST_POSTGRES_URL is not set");
+    }
+    v
+}
+
+/// A running emulator.
+pub struct TestServer {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The shared state (clock, store) for white-box setup such as advancing time.
+    pub state: Arc<AppState>,
+    /// Which backend it runs on.
+    pub backend: Backend,
+    /// HTTP client without redirects.
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+fn projects() -> Vec<ProjectConfig> {
+    let p = |pub_key: &str, secret: &str, signed: bool| ProjectConfig {
+        pub_key: pub_key.into(),
+        secret_key: secret.into(),
+        name: format!("{pub_key} project"),
+        autostore: true,
+        signed_uploads: signed,
+    };
+    vec![
+        p(PUB, SECRET, false),
+        p(OTHER_PUB, OTHER_SECRET, false),
+        p(SIGNED_PUB, SIGNED_SECRET, true),
+    ]
+}
+
+/// A fresh, empty Postgres database on the server named by `UC_TEST_POSTGRES_URL`.
+async fn fresh_postgres_database() -> String {
+    use sqlx::Connection;
+    let admin = std::env::var("UC_TEST_POSTGRES_URL").expect("UC_TEST_POSTGRES_URL");
+    let name = format!("uc_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to postgres");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    let (base, _) = admin.rsplit_once('/').expect("database URL has a path");
+    format!("{base}/{name}")
+}
+
+impl TestServer {
+    /// Starts a server with the default configuration plus `tweak`.
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::resolve(Args::default(), None).expect("config");
+        config.data_dir = dir.path().to_path_buf();
+        config.database_url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+            Backend::Postgres => fresh_postgres_database().await,
+        };
+        config.projects = projects();
+        tweak(&mut config);
+        let state = AppState::open(config).await.expect("open state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serve_state = state.clone();
+        tokio::spawn(async move {
+            uploadcare_emulator::serve(serve_state, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("serve");
+        });
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            base: format!("http://{addr}"),
+            state,
+            backend,
+            client,
+            _dir: dir,
+            _stop: stop,
+        }
+    }
+
+    /// Starts a server with the default test configuration.
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Uploads `bytes` as `name` through `POST /base/` and returns the new uuid.
+    pub async fn upload(&self, pub_key: &str, name: &str, bytes: Vec<u8>) -> String {
+        let form = reqwest::multipart::Form::new()
+            .text("UPLOADCARE_PUB_KEY", pub_key.to_owned())
+            .text("UPLOADCARE_STORE", "0")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+            );
+        let r = self
+            .client
+            .post(self.url("/base/"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "upload failed");
+        let v: serde_json::Value = r.json().await.unwrap();
+        v["file"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a group of `members` (form values as given) and returns its id.
+    pub async fn group(&self, pub_key: &str, members: &[String]) -> String {
+        let mut form: Vec<(String, String)> = vec![("pub_key".into(), pub_key.into())];
+        for (i, m) in members.iter().enumerate() {
+            form.push((format!("files[{i}]"), m.clone()));
+        }
+        let r = self
+            .client
+            .post(self.url("/group/"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "group creation failed");
+        let v: serde_json::Value = r.json().await.unwrap();
+        v["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A complete answer: status, content type and body text.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Answer {
+    /// Reads a response whole.
+    pub async fn of(r: reqwest::Response) -> Self {
+        let status = r.status().as_u16();
+        let content_type = r
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body = r.text().await.unwrap();
+        Self {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// A tiny valid PNG of `w`×`h` RGB pixels.
+pub fn png(w: u32, h: u32) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut c = kind.to_vec();
+        c.extend_from_slice(data);
+        out.extend_from_slice(&c);
+        out.extend_from_slice(&crc32(&c).to_be_bytes());
+    }
+    // Stored (uncompressed) deflate blocks of the raw scanlines.
+    let mut raw = Vec::new();
+    for _ in 0..h {
+        raw.push(0u8);
+        for _ in 0..w {
+            raw.extend_from_slice(&[200, 30, 30]);
+        }
+    }
+    let mut z = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        z.push(u8::from(i + 1 == blocks.len()));
+        let len = block.len() as u16;
+        z.extend_from_slice(&len.to_le_bytes());
+        z.extend_from_slice(&(!len).to_le_bytes());
+        z.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in &raw {
+        a = (a + u32::from(x)) % 65521;
+        b = (b + a) % 65521;
+    }
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &z);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
