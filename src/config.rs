@@ -42,6 +42,16 @@ pub struct Args {
     /// Log format: text or json [default: text].
     #[arg(long, env = "UC_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Token guarding the admin API under /_emulator/ (unset: the admin API is open).
+    #[arg(long, env = "UC_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+    /// Load every file of this folder (and groups from its seed.toml) at start-up.
+    #[arg(long, env = "UC_SEED_DIR")]
+    pub seed: Option<PathBuf>,
+    /// Probe a running emulator's readiness at the configured listen address and exit
+    /// 0 when ready (for container health checks).
+    #[arg(long)]
+    pub check_ready: bool,
 }
 
 /// The TOML file's shape; unknown keys are rejected.
@@ -62,6 +72,8 @@ pub struct FileConfig {
     pub cdn_base_url: Option<String>,
     /// See [`Args::log_format`].
     pub log_format: Option<String>,
+    /// See [`Args::admin_token`].
+    pub admin_token: Option<String>,
     /// Hours an unstored file lives (production: 24).
     pub retention_hours: Option<u64>,
     /// Refuse `Uploadcare.Simple` REST auth over plain HTTP, as production does.
@@ -126,6 +138,10 @@ pub struct Config {
     pub retention_hours: u64,
     /// Refuse Simple REST auth over plain HTTP.
     pub simple_auth_https_only: bool,
+    /// Bearer token for the admin API, if it is guarded.
+    pub admin_token: Option<String>,
+    /// Fixture folder loaded at start-up.
+    pub seed_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -245,6 +261,11 @@ impl Config {
             log_format,
             retention_hours: file.retention_hours.unwrap_or(24),
             simple_auth_https_only: file.simple_auth_https_only.unwrap_or(false),
+            admin_token: args
+                .admin_token
+                .or(file.admin_token)
+                .filter(|t| !t.is_empty()),
+            seed_dir: args.seed,
         })
     }
 }

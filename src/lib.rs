@@ -3,13 +3,17 @@
 //! [`app`] builds the router from an [`AppState`]; [`serve`] runs it on a listener until a
 //! shutdown future resolves. `main.rs` only loads the configuration and calls these.
 
+pub mod admin;
 pub mod auth;
 pub mod blobs;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod faults;
+pub mod observe;
 pub mod projects;
 pub mod rest_api;
+pub mod seed;
 pub mod store;
 pub mod upload_api;
 pub mod urls;
@@ -18,15 +22,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::blobs::Blobs;
 use crate::config::Config;
 use crate::domain::clock::Clock;
 use crate::error::StoreError;
+use crate::faults::Faults;
 use crate::projects::Projects;
 use crate::store::Store;
 
@@ -42,25 +46,44 @@ pub struct AppState {
     pub projects: Projects,
     /// The configuration.
     pub config: Config,
+    /// Faults waiting to be injected.
+    pub faults: Faults,
 }
 
 impl AppState {
-    /// Opens the store and the blob directory and writes the configured projects.
-    pub async fn open(config: Config) -> Result<Arc<Self>, StoreError> {
-        tokio::fs::create_dir_all(&config.data_dir).await?;
-        let store = store::open(&config.database_url).await?;
-        let blobs = Blobs::open(&config.data_dir).await?;
+    /// Opens the store and the blob directory, writes the configured projects and loads
+    /// the seed folder, if any. The error says what failed, for the operator.
+    pub async fn open(config: Config) -> Result<Arc<Self>, String> {
+        let failed = |what: &str, e: StoreError| format!("{what}: {e}");
+        tokio::fs::create_dir_all(&config.data_dir)
+            .await
+            .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
+        let store = store::open(&config.database_url)
+            .await
+            .map_err(|e| failed("cannot open the database", e))?;
+        let blobs = Blobs::open(&config.data_dir)
+            .await
+            .map_err(|e| failed("cannot open the blob directory", e))?;
         let projects = Projects::new(store.clone());
         for p in &config.projects {
-            projects.upsert(p).await?;
+            projects
+                .upsert(p)
+                .await
+                .map_err(|e| failed("cannot write projects", e))?;
         }
-        Ok(Arc::new(Self {
+        let state = Arc::new(Self {
             store,
             blobs,
             clock: Clock::default(),
             projects,
             config,
-        }))
+            faults: Faults::default(),
+        });
+        if let Some(dir) = &state.config.seed_dir {
+            let (files, groups) = seed::load(&state, dir).await?;
+            tracing::info!(files, groups, dir = %dir.display(), "seeded fixtures");
+        }
+        Ok(state)
     }
 
     /// Retention of unstored files in microseconds.
@@ -82,8 +105,13 @@ pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(upload_api::router())
         .merge(rest_api::router())
+        .merge(admin::router(state.clone()))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ))
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(observe::log_requests))
         .with_state(state)
 }
 

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tokio::net::TcpListener;
-use uploadcare_emulator::config::{Args, Config, LogFormat};
+use uploadcare_emulator::config::{Args, Config, LogFormat, DEMO_PUB_KEY, DEMO_SECRET_KEY};
 use uploadcare_emulator::{serve, AppState};
 
 #[tokio::main]
@@ -27,16 +27,18 @@ async fn run() -> Result<(), String> {
         ),
         None => None,
     };
+    let check_ready = args.check_ready;
     let config = Config::resolve(args, file_text.as_deref())?;
+    if check_ready {
+        return probe_ready(config.listen).await;
+    }
     init_tracing(config.log_format);
 
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = AppState::open(config.clone())
-        .await
-        .map_err(|e| e.to_string())?;
+    let state = AppState::open(config.clone()).await?;
 
     println!("uploadcare-emulator listening on http://{addr}");
     println!(
@@ -44,9 +46,16 @@ async fn run() -> Result<(), String> {
         uploadcare_emulator::config::redact_url(&config.database_url)
     );
     for p in &config.projects {
+        // Only the demo project's well-known secret is printed; configured secrets are
+        // the user's own and never leave the process.
+        let secret = if p.pub_key == DEMO_PUB_KEY && p.secret_key == DEMO_SECRET_KEY {
+            p.secret_key.as_str()
+        } else {
+            "(as configured)"
+        };
         println!(
             "  project {:?}: public key {} secret key {}",
-            p.name, p.pub_key, p.secret_key
+            p.name, p.pub_key, secret
         );
     }
     serve(state, listener, shutdown_signal())
@@ -54,10 +63,38 @@ async fn run() -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))
 }
 
+/// `--check-ready`: one `GET /_emulator/ready` over a raw socket (the image has no curl).
+async fn probe_ready(listen: std::net::SocketAddr) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut addr = listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let probe = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream
+            .write_all(
+                b"GET /_emulator/ready HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            )
+            .await?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await?;
+        Ok::<bool, std::io::Error>(head.starts_with(b"HTTP/1.1 200"))
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(3), probe).await {
+        Ok(Ok(true)) => Ok(()),
+        Ok(Ok(false)) => Err(format!("not ready at {addr}")),
+        Ok(Err(e)) => Err(format!("cannot reach {addr}: {e}")),
+        Err(_) => Err(format!("no answer from {addr}")),
+    }
+}
+
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

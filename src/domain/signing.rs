@@ -42,8 +42,20 @@ pub fn rest_signature_matches(secret: &str, string_to_sign: &str, signature: &st
     mac.verify_slice(&given).is_ok()
 }
 
+/// Compares two byte strings in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn constant_time_eq_compares() {
+        assert!(super::constant_time_eq(b"token", b"token"));
+        assert!(!super::constant_time_eq(b"token", b"tokem"));
+        assert!(!super::constant_time_eq(b"token", b"token2"));
+    }
+
     use super::*;
 
     #[test]

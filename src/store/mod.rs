@@ -185,6 +185,10 @@ pub trait Store: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Deletes a group (its files stay); `false` if it did not exist.
     async fn delete_group(&self, project: &str, uuid: Uuid) -> Result<bool, StoreError>;
+
+    // Admin
+    /// Removes every file, group and member of a project (test isolation).
+    async fn reset_project(&self, project: &str) -> Result<(), StoreError>;
 }
 
 /// Opens the store named by a database URL (`sqlite://…` or `postgres://…`) and migrates it.

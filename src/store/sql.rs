@@ -487,6 +487,28 @@ macro_rules! sql_store {
                 tx.commit().await?;
                 Ok(deleted > 0)
             }
+
+            // Admin
+            async fn reset_project(&self, project: &str) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "DELETE FROM group_members WHERE group_uuid IN \
+                     (SELECT uuid FROM groups WHERE project = $1)",
+                )
+                .bind(project)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM groups WHERE project = $1")
+                    .bind(project)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM files WHERE project = $1")
+                    .bind(project)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
         }
     };
 }

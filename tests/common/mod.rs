@@ -232,7 +232,7 @@ pub fn png(w: u32, h: u32) -> Vec<u8> {
     // Stored (uncompressed) deflate blocks of the raw scanlines.
     let mut raw = Vec::new();
     for _ in 0..h {
-        raw.push(0u8);
+        raw.extend_from_slice(&[0u8]); // filter type: none
         for _ in 0..w {
             raw.extend_from_slice(&[200, 30, 30]);
         }

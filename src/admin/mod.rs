@@ -1,0 +1,243 @@
+//! The emulator's own control API under `/_emulator/`, a prefix no Uploadcare API uses:
+//! health and readiness, projects created at run time, project reset, the clock, and fault
+//! injection. Guarded by `Authorization: Bearer <admin token>` when a token is configured
+//! (health and readiness stay open for orchestrators).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::config::ProjectConfig;
+use crate::domain::signing::constant_time_eq;
+use crate::domain::time::iso;
+use crate::faults::{Fault, FaultKind, Scope};
+use crate::AppState;
+
+/// The admin routes.
+pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    let guarded = Router::new()
+        .route("/_emulator/projects", post(create_project))
+        .route("/_emulator/projects/{pub_key}/reset", post(reset_project))
+        .route("/_emulator/clock/advance", post(advance_clock))
+        .route("/_emulator/faults", post(add_fault))
+        .route("/_emulator/faults", delete(clear_faults))
+        .route_layer(middleware::from_fn_with_state(state, require_token));
+    Router::new()
+        .route("/_emulator/health", get(health))
+        .route("/_emulator/ready", get(ready))
+        .merge(guarded)
+}
+
+fn detail(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "detail": message }))).into_response()
+}
+
+/// Refuses admin calls without the configured bearer token (compared in constant time).
+async fn require_token(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(token) = &state.config.admin_token {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
+            return detail(StatusCode::UNAUTHORIZED, "Admin token required.");
+        }
+    }
+    next.run(request).await
+}
+
+/// `GET /_emulator/health`: the process answers.
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /_emulator/ready`: ready only when the store answers.
+async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => Json(json!({ "status": "ready" })).into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            detail(StatusCode::SERVICE_UNAVAILABLE, "Store unavailable.")
+        }
+        Err(_) => detail(StatusCode::SERVICE_UNAVAILABLE, "Store unavailable."),
+    }
+}
+
+/// Body of `POST /_emulator/projects`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewProject {
+    pub_key: String,
+    secret_key: String,
+    name: Option<String>,
+    autostore: Option<bool>,
+    signed_uploads: Option<bool>,
+}
+
+/// `POST /_emulator/projects`: creates (or updates) a project with its keys.
+async fn create_project(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<NewProject>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(p)) = body else {
+        return detail(
+            StatusCode::BAD_REQUEST,
+            "Expected a JSON object with pub_key and secret_key.",
+        );
+    };
+    if p.pub_key.trim().is_empty() || p.secret_key.trim().is_empty() {
+        return detail(
+            StatusCode::BAD_REQUEST,
+            "pub_key and secret_key must not be empty.",
+        );
+    }
+    let config = ProjectConfig {
+        pub_key: p.pub_key.trim().to_owned(),
+        secret_key: p.secret_key.trim().to_owned(),
+        name: p.name.unwrap_or_else(|| "Emulated project".to_owned()),
+        autostore: p.autostore.unwrap_or(true),
+        signed_uploads: p.signed_uploads.unwrap_or(false),
+    };
+    match state.projects.upsert(&config).await {
+        Ok(()) => (
+            StatusCode::CREATED,
+            Json(json!({
+                "pub_key": config.pub_key,
+                "name": config.name,
+                "autostore": config.autostore,
+                "signed_uploads": config.signed_uploads,
+            })),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "creating a project failed");
+            detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
+        }
+    }
+}
+
+/// `POST /_emulator/projects/{pub_key}/reset`: removes every file and group of a project.
+async fn reset_project(
+    State(state): State<Arc<AppState>>,
+    Path(pub_key): Path<String>,
+) -> Response {
+    match state.projects.get(&pub_key).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return detail(StatusCode::NOT_FOUND, "Not found."),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a project failed");
+            return detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.");
+        }
+    }
+    match state.store.reset_project(&pub_key).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "resetting a project failed");
+            detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
+        }
+    }
+}
+
+/// Body of `POST /_emulator/clock/advance`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    seconds: i64,
+}
+
+/// `POST /_emulator/clock/advance`: moves the emulator's clock forward (expiry tests).
+async fn advance_clock(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<Advance>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    match body {
+        Ok(Json(a)) if (0..=10 * 365 * 86400).contains(&a.seconds) => {
+            state.clock.advance(a.seconds * 1_000_000);
+            Json(json!({ "now": iso(state.clock.now_us()) })).into_response()
+        }
+        _ => detail(
+            StatusCode::BAD_REQUEST,
+            "Expected {\"seconds\": N} with 0 <= N <= 315360000.",
+        ),
+    }
+}
+
+/// Body of `POST /_emulator/faults`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewFault {
+    /// `throttle` (429 with Retry-After), `error` (500) or `delay`.
+    kind: String,
+    /// How many matching requests it applies to.
+    count: Option<u32>,
+    /// `upload`, `rest`, `cdn`, or absent for any.
+    api: Option<String>,
+    /// Only requests of this project (public key), when set.
+    pub_key: Option<String>,
+    /// Seconds in `Retry-After` for throttles.
+    retry_after: Option<u32>,
+    /// Milliseconds for delays.
+    delay_ms: Option<u64>,
+}
+
+/// `POST /_emulator/faults`: answers the next N matching calls with a fault.
+async fn add_fault(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<NewFault>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(f)) = body else {
+        return detail(
+            StatusCode::BAD_REQUEST,
+            "Expected a JSON fault description.",
+        );
+    };
+    let kind = match f.kind.as_str() {
+        "throttle" => FaultKind::Throttle {
+            retry_after: f.retry_after.unwrap_or(1).min(3600),
+        },
+        "error" => FaultKind::ServerError,
+        "delay" => FaultKind::Delay(Duration::from_millis(
+            f.delay_ms.unwrap_or(1000).min(120_000),
+        )),
+        _ => {
+            return detail(
+                StatusCode::BAD_REQUEST,
+                "kind must be throttle, error or delay.",
+            )
+        }
+    };
+    let scope = match f.api.as_deref() {
+        None => Scope::Any,
+        Some("upload") => Scope::Upload,
+        Some("rest") => Scope::Rest,
+        Some("cdn") => Scope::Cdn,
+        Some(_) => return detail(StatusCode::BAD_REQUEST, "api must be upload, rest or cdn."),
+    };
+    state.faults.add(Fault {
+        kind,
+        scope,
+        pub_key: f.pub_key,
+        remaining: f.count.unwrap_or(1).max(1),
+    });
+    StatusCode::CREATED.into_response()
+}
+
+/// `DELETE /_emulator/faults`: clears every pending fault.
+async fn clear_faults(State(state): State<Arc<AppState>>) -> StatusCode {
+    state.faults.clear();
+    StatusCode::NO_CONTENT
+}

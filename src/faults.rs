@@ -1,0 +1,260 @@
+//! Fault injection for testing clients' retry logic: the next N matching calls are answered
+//! with production's throttle (429 with `Retry-After`), a 500, or a delay, in the wire
+//! format of the API they were sent to. Faults come from the admin API or, per request,
+//! from an `X-Emulator-Fault: throttle | error | delay=<ms>` header.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+use crate::upload_api::error::{apply_format, AnswerFormat, ErrorCode, UploadError};
+use crate::AppState;
+
+/// What a fault does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// 429 with `Retry-After: retry_after`.
+    Throttle {
+        /// Seconds the client is told to wait.
+        retry_after: u32,
+    },
+    /// 500 in the API's format.
+    ServerError,
+    /// The real answer, late.
+    Delay(Duration),
+}
+
+/// Which API a fault applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every API.
+    Any,
+    /// Upload API paths.
+    Upload,
+    /// REST API paths.
+    Rest,
+    /// CDN paths.
+    Cdn,
+}
+
+/// A pending fault.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    /// What it does.
+    pub kind: FaultKind,
+    /// Where it applies.
+    pub scope: Scope,
+    /// Only calls naming this public key (query `pub_key` or the REST `Authorization`).
+    pub pub_key: Option<String>,
+    /// Calls left.
+    pub remaining: u32,
+}
+
+/// The pending faults.
+#[derive(Debug, Default)]
+pub struct Faults {
+    pending: Mutex<Vec<Fault>>,
+}
+
+impl Faults {
+    /// Adds a fault.
+    pub fn add(&self, fault: Fault) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.push(fault);
+        }
+    }
+
+    /// Removes every fault.
+    pub fn clear(&self) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.clear();
+        }
+    }
+
+    /// Takes one use of the first fault matching a call, if any.
+    fn take(&self, scope: Scope, pub_key: Option<&str>) -> Option<FaultKind> {
+        let mut pending = self.pending.lock().ok()?;
+        let i = pending.iter().position(|f| {
+            (f.scope == Scope::Any || f.scope == scope)
+                && f.pub_key.as_deref().is_none_or(|k| Some(k) == pub_key)
+        })?;
+        let kind = pending[i].kind;
+        pending[i].remaining -= 1;
+        if pending[i].remaining == 0 {
+            pending.remove(i);
+        }
+        Some(kind)
+    }
+}
+
+/// The API a path belongs to, or `None` for the emulator's own routes.
+pub fn scope_of(path: &str) -> Option<Scope> {
+    const UPLOAD: [&str; 5] = ["/base/", "/info/", "/group/", "/multipart/", "/from_url/"];
+    const REST: [&str; 6] = [
+        "/files/",
+        "/groups/",
+        "/project/",
+        "/webhooks/",
+        "/addons/",
+        "/convert/",
+    ];
+    if path.starts_with("/_emulator/") {
+        None
+    } else if UPLOAD.iter().any(|p| path.starts_with(p)) {
+        Some(Scope::Upload)
+    } else if REST.iter().any(|p| path.starts_with(p)) {
+        Some(Scope::Rest)
+    } else {
+        Some(Scope::Cdn)
+    }
+}
+
+/// The public key a request names where it can be read without its body (query or REST
+/// `Authorization`; the public key is not a secret).
+pub fn request_pub_key(request: &Request) -> Option<String> {
+    if let Some(auth) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let param = auth.split_once(' ').map(|(_, p)| p).unwrap_or("");
+        if let Some((pub_key, _)) = param.split_once(':') {
+            return Some(pub_key.trim().to_owned());
+        }
+    }
+    form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "pub_key" || k == "UPLOADCARE_PUB_KEY")
+        .map(|(_, v)| v.into_owned())
+}
+
+fn header_fault(request: &Request) -> Option<FaultKind> {
+    let value = request
+        .headers()
+        .get("x-emulator-fault")?
+        .to_str()
+        .ok()?
+        .trim();
+    match value {
+        "throttle" => Some(FaultKind::Throttle { retry_after: 1 }),
+        "error" => Some(FaultKind::ServerError),
+        v => v
+            .strip_prefix("delay=")
+            .and_then(|ms| ms.parse::<u64>().ok())
+            .map(|ms| FaultKind::Delay(Duration::from_millis(ms.min(120_000)))),
+    }
+}
+
+/// Middleware: applies a pending or requested fault before the real handler runs.
+pub async fn inject(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let Some(scope) = scope_of(request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let fault = header_fault(&request).or_else(|| {
+        state
+            .faults
+            .take(scope, request_pub_key(&request).as_deref())
+    });
+    let Some(kind) = fault else {
+        return next.run(request).await;
+    };
+    tracing::info!(fault = ?kind, "injecting fault");
+    match kind {
+        FaultKind::Delay(d) => {
+            tokio::time::sleep(d).await;
+            next.run(request).await
+        }
+        FaultKind::Throttle { retry_after } => {
+            let format = AnswerFormat::from_query(request.uri().query());
+            throttle(scope, &format, retry_after).await
+        }
+        FaultKind::ServerError => {
+            let format = AnswerFormat::from_query(request.uri().query());
+            server_error(scope, &format).await
+        }
+    }
+}
+
+const REST_JSON: &str = "application/vnd.uploadcare-v0.7+json";
+
+async fn throttle(scope: Scope, format: &AnswerFormat, retry_after: u32) -> Response {
+    let mut response = match scope {
+        Scope::Upload => {
+            let r = UploadError::new(ErrorCode::RequestThrottledError).into_response();
+            apply_format(format, r).await
+        }
+        Scope::Rest => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::CONTENT_TYPE, REST_JSON)],
+            format!(
+                "{{\"detail\":\"Request was throttled. Expected available in {retry_after} second{}.\"}}",
+                if retry_after == 1 { "" } else { "s" }
+            ),
+        )
+            .into_response(),
+        Scope::Cdn | Scope::Any => {
+            (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response()
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+async fn server_error(scope: Scope, format: &AnswerFormat) -> Response {
+    match scope {
+        Scope::Upload => {
+            apply_format(
+                format,
+                UploadError::new(ErrorCode::UploadAPIError).into_response(),
+            )
+            .await
+        }
+        Scope::Rest => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, REST_JSON)],
+            "{\"detail\":\"A server error occurred.\"}",
+        )
+            .into_response(),
+        Scope::Cdn | Scope::Any => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_used_up_in_order() {
+        let f = Faults::default();
+        f.add(Fault {
+            kind: FaultKind::ServerError,
+            scope: Scope::Rest,
+            pub_key: Some("a".into()),
+            remaining: 2,
+        });
+        assert_eq!(f.take(Scope::Upload, Some("a")), None);
+        assert_eq!(f.take(Scope::Rest, Some("b")), None);
+        assert_eq!(f.take(Scope::Rest, Some("a")), Some(FaultKind::ServerError));
+        assert_eq!(f.take(Scope::Rest, Some("a")), Some(FaultKind::ServerError));
+        assert_eq!(f.take(Scope::Rest, Some("a")), None);
+    }
+
+    #[test]
+    fn paths_map_to_apis() {
+        assert_eq!(scope_of("/base/"), Some(Scope::Upload));
+        assert_eq!(scope_of("/groups/x~1/"), Some(Scope::Rest));
+        assert_eq!(
+            scope_of("/d6d34fa9-addd-472c-868d-2e5c105f9fcd/"),
+            Some(Scope::Cdn)
+        );
+        assert_eq!(scope_of("/_emulator/health"), None);
+    }
+}
