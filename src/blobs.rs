@@ -1,6 +1,8 @@
 //! File bytes on disk, content-addressed by SHA-256: `blobs/<2 hex>/<64 hex>`. Uploads stream
-//! into `tmp/` and are renamed into place once complete and synced, so a crash never leaves a
-//! half-written blob under its address.
+//! into `tmp/<process>/` and are renamed into place once complete and synced, so a crash never
+//! leaves a half-written blob under its address. Each process has its own temporary folder, so
+//! replicas may share one data directory; folders left by crashed processes are swept at
+//! start-up once they are a day old.
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +17,11 @@ use crate::error::StoreError;
 #[derive(Clone, Debug)]
 pub struct Blobs {
     root: PathBuf,
+    tmp: PathBuf,
 }
+
+/// Age after which another process's temporary folder is considered abandoned.
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// A finished blob: its address, size and first bytes (for content detection).
 #[derive(Debug)]
@@ -33,12 +39,24 @@ impl Blobs {
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
         let root = data_dir.to_path_buf();
         fs::create_dir_all(root.join("blobs")).await?;
-        let tmp = root.join("tmp");
-        if fs::metadata(&tmp).await.is_ok() {
-            fs::remove_dir_all(&tmp).await?;
+        let tmp_root = root.join("tmp");
+        fs::create_dir_all(&tmp_root).await?;
+        let mut entries = fs::read_dir(&tmp_root).await?;
+        while let Some(entry) = entries.next_entry().await? {
+            let stale = entry
+                .metadata()
+                .await
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_TMP);
+            if stale {
+                let _ = fs::remove_dir_all(entry.path()).await;
+            }
         }
+        let tmp = tmp_root.join(uuid::Uuid::new_v4().simple().to_string());
         fs::create_dir_all(&tmp).await?;
-        Ok(Self { root })
+        Ok(Self { root, tmp })
     }
 
     /// Where the blob with this hash lives.
@@ -49,10 +67,7 @@ impl Blobs {
 
     /// Starts writing a new blob.
     pub async fn writer(&self) -> Result<BlobWriter, StoreError> {
-        let tmp = self
-            .root
-            .join("tmp")
-            .join(uuid::Uuid::new_v4().simple().to_string());
+        let tmp = self.tmp.join(uuid::Uuid::new_v4().simple().to_string());
         let file = fs::File::create(&tmp).await?;
         Ok(BlobWriter {
             blobs: self.clone(),
@@ -154,9 +169,6 @@ mod tests {
         let mut w = blobs.writer().await.unwrap();
         w.write(b"partial").await.unwrap();
         drop(w);
-        assert_eq!(
-            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
-            0
-        );
+        assert_eq!(std::fs::read_dir(&blobs.tmp).unwrap().count(), 0);
     }
 }

@@ -1,0 +1,56 @@
+"""Checks the docker/ files without a Docker engine.
+
+* Each docker/docker-compose*.yml validates against the Compose specification's JSON schema
+  (compose/config/compose_spec.json from the docker-compose package on PyPI), with the
+  jsonschema library.
+* The Dockerfile builds with docker/build-static.sh (the script CI runs), runs as a non-root
+  user, has a HEALTHCHECK using --check-ready, and declares the /data volume.
+
+Usage: python check.py <compose_spec.json>
+"""
+import glob
+import json
+import os
+import sys
+
+import jsonschema
+import yaml
+
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+failures = 0
+passes = 0
+
+
+def check(name, ok, why=""):
+    global failures, passes
+    print(("ok " if ok else "FAIL ") + name + ("" if ok else ": " + why))
+    failures += 0 if ok else 1
+    passes += 1 if ok else 0
+
+
+schema = json.load(open(sys.argv[1]))
+validator = jsonschema.Draft7Validator(schema)
+compose_files = sorted(glob.glob(os.path.join(root, "docker", "docker-compose*.yml")))
+check("compose files exist", len(compose_files) >= 2, "expected the SQLite and Postgres examples")
+for path in compose_files:
+    doc = yaml.safe_load(open(path))
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+    check(
+        os.path.basename(path) + " matches the Compose schema",
+        not errors,
+        "; ".join(f"{list(e.path)}: {e.message}" for e in errors[:5]),
+    )
+    for name, service in doc.get("services", {}).items():
+        if "uploadcare" in name:
+            env = service.get("environment", {})
+            check(f"{os.path.basename(path)}:{name} sets projects", "UC_PROJECTS" in env)
+
+dockerfile = open(os.path.join(root, "docker", "Dockerfile")).read()
+check("Dockerfile builds with build-static.sh", "docker/build-static.sh" in dockerfile)
+check("Dockerfile runs as non-root", "USER 10001" in dockerfile)
+check("Dockerfile has a HEALTHCHECK", "HEALTHCHECK" in dockerfile and "--check-ready" in dockerfile)
+check("Dockerfile declares the data volume", 'VOLUME ["/data"]' in dockerfile)
+check("Dockerfile uses a static base", "FROM scratch" in dockerfile)
+
+print(f"{passes} passed, {failures} failed")
+sys.exit(1 if failures else 0)
