@@ -40,9 +40,10 @@ async fn run() -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let state = AppState::open(config.clone()).await?;
 
-    println!("uploadcare-emulator listening on http://{addr}");
-    println!(
-        "  store: {}",
+    // The banner is built whole and written once; a closed stdout (a supervisor that read
+    // the first line and went away) must never take the server down.
+    let mut banner = format!(
+        "uploadcare-emulator listening on http://{addr}\n  store: {}\n",
         uploadcare_emulator::config::redact_url(&config.database_url)
     );
     for p in &config.projects {
@@ -53,10 +54,16 @@ async fn run() -> Result<(), String> {
         } else {
             "(as configured)"
         };
-        println!(
-            "  project {:?}: public key {} secret key {}",
+        banner.push_str(&format!(
+            "  project {:?}: public key {} secret key {}\n",
             p.name, p.pub_key, secret
-        );
+        ));
+    }
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes());
+        let _ = out.flush();
     }
     serve(state, listener, shutdown_signal())
         .await
