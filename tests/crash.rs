@@ -35,7 +35,7 @@ fn start(data_dir: &std::path::Path, db: &str, port: u16) -> (Child, String) {
     (child, base)
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Acked {
     files: Vec<(String, usize)>,
     groups: Vec<(String, Vec<String>)>,
@@ -171,7 +171,8 @@ async fn run(db: String, data_dir: &std::path::Path) {
     let mut checked = 0;
     for round in 0..20u64 {
         let (mut child, base) = start(data_dir, &db, port);
-        checked += verify(&base, &acked.lock().unwrap()).await;
+        let snapshot = acked.lock().unwrap().clone();
+        checked += verify(&base, &snapshot).await;
         let workers: Vec<_> = (0..6)
             .map(|i| tokio::spawn(worker(base.clone(), round * 100 + i, acked.clone())))
             .collect();
@@ -183,7 +184,8 @@ async fn run(db: String, data_dir: &std::path::Path) {
         }
     }
     let (mut child, base) = start(data_dir, &db, port);
-    checked += verify(&base, &acked.lock().unwrap()).await;
+    let snapshot = acked.lock().unwrap().clone();
+    checked += verify(&base, &snapshot).await;
     child.kill().unwrap();
     child.wait().unwrap();
     rows_have_bytes(data_dir, &db).await;
