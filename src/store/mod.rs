@@ -150,8 +150,12 @@ pub trait Store: Send + Sync {
     async fn insert_file(&self, file: &FileRecord) -> Result<(), StoreError>;
     /// Reads one file of a project, removed ones included.
     async fn file(&self, project: &str, uuid: Uuid) -> Result<Option<FileRecord>, StoreError>;
-    /// Those of `uuids` that are live (not removed) files of the project.
-    async fn live_files(&self, project: &str, uuids: &[Uuid]) -> Result<Vec<Uuid>, StoreError>;
+    /// Those of `uuids` that are files of the project not removed, in no particular order.
+    async fn live_files(
+        &self,
+        project: &str,
+        uuids: &[Uuid],
+    ) -> Result<Vec<FileRecord>, StoreError>;
     /// Marks live files of the project stored at `now_us`; returns the stored files.
     async fn store_files(
         &self,

@@ -294,11 +294,17 @@ macro_rules! sql_store {
                     .transpose()
             }
 
-            async fn live_files(&self, project: &str, uuids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
+            async fn live_files(
+                &self,
+                project: &str,
+                uuids: &[Uuid],
+            ) -> Result<Vec<FileRecord>, StoreError> {
                 if uuids.is_empty() {
                     return Ok(Vec::new());
                 }
-                let mut q = QueryBuilder::<$db>::new("SELECT uuid FROM files WHERE project = ");
+                let mut q = QueryBuilder::<$db>::new("SELECT ");
+                q.push(FILE_COLUMNS);
+                q.push(" FROM files WHERE project = ");
                 q.push_bind(project);
                 q.push(" AND removed_us IS NULL AND uuid IN (");
                 let mut list = q.separated(", ");
@@ -306,8 +312,8 @@ macro_rules! sql_store {
                     list.push_bind(u.to_string());
                 }
                 q.push(")");
-                let rows: Vec<(String,)> = q.build_query_as().fetch_all(&self.pool).await?;
-                rows.iter().map(|(u,)| parse_uuid(u)).collect()
+                let rows: Vec<FileRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().map(FileRecord::try_from).collect()
             }
 
             async fn store_files(

@@ -1,5 +1,6 @@
 //! `POST /group/` (create a group) and `GET /group/info/` (upload-groups.openapi.yml).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -14,7 +15,7 @@ use crate::auth;
 use crate::domain::files::is_live;
 use crate::domain::groups::{parse_member, GroupId, MemberFields, MAX_MEMBERS};
 use crate::domain::time::iso;
-use crate::store::{GroupMember, GroupRecord, NewGroup};
+use crate::store::{FileRecord, GroupMember, GroupRecord, NewGroup};
 use crate::urls::bases;
 use crate::AppState;
 
@@ -89,9 +90,17 @@ pub async fn create_group(
     let mut wanted: Vec<uuid::Uuid> = members.iter().map(|(u, _)| *u).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let mut live = state.store.live_files(&project.pub_key, &wanted).await?;
-    live.sort_unstable();
-    if live != wanted {
+    let now = state.clock.now_us();
+    let retention = state.retention_us();
+    let files: HashMap<uuid::Uuid, FileRecord> = state
+        .store
+        .live_files(&project.pub_key, &wanted)
+        .await?
+        .into_iter()
+        .filter(|f| is_live(f, now, retention))
+        .map(|f| (f.uuid, f))
+        .collect();
+    if files.len() != wanted.len() {
         return Err(UploadError::new(ErrorCode::GroupFilesNotFoundError));
     }
     let group = NewGroup {
@@ -105,11 +114,21 @@ pub async fn create_group(
     while !state.store.insert_group(&group, created_us).await? {
         created_us = state.clock.unique_us();
     }
-    let (record, members) = state
-        .store
-        .group(&project.pub_key, group.uuid)
-        .await?
-        .ok_or_else(|| UploadError::new(ErrorCode::UploadAPIError))?;
+    // The answer is built from the rows just read: no second round trip.
+    let record = GroupRecord {
+        uuid: group.uuid,
+        files_count: group.members.len() as i64,
+        created_us,
+    };
+    let members: Vec<GroupMember> = group
+        .members
+        .into_iter()
+        .map(|(file_uuid, default_effects)| GroupMember {
+            file: files.get(&file_uuid).cloned(),
+            file_uuid,
+            default_effects,
+        })
+        .collect();
     Ok(Json(group_info_json(&state, &headers, &record, &members)))
 }
 
