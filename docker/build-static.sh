@@ -8,7 +8,7 @@ RUSTFLAGS="-C target-feature=+crt-static" cargo build --locked --release --targe
 bin="target/$target/release/uploadcare-emulator"
 # A static binary has no program interpreter; refuse to ship anything else.
 if command -v file >/dev/null 2>&1; then
-  file "$bin" | grep -q "statically linked" || { file "$bin"; echo "not static" >&2; exit 1; }
+  file "$bin" | grep -Eq "statically linked|static-pie linked" || { file "$bin"; echo "not static" >&2; exit 1; }
 elif readelf -l "$bin" 2>/dev/null | grep -q "Requesting program interpreter"; then
   echo "not static: $bin has a program interpreter" >&2
   exit 1
