@@ -3,6 +3,7 @@
 //! format of the API they were sent to. Faults come from the admin API or, per request,
 //! from an `X-Emulator-Fault: throttle | error | delay=<ms>` header.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -59,6 +60,8 @@ pub struct Fault {
 #[derive(Debug, Default)]
 pub struct Faults {
     pending: Mutex<Vec<Fault>>,
+    /// Whether any fault is pending, so the common case takes no lock.
+    armed: AtomicBool,
 }
 
 impl Faults {
@@ -66,6 +69,7 @@ impl Faults {
     pub fn add(&self, fault: Fault) {
         if let Ok(mut p) = self.pending.lock() {
             p.push(fault);
+            self.armed.store(true, Ordering::Release);
         }
     }
 
@@ -73,11 +77,15 @@ impl Faults {
     pub fn clear(&self) {
         if let Ok(mut p) = self.pending.lock() {
             p.clear();
+            self.armed.store(false, Ordering::Release);
         }
     }
 
     /// Takes one use of the first fault matching a call, if any.
     fn take(&self, scope: Scope, pub_key: Option<&str>) -> Option<FaultKind> {
+        if !self.armed.load(Ordering::Acquire) {
+            return None;
+        }
         let mut pending = self.pending.lock().ok()?;
         let i = pending.iter().position(|f| {
             (f.scope == Scope::Any || f.scope == scope)
@@ -87,6 +95,7 @@ impl Faults {
         pending[i].remaining -= 1;
         if pending[i].remaining == 0 {
             pending.remove(i);
+            self.armed.store(!pending.is_empty(), Ordering::Release);
         }
         Some(kind)
     }
