@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod auth;
 pub mod blobs;
+pub mod cdn;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -106,6 +107,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(upload_api::router())
         .merge(rest_api::router())
         .merge(admin::router(state.clone()))
+        .merge(cdn::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             faults::inject,

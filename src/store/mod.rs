@@ -193,6 +193,15 @@ pub trait Store: Send + Sync {
     // Admin
     /// Removes every file, group and member of a project (test isolation).
     async fn reset_project(&self, project: &str) -> Result<(), StoreError>;
+
+    // CDN
+    /// Reads one file of any project (the CDN is public), removed ones included.
+    async fn file_by_uuid(&self, uuid: Uuid) -> Result<Option<FileRecord>, StoreError>;
+    /// Reads a group of any project and its members, each with its file, in one query.
+    async fn group_by_uuid(
+        &self,
+        uuid: Uuid,
+    ) -> Result<Option<(GroupRecord, Vec<GroupMember>)>, StoreError>;
 }
 
 /// Opens the store named by a database URL (`sqlite://…` or `postgres://…`) and migrates it.

@@ -159,6 +159,45 @@ fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(s).map_err(|e| StoreError::Internal(format!("bad uuid column {s:?}: {e}")))
 }
 
+/// The group query without its `WHERE`: the group, its members and each member's file.
+const GROUP_SELECT: &str =
+    "SELECT g.files_count, g.created_us, m.file_uuid AS member_uuid, m.default_effects, \
+     f.uuid, f.project, f.size, f.blob, f.original_filename, f.mime_type, \
+     f.image_format, f.image_width, f.image_height, f.color_mode, f.metadata, \
+     f.uploaded_us, f.stored_us, f.removed_us \
+     FROM groups g \
+     LEFT JOIN group_members m ON m.group_uuid = g.uuid \
+     LEFT JOIN files f ON f.uuid = m.file_uuid AND f.project = g.project";
+
+/// Assembles a group and its members from the rows of a [`GROUP_SELECT`] query.
+fn group_from_rows(
+    uuid: Uuid,
+    rows: Vec<MemberRow>,
+) -> Result<Option<(GroupRecord, Vec<GroupMember>)>, StoreError> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let group = GroupRecord {
+        uuid,
+        files_count: first.files_count,
+        created_us: first.created_us,
+    };
+    let mut members = Vec::with_capacity(rows.len());
+    for mut row in rows {
+        let (Some(member), Some(default_effects)) =
+            (row.member_uuid.take(), row.default_effects.take())
+        else {
+            continue;
+        };
+        members.push(GroupMember {
+            file_uuid: parse_uuid(&member)?,
+            default_effects,
+            file: row.file()?,
+        });
+    }
+    Ok(Some((group, members)))
+}
+
 /// The `WHERE`/`ORDER BY` tail of a page query, and whether its rows come back reversed.
 fn page_sql(page: &PageQuery) -> (&'static str, bool) {
     use Cursor::*;
@@ -378,43 +417,13 @@ macro_rules! sql_store {
                 uuid: Uuid,
             ) -> Result<Option<(GroupRecord, Vec<GroupMember>)>, StoreError> {
                 // One query: the group, its members in order, and each member's file.
-                let rows: Vec<MemberRow> = sqlx::query_as(
-                    "SELECT g.files_count, g.created_us, m.file_uuid AS member_uuid, m.default_effects, \
-                     f.uuid, f.project, f.size, f.blob, f.original_filename, f.mime_type, \
-                     f.image_format, f.image_width, f.image_height, f.color_mode, f.metadata, \
-                     f.uploaded_us, f.stored_us, f.removed_us \
-                     FROM groups g \
-                     LEFT JOIN group_members m ON m.group_uuid = g.uuid \
-                     LEFT JOIN files f ON f.uuid = m.file_uuid AND f.project = g.project \
-                     WHERE g.uuid = $1 AND g.project = $2 \
-                     ORDER BY m.position",
-                )
-                .bind(uuid.to_string())
-                .bind(project)
-                .fetch_all(&self.pool)
-                .await?;
-                let Some(first) = rows.first() else {
-                    return Ok(None);
-                };
-                let group = GroupRecord {
-                    uuid,
-                    files_count: first.files_count,
-                    created_us: first.created_us,
-                };
-                let mut members = Vec::with_capacity(rows.len());
-                for mut row in rows {
-                    let (Some(member), Some(default_effects)) =
-                        (row.member_uuid.take(), row.default_effects.take())
-                    else {
-                        continue;
-                    };
-                    members.push(GroupMember {
-                        file_uuid: parse_uuid(&member)?,
-                        default_effects,
-                        file: row.file()?,
-                    });
-                }
-                Ok(Some((group, members)))
+                let sql = format!("{GROUP_SELECT} WHERE g.uuid = $1 AND g.project = $2 ORDER BY m.position");
+                let rows: Vec<MemberRow> = sqlx::query_as(&sql)
+                    .bind(uuid.to_string())
+                    .bind(project)
+                    .fetch_all(&self.pool)
+                    .await?;
+                group_from_rows(uuid, rows)
             }
 
             async fn list_groups(
@@ -514,6 +523,29 @@ macro_rules! sql_store {
                     .await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            // CDN
+            async fn file_by_uuid(&self, uuid: Uuid) -> Result<Option<FileRecord>, StoreError> {
+                let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE uuid = $1");
+                sqlx::query_as::<_, FileRow>(&sql)
+                    .bind(uuid.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(FileRecord::try_from)
+                    .transpose()
+            }
+
+            async fn group_by_uuid(
+                &self,
+                uuid: Uuid,
+            ) -> Result<Option<(GroupRecord, Vec<GroupMember>)>, StoreError> {
+                let sql = format!("{GROUP_SELECT} WHERE g.uuid = $1 ORDER BY m.position");
+                let rows: Vec<MemberRow> = sqlx::query_as(&sql)
+                    .bind(uuid.to_string())
+                    .fetch_all(&self.pool)
+                    .await?;
+                group_from_rows(uuid, rows)
             }
         }
     };
