@@ -280,7 +280,7 @@ macro_rules! sql_store {
                 .bind(&p.name)
                 .bind(p.autostore)
                 .bind(p.signed_uploads)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -317,7 +317,7 @@ macro_rules! sql_store {
                 .bind(f.uploaded_us)
                 .bind(f.stored_us)
                 .bind(f.removed_us)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -375,12 +375,12 @@ macro_rules! sql_store {
                 }
                 q.push(") RETURNING ");
                 q.push(FILE_COLUMNS);
-                let rows: Vec<FileRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                let rows: Vec<FileRow> = q.build_query_as().fetch_all(&self.writer).await?;
                 rows.into_iter().map(FileRecord::try_from).collect()
             }
 
             async fn insert_group(&self, g: &NewGroup, created_us: i64) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let inserted = sqlx::query(
                     "INSERT INTO groups (uuid, project, files_count, created_us) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (project, created_us) DO NOTHING",
@@ -485,7 +485,7 @@ macro_rules! sql_store {
             }
 
             async fn delete_group(&self, project: &str, uuid: Uuid) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let id = uuid.to_string();
                 let deleted = sqlx::query("DELETE FROM groups WHERE uuid = $1 AND project = $2")
                     .bind(&id)
@@ -505,7 +505,7 @@ macro_rules! sql_store {
 
             // Admin
             async fn reset_project(&self, project: &str) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 sqlx::query(
                     "DELETE FROM group_members WHERE group_uuid IN \
                      (SELECT uuid FROM groups WHERE project = $1)",
@@ -552,8 +552,12 @@ macro_rules! sql_store {
 }
 
 /// SQLite backend: one WAL-mode database file.
+///
+/// Reads go through a pool of connections; writes through a single connection, so writers
+/// queue in the pool (an async wait) instead of spinning on SQLite's busy handler.
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
+    writer: sqlx::SqlitePool,
 }
 
 impl SqliteStore {
@@ -565,18 +569,24 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 }
 
 /// Postgres backend, for teams that share one emulator or run replicas.
 pub struct PostgresStore {
     pool: sqlx::PgPool,
+    /// The same pool: Postgres handles concurrent writers itself.
+    writer: sqlx::PgPool,
 }
 
 impl PostgresStore {
@@ -589,7 +599,10 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            writer: pool.clone(),
+            pool,
+        })
     }
 }
 
