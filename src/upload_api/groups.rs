@@ -89,10 +89,15 @@ pub async fn create_group(
     let mut wanted: Vec<uuid::Uuid> = members.iter().map(|(u, _)| *u).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let mut live = state.store.live_files(&project.pub_key, &wanted).await?;
-    live.sort_unstable();
-    if live != wanted {
-        return Err(UploadError::new(ErrorCode::GroupFilesNotFoundError));
+    // Every member must be a live file of this project: not removed, and stored or
+    // still within the retention of unstored files (as `/info/` sees it).
+    let now_us = state.clock.now_us();
+    let retention_us = state.retention_us();
+    for uuid in &wanted {
+        let file = state.store.file(&project.pub_key, *uuid).await?;
+        if !file.is_some_and(|f| is_live(&f, now_us, retention_us)) {
+            return Err(UploadError::new(ErrorCode::GroupFilesNotFoundError));
+        }
     }
     let group = NewGroup {
         uuid: uuid::Uuid::new_v4(),
