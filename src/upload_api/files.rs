@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::Json;
 use serde_json::{Map, Value};
@@ -109,9 +110,12 @@ async fn receive_file(
 pub async fn upload_base(
     State(state): State<Arc<AppState>>,
     uri: axum::http::Uri,
-    mut multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Map<String, Value>>, UploadError> {
     let mut fields: Fields = query_fields(uri.query())?;
+    // A body that is not `multipart/form-data` (or has no boundary) is a parse failure.
+    let mut multipart =
+        multipart.map_err(|_| UploadError::new(ErrorCode::PostRequestParserFailedError))?;
     let mut files: Vec<Received> = Vec::new();
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or("").to_owned();

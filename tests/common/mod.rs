@@ -230,13 +230,12 @@ pub fn png(w: u32, h: u32) -> Vec<u8> {
         out.extend_from_slice(&crc32(&c).to_be_bytes());
     }
     // Stored (uncompressed) deflate blocks of the raw scanlines.
-    let mut raw = Vec::new();
-    for _ in 0..h {
-        raw.extend_from_slice(&[0u8]); // filter type: none
-        for _ in 0..w {
-            raw.extend_from_slice(&[200, 30, 30]);
-        }
+    // Each scanline: filter byte 0, then the pixels.
+    let mut row = vec![0u8];
+    for _ in 0..w {
+        row.extend_from_slice(&[200, 30, 30]);
     }
+    let raw = row.repeat(h as usize);
     let mut z = vec![0x78, 0x01];
     let blocks: Vec<&[u8]> = raw.chunks(65535).collect();
     for (i, block) in blocks.iter().enumerate() {
