@@ -111,6 +111,7 @@ start_server() {
     local dir="$WORK/$name"
     mkdir -p "$dir/data"
     LOG="$dir/server.log"
+    : >"$LOG"
     "$BIN" --listen 127.0.0.1:0 --data-dir "$dir/data" --config "$WORK/emulator.toml" \
         --project "$PUB:$SECRET" "$@" >"$LOG" 2>&1 &
     SERVER_PID=$!
