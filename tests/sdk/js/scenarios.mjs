@@ -272,6 +272,16 @@ scenario('upload_file_group_from_buffers', async () => {
   eq(group.cdnUrl, `${CDN_URL}/${group.uuid}/`, 'cdnUrl')
 })
 
+scenario('upload_file_group_from_uuids', async () => {
+  const a = await uploadText()
+  const b = await uploadPng(5, 5)
+  const group = await UC.uploadFileGroup([a.uuid, b.uuid])
+  check(group.uuid.endsWith('~2'), `group id ${group.uuid} should end in ~2`)
+  eq(group.files.map((f) => f.uuid), [a.uuid, b.uuid], 'member uuids')
+  eq(group.files.map((f) => f.cdnUrl), [a.cdnUrl, b.cdnUrl], 'member cdnUrls')
+  eq(group.storedAt, null, 'storedAt (datetime_stored is null at creation)')
+})
+
 scenario('group_with_cdn_operations_member', async () => {
   const a = await uploadText()
   const b = await uploadPng(16, 16)
