@@ -1,0 +1,592 @@
+"""Scenarios running pyuploadcare 6.3.0, unchanged, against the emulator.
+
+Only the client's public API is used, configured through its constructor with the
+emulator's base URLs and keys; nothing in the library is patched.
+
+Environment (set by tests/sdk/run.sh):
+    UC_UPLOAD_URL, UC_API_URL, UC_CDN_URL   base URLs of the Upload API, REST API and CDN
+    UC_PUB_KEY, UC_SECRET_KEY               a project with unsigned uploads allowed
+    UC_SIGNED_PUB_KEY, UC_SIGNED_SECRET_KEY a project requiring signed uploads (optional)
+
+Each scenario prints `ok <name>` or `FAIL <name>: <reason>`; the last line is
+`N passed, M failed` and the exit status is non-zero when M > 0. Scenarios that
+need the REST API say so in their failure reason ("[needs REST API] ..."), so a
+missing endpoint reads as such rather than as a client or upload problem.
+"""
+
+import json
+import os
+import re
+import struct
+import sys
+import tempfile
+import traceback
+import uuid
+import zlib
+from typing import Callable, List, Optional, Tuple
+
+from pyuploadcare import File, FileGroup, Uploadcare
+from pyuploadcare.api.auth import UploadcareSimpleAuth
+from pyuploadcare.exceptions import (
+    AuthenticationError,
+    InvalidRequestError,
+    UploadcareException,
+)
+
+
+UUID_RE = re.compile(
+    r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
+)
+GROUP_ID_RE = re.compile(
+    r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}~[0-9]+\Z"
+)
+# The documented 401 `detail` strings of the REST API (authorizationProblemsResponse).
+AUTH_DETAILS = {
+    "Incorrect authentication credentials.",
+    "Secret key not found.",
+    "Invalid signature. Please check your Secret key.",
+}
+
+
+def env(name: str, default: Optional[str] = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        sys.exit(f"scenarios.py: environment variable {name} is required")
+    return value
+
+
+UPLOAD_URL = env("UC_UPLOAD_URL")
+API_URL = env("UC_API_URL")
+CDN_URL = env("UC_CDN_URL")
+if not CDN_URL.endswith("/"):
+    CDN_URL += "/"  # pyuploadcare concatenates cdn_base and the path
+PUB_KEY = env("UC_PUB_KEY")
+SECRET_KEY = env("UC_SECRET_KEY")
+SIGNED_PUB_KEY = os.environ.get("UC_SIGNED_PUB_KEY")
+SIGNED_SECRET_KEY = os.environ.get("UC_SIGNED_SECRET_KEY")
+
+WORK_DIR = tempfile.mkdtemp(prefix="uc-sdk-py-")
+
+
+def client(
+    public_key: str = PUB_KEY,
+    secret_key: str = SECRET_KEY,
+    **kwargs,
+) -> Uploadcare:
+    """A client pointed at the emulator; default (signed) REST auth and signed uploads."""
+    return Uploadcare(
+        public_key=public_key,
+        secret_key=secret_key,
+        upload_base=UPLOAD_URL,
+        api_base=API_URL,
+        cdn_base=CDN_URL,
+        **kwargs,
+    )
+
+
+UC = client()
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+def png_bytes(width: int, height: int) -> bytes:
+    """A valid RGB PNG of the given size (gradient pixels)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return (
+            struct.pack(">I", len(data))
+            + body
+            + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+        )
+
+    rows = b"".join(
+        b"\x00"
+        + bytes(
+            v
+            for x in range(width)
+            for v in ((x * 7) % 256, (y * 11) % 256, (x + y) % 256)
+        )
+        for y in range(height)
+    )
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def write_file(name: str, data: bytes) -> str:
+    """Writes `data` to a fresh directory under the work dir; returns the path."""
+    directory = tempfile.mkdtemp(dir=WORK_DIR)
+    path = os.path.join(directory, name)
+    with open(path, "wb") as fh:
+        fh.write(data)
+    return path
+
+
+def upload(
+    name: str, data: bytes, store: Optional[bool] = None, uc: Uploadcare = UC
+) -> File:
+    """Uploads one file from disk the way users do: `uploadcare.upload(open(...))`."""
+    with open(write_file(name, data), "rb") as fh:
+        return uc.upload(fh, store=store)
+
+
+def upload_text(store: Optional[bool] = None) -> File:
+    return upload("hello.txt", b"hello from the sdk suite\n", store=store)
+
+
+def new_group(n: int = 2, store: Optional[bool] = None) -> Tuple[FileGroup, List[File]]:
+    files = [
+        upload(f"member{i}.txt", f"member {i}\n".encode(), store=store)
+        for i in range(n)
+    ]
+    return UC.create_file_group(files), files
+
+
+# --------------------------------------------------------------------------- checks
+
+
+class Failure(Exception):
+    """A scenario's expectation did not hold."""
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise Failure(message)
+
+
+def eq(got, want, what: str) -> None:
+    if got != want:
+        raise Failure(f"{what}: expected {want!r}, got {got!r}")
+
+
+def expect_error(
+    error_type: type, action: Callable[[], object], what: str
+) -> UploadcareException:
+    """Runs `action`, which must raise `error_type`; returns the error."""
+    try:
+        result = action()
+    except error_type as e:  # noqa: PERF203
+        return e
+    except Exception as e:  # the wrong kind of error
+        raise Failure(
+            f"{what}: expected {error_type.__name__}, got "
+            f"{type(e).__name__}: {e}"
+        ) from e
+    raise Failure(
+        f"{what}: expected {error_type.__name__}, but it succeeded ({result!r})"
+    )
+
+
+def rest_detail(error: Exception) -> Optional[str]:
+    """The `detail` of a REST error body (pyuploadcare passes the raw body as message)."""
+    try:
+        body = json.loads(str(error))
+    except ValueError:
+        return None
+    return body.get("detail") if isinstance(body, dict) else None
+
+
+def expect_detail(error: Exception, allowed, what: str) -> None:
+    """The REST error body must be JSON `{"detail": ...}` with a detail in `allowed`."""
+    allowed = {allowed} if isinstance(allowed, str) else set(allowed)
+    if rest_detail(error) not in allowed:
+        raise Failure(
+            f"{what}: expected a body {{\"detail\": {' | '.join(map(repr, sorted(allowed)))}}}, "
+            f"got {str(error)!r}"
+        ) from error
+
+
+# --------------------------------------------------------------------------- scenarios
+
+SCENARIOS: List[Tuple[str, bool, Callable[[], None]]] = []
+
+
+def scenario(name: str, rest: bool = False):
+    """Registers a scenario; `rest=True` marks that it needs the REST API."""
+
+    def register(fn: Callable[[], None]) -> Callable[[], None]:
+        SCENARIOS.append((name, rest, fn))
+        return fn
+
+    return register
+
+
+# Upload API -------------------------------------------------------------------------
+
+
+@scenario("upload_small_file")
+def upload_small_file() -> None:
+    f = upload_text()
+    check(isinstance(f, File), f"upload returned {type(f).__name__}, not File")
+    check(UUID_RE.match(f.uuid) is not None, f"uuid {f.uuid!r} is not a UUID")
+    eq(f.cdn_url, f"{CDN_URL}{f.uuid}/", "cdn_url")
+
+
+@scenario("upload_png_image")
+def upload_png_image() -> None:
+    f = upload("pixel.png", png_bytes(20, 10))
+    check(UUID_RE.match(f.uuid) is not None, f"uuid {f.uuid!r} is not a UUID")
+
+
+@scenario("upload_several_files_in_one_request")
+def upload_several_files() -> None:
+    paths = [
+        write_file("one.txt", b"one\n"),
+        write_file("two.txt", b"two two\n"),
+        write_file("three.png", png_bytes(3, 3)),
+    ]
+    handles = [open(p, "rb") for p in paths]
+    try:
+        files = UC.upload_files(handles)
+    finally:
+        for h in handles:
+            h.close()
+    eq(len(files), 3, "number of files")
+    uuids = [f.uuid for f in files]
+    check(all(UUID_RE.match(u) for u in uuids), f"not all uuids: {uuids}")
+    eq(len(set(uuids)), 3, "distinct uuids")
+
+
+@scenario("upload_unsigned_when_signing_is_off")
+def upload_unsigned() -> None:
+    f = upload("plain.txt", b"unsigned\n", uc=client(signed_uploads=False))
+    check(UUID_RE.match(f.uuid) is not None, f"uuid {f.uuid!r} is not a UUID")
+
+
+@scenario("create_group_with_cdn_operations_member")
+def create_group_with_effects() -> None:
+    a = upload_text()
+    b = upload("photo.png", png_bytes(16, 16))
+    b.set_effects("resize/x800/")
+    eq(str(b), f"{CDN_URL}{b.uuid}/-/resize/x800/", "member URL sent by the client")
+    group = UC.create_file_group([a, b])
+    check(GROUP_ID_RE.match(group.id) is not None, f"group id {group.id!r}")
+    check(group.id.endswith("~2"), f"group id {group.id!r} should end in ~2")
+    eq(len(group), 2, "len(group)")
+    eq(group.cdn_url, f"{CDN_URL}{group.id}/", "group.cdn_url")
+    members = list(group)  # read from the /group/ answer, no REST call
+    eq([m.uuid for m in members], [a.uuid, b.uuid], "member uuids in order")
+    eq(members[0].default_effects, "", "member 0 default_effects")
+    eq(members[1].default_effects, "resize/x800/", "member 1 default_effects")
+    eq(members[1].cdn_url, f"{CDN_URL}{b.uuid}/-/resize/x800/", "member 1 cdn_url")
+    info = group.info
+    eq(info["files_count"], 2, "files_count")
+    eq(info["cdn_url"].rstrip("/").rsplit("/", 1)[-1], group.id, "cdn_url tail")
+
+
+@scenario("create_group_repeated_member")
+def create_group_repeated_member() -> None:
+    a = upload_text()
+    group = UC.create_file_group([a, UC.file(a.uuid)])
+    check(group.id.endswith("~2"), f"group id {group.id!r} should end in ~2")
+    eq([m.uuid for m in group], [a.uuid, a.uuid], "member uuids")
+
+
+@scenario("error_group_with_unknown_file")
+def error_group_unknown_file() -> None:
+    a = upload_text()
+    err = expect_error(
+        InvalidRequestError,
+        lambda: UC.create_file_group([a, UC.file(str(uuid.uuid4()))]),
+        "group with an unknown uuid",
+    )
+    eq(str(err), "Some files not found.", "error message")
+
+
+@scenario("error_upload_unknown_public_key")
+def error_upload_unknown_pub_key() -> None:
+    err = expect_error(
+        AuthenticationError,
+        lambda: upload("x.txt", b"x", uc=client(public_key="nosuchpublickey")),
+        "upload with an unknown public key",
+    )
+    eq(str(err), "UPLOADCARE_PUB_KEY is invalid.", "error message")
+
+
+@scenario("error_group_unknown_public_key")
+def error_group_unknown_pub_key() -> None:
+    a = upload_text()
+    other = client(public_key="nosuchpublickey")
+    err = expect_error(
+        AuthenticationError,
+        lambda: other.create_file_group([other.file(a.uuid)]),
+        "group with an unknown public key",
+    )
+    eq(str(err), "pub_key is invalid.", "error message")
+
+
+@scenario("error_group_of_another_projects_file")
+def error_group_other_project() -> None:
+    if not SIGNED_PUB_KEY or not SIGNED_SECRET_KEY:
+        raise Failure("UC_SIGNED_PUB_KEY/UC_SIGNED_SECRET_KEY not set (run via run.sh)")
+    a = upload_text()
+    other = client(SIGNED_PUB_KEY, SIGNED_SECRET_KEY)
+    err = expect_error(
+        InvalidRequestError,
+        lambda: other.create_file_group([other.file(a.uuid)]),
+        "group of a file from another project",
+    )
+    eq(str(err), "Some files not found.", "error message")
+
+
+@scenario("signed_project_upload_and_group")
+def signed_project_upload() -> None:
+    if not SIGNED_PUB_KEY or not SIGNED_SECRET_KEY:
+        raise Failure("UC_SIGNED_PUB_KEY/UC_SIGNED_SECRET_KEY not set (run via run.sh)")
+    uc = client(SIGNED_PUB_KEY, SIGNED_SECRET_KEY)
+    f = upload("signed.txt", b"signed\n", uc=uc)
+    group = uc.create_file_group([f])
+    check(group.id.endswith("~1"), f"group id {group.id!r}")
+
+
+@scenario("error_signed_project_wrong_secret")
+def error_signed_wrong_secret() -> None:
+    if not SIGNED_PUB_KEY:
+        raise Failure("UC_SIGNED_PUB_KEY not set (run via run.sh)")
+    uc = client(SIGNED_PUB_KEY, "not-the-secret")
+    err = expect_error(
+        AuthenticationError,
+        lambda: upload("x.txt", b"x", uc=uc),
+        "signed upload with a wrong secret",
+    )
+    eq(str(err), "Invalid signature.", "error message")
+
+
+@scenario("error_signed_project_unsigned_upload")
+def error_signed_unsigned() -> None:
+    if not SIGNED_PUB_KEY or not SIGNED_SECRET_KEY:
+        raise Failure("UC_SIGNED_PUB_KEY/UC_SIGNED_SECRET_KEY not set (run via run.sh)")
+    uc = client(SIGNED_PUB_KEY, SIGNED_SECRET_KEY, signed_uploads=False)
+    err = expect_error(
+        InvalidRequestError,
+        lambda: upload("x.txt", b"x", uc=uc),
+        "unsigned upload to a project requiring signatures",
+    )
+    eq(str(err), "`signature` is required.", "error message")
+
+
+# REST API ---------------------------------------------------------------------------
+
+
+@scenario("rest_file_info_after_upload", rest=True)
+def rest_file_info() -> None:
+    data = b"hello from the sdk suite\n"
+    f = upload("hello.txt", data)
+    eq(f.size, len(data), "size")
+    eq(f.filename, "hello.txt", "original_filename")
+    eq(f.is_image, False, "is_image")
+    eq(f.is_ready, True, "is_ready")
+    eq(f.is_removed, False, "is_removed")
+    check(f.datetime_uploaded is not None, "datetime_uploaded is missing")
+    eq(f.is_stored, True, "is_stored (demo project autostores)")
+
+
+@scenario("rest_image_info_after_upload", rest=True)
+def rest_image_info() -> None:
+    f = upload("pixel.png", png_bytes(20, 10))
+    eq(f.is_image, True, "is_image")
+    eq(f.mime_type, "image/png", "mime_type")
+    image = (f.info.get("content_info") or {}).get("image") or {}
+    eq((image.get("width"), image.get("height")), (20, 10), "image width/height")
+    eq(image.get("format"), "PNG", "image format")
+
+
+@scenario("rest_upload_with_store_false_is_not_stored", rest=True)
+def rest_not_stored() -> None:
+    f = upload_text(store=False)
+    eq(f.is_stored, False, "is_stored")
+
+
+@scenario("rest_group_info", rest=True)
+def rest_group_info() -> None:
+    a = upload_text()
+    b = upload("photo.png", png_bytes(8, 8))
+    b.set_effects("resize/x800/")
+    created = UC.create_file_group([a, b])
+    group = UC.file_group(created.id)  # fresh: its info comes from GET /groups/<id>/
+    info = group.info
+    eq(info["id"], created.id, "id")
+    eq(info["files_count"], 2, "files_count")
+    check(info.get("datetime_created") is not None, "datetime_created is missing")
+    eq(info["cdn_url"].rstrip("/").rsplit("/", 1)[-1], created.id, "cdn_url tail")
+    eq([m.uuid for m in group], [a.uuid, b.uuid], "member uuids")
+    eq(info["files"][1]["is_image"], True, "member 1 is_image")
+
+
+@scenario("rest_list_groups_pages_both_orderings", rest=True)
+def rest_list_groups() -> None:
+    created = [new_group(1)[0].id for _ in range(5)]
+    for ordering, expected in (
+        (None, created),
+        ("datetime_created", created),
+        ("-datetime_created", list(reversed(created))),
+    ):
+        seen = [
+            g.id
+            for g in UC.list_file_groups(ordering=ordering, request_limit=2)
+        ]
+        dupes = sorted({i for i in seen if seen.count(i) > 1})
+        check(not dupes, f"ordering={ordering}: groups listed twice: {dupes}")
+        ours = [i for i in seen if i in created]
+        eq(ours, expected, f"ordering={ordering}: created groups in list order")
+        eq(len(seen), UC.list_file_groups().count(), f"ordering={ordering}: walked vs count()")
+
+
+@scenario("rest_list_groups_limit", rest=True)
+def rest_list_groups_limit() -> None:
+    new_group(1)
+    new_group(1)
+    got = list(UC.list_file_groups(limit=2, request_limit=1))
+    eq(len(got), 2, "groups returned with limit=2")
+    # (FileGroup.datetime_created only parses strings; listed groups carry datetimes)
+    first, second = (g.info["datetime_created"] for g in got)
+    check(first is not None and second is not None, "datetime_created missing")
+    check(first < second, f"ascending order: {first} then {second}")
+
+
+@scenario("rest_count_groups", rest=True)
+def rest_count_groups() -> None:
+    before = UC.list_file_groups().count()
+    new_group(1)
+    new_group(2)
+    eq(UC.list_file_groups().count(), before + 2, "count after creating two groups")
+
+
+@scenario("rest_store_group", rest=True)
+def rest_store_group() -> None:
+    group, files = new_group(2, store=False)
+    fresh = UC.file_group(group.id)
+    eq(fresh.is_stored, False, "is_stored before store()")
+    eq(fresh.store(), True, "group.store() result")
+    for f in files:
+        again = UC.file(f.uuid)
+        eq(again.is_stored, True, f"file {f.uuid} is_stored after group.store()")
+
+
+@scenario("rest_delete_group", rest=True)
+def rest_delete_group() -> None:
+    group, files = new_group(2)
+    fresh = UC.file_group(group.id)
+    fresh.delete()
+    eq(fresh.is_deleted, True, "is_deleted")
+    err = expect_error(
+        InvalidRequestError,
+        lambda: UC.file_group(group.id).info,
+        "group info after delete",
+    )
+    expect_detail(err, "Not found.", "error body")
+    for f in files:  # members survive their group
+        eq(UC.file(f.uuid).is_removed, False, f"member {f.uuid} is_removed")
+
+
+@scenario("rest_delete_member_file", rest=True)
+def rest_delete_member_file() -> None:
+    group, (a, b) = new_group(2)
+    doomed = UC.file(a.uuid)
+    doomed.delete()  # its info now comes from the DELETE answer
+    eq(doomed.is_removed, True, "deleted file is_removed")
+    fresh = UC.file_group(group.id)
+    eq(fresh.info["files_count"], 2, "files_count after deleting a member")
+    eq(fresh.info["files"][0], None, "deleted member shows as null")
+    eq([m.uuid for m in fresh], [b.uuid], "live members")
+
+
+@scenario("rest_simple_auth", rest=True)
+def rest_simple_auth() -> None:
+    uc = client(auth_class=UploadcareSimpleAuth)
+    group, _ = new_group(1)
+    eq(uc.file_group(group.id).info["id"], group.id, "group id via Simple auth")
+    check(uc.list_file_groups().count() >= 1, "count via Simple auth")
+
+
+@scenario("rest_error_wrong_secret_signed", rest=True)
+def rest_wrong_secret_signed() -> None:
+    uc = client(secret_key="not-the-secret")
+    err = expect_error(
+        AuthenticationError, lambda: uc.list_file_groups().count(), "wrong secret"
+    )
+    expect_detail(err, AUTH_DETAILS, "error body")
+
+
+@scenario("rest_error_wrong_secret_simple", rest=True)
+def rest_wrong_secret_simple() -> None:
+    uc = client(secret_key="not-the-secret", auth_class=UploadcareSimpleAuth)
+    err = expect_error(
+        AuthenticationError, lambda: uc.list_file_groups().count(), "wrong secret"
+    )
+    expect_detail(err, AUTH_DETAILS, "error body")
+
+
+@scenario("rest_error_unknown_public_key", rest=True)
+def rest_unknown_pub_key() -> None:
+    uc = client(public_key="nosuchpublickey")
+    err = expect_error(
+        AuthenticationError, lambda: uc.list_file_groups().count(), "unknown pub key"
+    )
+    expect_detail(
+        err, AUTH_DETAILS | {"Public key nosuchpublickey not found."}, "error body"
+    )
+
+
+@scenario("rest_error_unknown_group", rest=True)
+def rest_unknown_group() -> None:
+    err = expect_error(
+        InvalidRequestError,
+        lambda: UC.file_group(f"{uuid.uuid4()}~2").info,
+        "unknown group",
+    )
+    expect_detail(err, "Not found.", "error body")
+
+
+@scenario("rest_error_unknown_file", rest=True)
+def rest_unknown_file() -> None:
+    err = expect_error(
+        InvalidRequestError, lambda: UC.file(str(uuid.uuid4())).info, "unknown file"
+    )
+    expect_detail(err, "Not found.", "error body")
+
+
+# --------------------------------------------------------------------------- runner
+
+
+def describe(e: BaseException, rest: bool) -> str:
+    reason = f"{e}" if isinstance(e, Failure) else f"{type(e).__name__}: {e}"
+    reason = reason.replace("\n", " ")
+    if len(reason) > 400:
+        reason = reason[:400] + "…"
+    if rest:
+        cause = e if isinstance(e, InvalidRequestError) else e.__cause__
+        if isinstance(cause, InvalidRequestError) and str(cause) == "":
+            reason = "REST endpoint missing? (404/400 with empty body): " + reason
+        reason = "[needs REST API] " + reason
+    return reason
+
+
+def main() -> int:
+    only = set(sys.argv[1:])
+    passed = failed = 0
+    for name, rest, fn in SCENARIOS:
+        if only and name not in only:
+            continue
+        try:
+            fn()
+        except Exception as e:  # every failure is reported, never raised
+            failed += 1
+            print(f"FAIL {name}: {describe(e, rest)}", flush=True)
+            if os.environ.get("UC_SDK_VERBOSE"):
+                traceback.print_exc()
+        else:
+            passed += 1
+            print(f"ok {name}", flush=True)
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
