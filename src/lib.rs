@@ -42,6 +42,8 @@ pub struct AppState {
     pub projects: Projects,
     /// The configuration.
     pub config: Config,
+    /// `/from_url/` import tasks by token (in memory).
+    pub from_url: upload_api::from_url::Tasks,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
             clock: Clock::default(),
             projects,
             config,
+            from_url: Default::default(),
         }))
     }
 
