@@ -49,6 +49,8 @@ pub struct AppState {
     pub config: Config,
     /// Faults waiting to be injected.
     pub faults: Faults,
+    /// `/from_url/` import tasks by token (in memory).
+    pub from_url: upload_api::from_url::Tasks,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
             projects,
             config,
             faults: Faults::default(),
+            from_url: Default::default(),
         });
         if let Some(dir) = &state.config.seed_dir {
             let (files, groups) = seed::load(&state, dir).await?;

@@ -137,6 +137,31 @@ pub struct PageQuery {
     pub limit: i64,
 }
 
+/// A multipart upload session, from `/multipart/start/` to `/multipart/complete/`.
+#[derive(Clone, Debug)]
+pub struct MultipartUpload {
+    /// The uuid the finished file gets.
+    pub uuid: Uuid,
+    /// Owning project's public key.
+    pub project: String,
+    /// File name as given at start.
+    pub filename: String,
+    /// Announced total size in bytes.
+    pub size: i64,
+    /// Size of every part but the last.
+    pub part_size: i64,
+    /// Content type as given at start.
+    pub content_type: String,
+    /// Whether the finished file is stored.
+    pub store: bool,
+    /// Metadata for the finished file.
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Start time, microseconds since the epoch.
+    pub created_us: i64,
+    /// Whether the upload was completed (its file exists).
+    pub completed: bool,
+}
+
 /// The persistence interface every backend implements.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -202,6 +227,30 @@ pub trait Store: Send + Sync {
         &self,
         uuid: Uuid,
     ) -> Result<Option<(GroupRecord, Vec<GroupMember>)>, StoreError>;
+
+    // Multipart
+    /// Writes a new multipart upload session.
+    async fn insert_multipart(&self, upload: &MultipartUpload) -> Result<(), StoreError>;
+    /// Reads a multipart upload session by uuid, whatever its project.
+    async fn multipart(&self, uuid: Uuid) -> Result<Option<MultipartUpload>, StoreError>;
+    /// Marks the session of `file.uuid` completed and writes the file, in one transaction;
+    /// `Ok(false)` (and nothing written) when it was already completed.
+    async fn complete_multipart(&self, file: &FileRecord) -> Result<bool, StoreError>;
+    /// Remembers that `source_url` was imported into the project as `file` (replacing an
+    /// earlier import of the same URL).
+    async fn save_url_duplicate(
+        &self,
+        project: &str,
+        source_url: &str,
+        file: Uuid,
+        created_us: i64,
+    ) -> Result<(), StoreError>;
+    /// The file a saved import of `source_url` produced in the project, if any.
+    async fn url_duplicate(
+        &self,
+        project: &str,
+        source_url: &str,
+    ) -> Result<Option<Uuid>, StoreError>;
 }
 
 /// Opens the store named by a database URL (`sqlite://…` or `postgres://…`) and migrates it.

@@ -11,8 +11,8 @@ use sqlx::{FromRow, Postgres, QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use super::{
-    Cursor, FileRecord, GroupMember, GroupRecord, ImageFacts, NewGroup, Order, PageQuery, Project,
-    Store,
+    Cursor, FileRecord, GroupMember, GroupRecord, ImageFacts, MultipartUpload, NewGroup, Order,
+    PageQuery, Project, Store,
 };
 use crate::error::StoreError;
 
@@ -151,6 +151,41 @@ impl TryFrom<GroupRow> for GroupRecord {
             uuid: parse_uuid(&r.uuid)?,
             files_count: r.files_count,
             created_us: r.created_us,
+        })
+    }
+}
+
+/// A `multipart_uploads` row.
+#[derive(FromRow)]
+struct MultipartRow {
+    uuid: String,
+    project: String,
+    filename: String,
+    size: i64,
+    part_size: i64,
+    content_type: String,
+    store: bool,
+    metadata: String,
+    created_us: i64,
+    completed: bool,
+}
+
+impl TryFrom<MultipartRow> for MultipartUpload {
+    type Error = StoreError;
+
+    fn try_from(r: MultipartRow) -> Result<Self, StoreError> {
+        Ok(MultipartUpload {
+            uuid: parse_uuid(&r.uuid)?,
+            project: r.project,
+            filename: r.filename,
+            size: r.size,
+            part_size: r.part_size,
+            content_type: r.content_type,
+            store: r.store,
+            metadata: serde_json::from_str(&r.metadata)
+                .map_err(|e| StoreError::Internal(format!("bad metadata column: {e}")))?,
+            created_us: r.created_us,
+            completed: r.completed,
         })
     }
 }
@@ -546,6 +581,119 @@ macro_rules! sql_store {
                     .fetch_all(&self.pool)
                     .await?;
                 group_from_rows(uuid, rows)
+            }
+
+            // Multipart
+            async fn insert_multipart(&self, m: &MultipartUpload) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO multipart_uploads (uuid, project, filename, size, part_size, \
+                     content_type, store, metadata, created_us, completed) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(m.uuid.to_string())
+                .bind(&m.project)
+                .bind(&m.filename)
+                .bind(m.size)
+                .bind(m.part_size)
+                .bind(&m.content_type)
+                .bind(m.store)
+                .bind(serde_json::Value::Object(m.metadata.clone()).to_string())
+                .bind(m.created_us)
+                .bind(m.completed)
+                .execute(&self.writer)
+                .await?;
+                Ok(())
+            }
+
+            async fn multipart(&self, uuid: Uuid) -> Result<Option<MultipartUpload>, StoreError> {
+                sqlx::query_as::<_, MultipartRow>(
+                    "SELECT uuid, project, filename, size, part_size, content_type, store, \
+                     metadata, created_us, completed FROM multipart_uploads WHERE uuid = $1",
+                )
+                .bind(uuid.to_string())
+                .fetch_optional(&self.pool)
+                .await?
+                .map(MultipartUpload::try_from)
+                .transpose()
+            }
+
+            async fn complete_multipart(&self, f: &FileRecord) -> Result<bool, StoreError> {
+                let mut tx = self.writer.begin().await?;
+                let claimed = sqlx::query(
+                    "UPDATE multipart_uploads SET completed = $1 \
+                     WHERE uuid = $2 AND completed = $3",
+                )
+                .bind(true)
+                .bind(f.uuid.to_string())
+                .bind(false)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if claimed == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                let image = f.image.as_ref();
+                sqlx::query(
+                    "INSERT INTO files (uuid, project, size, blob, original_filename, mime_type, \
+                     image_format, image_width, image_height, color_mode, metadata, uploaded_us, \
+                     stored_us, removed_us) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                )
+                .bind(f.uuid.to_string())
+                .bind(&f.project)
+                .bind(f.size)
+                .bind(&f.blob)
+                .bind(&f.original_filename)
+                .bind(&f.mime_type)
+                .bind(image.map(|i| i.format.clone()))
+                .bind(image.map(|i| i.width))
+                .bind(image.map(|i| i.height))
+                .bind(image.map(|i| i.color_mode.clone()))
+                .bind(serde_json::Value::Object(f.metadata.clone()).to_string())
+                .bind(f.uploaded_us)
+                .bind(f.stored_us)
+                .bind(f.removed_us)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn save_url_duplicate(
+                &self,
+                project: &str,
+                source_url: &str,
+                file: Uuid,
+                created_us: i64,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO url_duplicates (project, source_url, file_uuid, created_us) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (project, source_url) DO UPDATE SET \
+                     file_uuid = excluded.file_uuid, created_us = excluded.created_us",
+                )
+                .bind(project)
+                .bind(source_url)
+                .bind(file.to_string())
+                .bind(created_us)
+                .execute(&self.writer)
+                .await?;
+                Ok(())
+            }
+
+            async fn url_duplicate(
+                &self,
+                project: &str,
+                source_url: &str,
+            ) -> Result<Option<Uuid>, StoreError> {
+                let row: Option<(String,)> = sqlx::query_as(
+                    "SELECT file_uuid FROM url_duplicates WHERE project = $1 AND source_url = $2",
+                )
+                .bind(project)
+                .bind(source_url)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|(u,)| parse_uuid(&u)).transpose()
             }
         }
     };

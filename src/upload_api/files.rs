@@ -53,7 +53,7 @@ pub fn file_upload_info(file: &FileRecord) -> Map<String, Value> {
 }
 
 /// Maps a metadata rule to its Upload API error.
-fn metadata_error(e: MetadataError) -> UploadError {
+pub fn metadata_error(e: MetadataError) -> UploadError {
     let max_key = MAX_KEY_LEN.to_string();
     let max_value = MAX_VALUE_LEN.to_string();
     let max_keys = MAX_KEYS.to_string();

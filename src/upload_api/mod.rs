@@ -3,14 +3,16 @@
 pub mod error;
 pub mod files;
 pub mod form;
+pub mod from_url;
 pub mod groups;
+pub mod multipart;
 
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 use self::error::{apply_format, AnswerFormat, ErrorCode, UploadError};
@@ -30,6 +32,21 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/group/", post(groups::create_group))
         .route("/group//", post(groups::create_group))
         .route("/group/info/", get(groups::group_info))
+        // Multipart and from_url
+        .route("/multipart/start/", post(multipart::start))
+        .route("/multipart/complete/", post(multipart::complete))
+        .route(
+            "/multipart/part/{uuid}/{n}/",
+            put(multipart::put_part).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/from_url/",
+            post(from_url::from_url).get(from_url::from_url),
+        )
+        .route(
+            "/from_url/status/",
+            get(from_url::status).post(from_url::status),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(answer_format))
 }

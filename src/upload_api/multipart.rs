@@ -1,0 +1,475 @@
+//! Multipart uploads (upload-api.openapi.yml): `POST /multipart/start/` opens a session and
+//! hands out part URLs, the client `PUT`s each part there, and `POST /multipart/complete/`
+//! joins the parts into the file.
+//!
+//! Production's part URLs are presigned AWS S3 URLs. The emulator serves them itself under
+//! `/multipart/part/<uuid>/<n>/` on the Upload API's public base and answers them the way S3
+//! does: `200` with an empty body and an `ETag` header, XML errors. Parts are streamed to
+//! `<data dir>/multipart/<uuid>/<n>.part` (never held in memory) and a re-`PUT` replaces a
+//! part atomically. Sessions live in the database, so an upload survives a restart.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::StreamExt;
+use md5::{Digest, Md5};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+use super::error::{ErrorCode, UploadError};
+use super::files::{file_upload_info, metadata_error};
+use super::form::{text_fields, Fields};
+use crate::auth;
+use crate::domain::content::detect;
+use crate::domain::files::{base_name, should_store};
+use crate::domain::metadata;
+use crate::error::StoreError;
+use crate::store::{FileRecord, MultipartUpload};
+use crate::urls::bases;
+use crate::AppState;
+
+/// Smallest file a multipart upload takes (production: 10 MiB, smaller files go to `/base/`).
+pub const MIN_FILE_SIZE: u64 = 10_485_760;
+/// Largest file a multipart upload takes: the emulated project limit (5 GiB).
+pub const MAX_FILE_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// Smallest `part_size` (5 MiB, S3's minimum part), also the default.
+pub const MIN_PART_SIZE: u64 = 5_242_880;
+/// Largest `part_size` (5 GiB, S3's maximum part).
+pub const MAX_PART_SIZE: u64 = 5_368_709_120;
+
+/// The validated shape of an upload: total size, part size and number of parts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Total size in bytes.
+    pub size: u64,
+    /// Size of every part but the last.
+    pub part_size: u64,
+    /// Number of parts.
+    pub parts: u64,
+}
+
+/// Checks `size` and `part_size` as sent, with production's errors and limits.
+pub fn plan(size: Option<&str>, part_size: Option<&str>) -> Result<Plan, UploadError> {
+    let size = size
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| UploadError::with(ErrorCode::RequestParamRequiredError, &["size"]))?;
+    let size: i64 = size
+        .parse()
+        .map_err(|_| UploadError::new(ErrorCode::MultipartSizeInvalidError))?;
+    let size = u64::try_from(size).unwrap_or(0);
+    if size < MIN_FILE_SIZE {
+        return Err(UploadError::with(
+            ErrorCode::MultipartFileSizeTooSmallError,
+            &[&MIN_FILE_SIZE.to_string()],
+        ));
+    }
+    if size > MAX_FILE_SIZE {
+        return Err(UploadError::new(
+            ErrorCode::MultipartFileSizeLimitExceededError,
+        ));
+    }
+    let part_size = match part_size.map(str::trim).filter(|s| !s.is_empty()) {
+        None => MIN_PART_SIZE,
+        Some(p) => {
+            let p: i64 = p
+                .parse()
+                .map_err(|_| UploadError::new(ErrorCode::MultipartPartSizeInvalidError))?;
+            let p = u64::try_from(p).unwrap_or(0);
+            if p < MIN_PART_SIZE {
+                return Err(UploadError::with(
+                    ErrorCode::MultipartPartSizeTooSmallError,
+                    &[&MIN_PART_SIZE.to_string()],
+                ));
+            }
+            if p > MAX_PART_SIZE {
+                return Err(UploadError::with(
+                    ErrorCode::MultipartPartSizeTooBigError,
+                    &[&MAX_PART_SIZE.to_string()],
+                ));
+            }
+            p
+        }
+    };
+    Ok(Plan {
+        size,
+        part_size,
+        parts: size.div_ceil(part_size),
+    })
+}
+
+/// A required text field: `%s is required.` when absent or blank.
+fn required<'a>(fields: &'a Fields, name: &str) -> Result<&'a str, UploadError> {
+    fields
+        .get(name)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| UploadError::with(ErrorCode::RequestParamRequiredError, &[name]))
+}
+
+/// `metadata[key]` fields as `(key, value)` pairs in arrival order.
+pub fn metadata_pairs(fields: &Fields) -> Vec<(String, String)> {
+    fields
+        .0
+        .iter()
+        .filter_map(|(k, v)| {
+            let key = k.strip_prefix("metadata[")?.strip_suffix(']')?;
+            Some((key.to_owned(), v.clone()))
+        })
+        .collect()
+}
+
+/// Where the parts of an upload are kept until completion.
+fn parts_dir(state: &AppState, uuid: Uuid) -> PathBuf {
+    state
+        .config
+        .data_dir
+        .join("multipart")
+        .join(uuid.simple().to_string())
+}
+
+/// The file holding part `n` (1-based).
+fn part_path(state: &AppState, uuid: Uuid, n: u64) -> PathBuf {
+    parts_dir(state, uuid).join(format!("{n}.part"))
+}
+
+/// `POST /multipart/start/`: opens a session and answers `{"uuid", "parts": [URLs]}`.
+pub async fn start(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    request: Request,
+) -> Result<Json<Value>, UploadError> {
+    let fields = text_fields(request).await?;
+    let project = auth::upload::project(
+        &state,
+        "UPLOADCARE_PUB_KEY",
+        fields.get("UPLOADCARE_PUB_KEY"),
+    )
+    .await?;
+    auth::upload::check_signature(
+        &project,
+        fields.get("signature"),
+        fields.get("expire"),
+        state.clock.now_us() / 1_000_000,
+    )?;
+    let filename = base_name(required(&fields, "filename")?);
+    let plan = plan(fields.get("size"), fields.get("part_size"))?;
+    let content_type = required(&fields, "content_type")?.to_owned();
+    let metadata = metadata::build(&metadata_pairs(&fields)).map_err(metadata_error)?;
+    let upload = MultipartUpload {
+        uuid: Uuid::new_v4(),
+        project: project.pub_key.clone(),
+        filename,
+        size: i64::try_from(plan.size).unwrap_or(i64::MAX),
+        part_size: i64::try_from(plan.part_size).unwrap_or(i64::MAX),
+        content_type,
+        store: should_store(fields.get("UPLOADCARE_STORE"), project.autostore),
+        metadata,
+        created_us: state.clock.now_us(),
+        completed: false,
+    };
+    state.store.insert_multipart(&upload).await?;
+    let base = bases(&state.config.public_urls, &headers).upload;
+    let parts: Vec<String> = (1..=plan.parts)
+        .map(|n| format!("{base}/multipart/part/{}/{n}/", upload.uuid))
+        .collect();
+    Ok(Json(
+        json!({ "uuid": upload.uuid.to_string(), "parts": parts }),
+    ))
+}
+
+/// An S3-style XML error, as a presigned part URL answers.
+fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+fn no_such_upload() -> Response {
+    s3_error(
+        StatusCode::NOT_FOUND,
+        "NoSuchUpload",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+    )
+}
+
+fn internal_s3_error(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "multipart part failure");
+    s3_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalError",
+        "We encountered an internal error. Please try again.",
+    )
+}
+
+/// `PUT /multipart/part/<uuid>/<n>/`: stores part `n` (1-based) of an open upload, streaming
+/// the body to disk; answers `200`, an empty body and the part's MD5 as `ETag`, like S3.
+pub async fn put_part(
+    State(state): State<Arc<AppState>>,
+    Path((uuid, n)): Path<(String, String)>,
+    body: Body,
+) -> Response {
+    let Ok(uuid) = Uuid::parse_str(&uuid) else {
+        return no_such_upload();
+    };
+    let upload = match state.store.multipart(uuid).await {
+        Ok(Some(u)) if !u.completed => u,
+        Ok(_) => return no_such_upload(),
+        Err(e) => return internal_s3_error(e),
+    };
+    let count = u64::try_from(upload.size)
+        .unwrap_or(0)
+        .div_ceil(u64::try_from(upload.part_size).unwrap_or(1).max(1));
+    let n = match n.parse::<u64>() {
+        Ok(n) if (1..=count).contains(&n) => n,
+        _ => {
+            return s3_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                &format!("Part number must be an integer between 1 and {count}, inclusive"),
+            )
+        }
+    };
+    let dir = parts_dir(&state, uuid);
+    if let Err(e) = tokio::fs::create_dir_all(&dir).await {
+        return internal_s3_error(e);
+    }
+    let tmp = dir.join(format!("{n}.{}.tmp", Uuid::new_v4().simple()));
+    match receive_part(&tmp, body).await {
+        Ok(Received::Done(etag)) => {
+            if let Err(e) = tokio::fs::rename(&tmp, part_path(&state, uuid, n)).await {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return internal_s3_error(e);
+            }
+            let mut response = StatusCode::OK.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+                response.headers_mut().insert(header::ETAG, v);
+            }
+            response
+        }
+        Ok(Received::TooLarge) => {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            s3_error(
+                StatusCode::BAD_REQUEST,
+                "EntityTooLarge",
+                "Your proposed upload exceeds the maximum allowed size",
+            )
+        }
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            internal_s3_error(e)
+        }
+    }
+}
+
+/// How receiving a part ended.
+enum Received {
+    /// All bytes are on disk; the MD5 hex of the part.
+    Done(String),
+    /// The part is larger than S3 allows.
+    TooLarge,
+}
+
+/// Streams a request body to `path`, hashing it.
+async fn receive_part(path: &std::path::Path, body: Body) -> Result<Received, StoreError> {
+    let mut file = tokio::fs::File::create(path).await?;
+    let mut md5 = Md5::new();
+    let mut size: u64 = 0;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| StoreError::Internal(format!("part body: {e}")))?;
+        size += chunk.len() as u64;
+        if size > MAX_PART_SIZE {
+            return Ok(Received::TooLarge);
+        }
+        md5.update(&chunk);
+        file.write_all(&chunk).await?;
+    }
+    file.flush().await?;
+    file.sync_all().await?;
+    Ok(Received::Done(hex::encode(md5.finalize())))
+}
+
+/// `POST /multipart/complete/`: joins the parts into the file and answers its
+/// `fileUploadInfo`.
+pub async fn complete(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Json<Value>, UploadError> {
+    let fields = text_fields(request).await?;
+    let project = auth::upload::project(
+        &state,
+        "UPLOADCARE_PUB_KEY",
+        fields.get("UPLOADCARE_PUB_KEY"),
+    )
+    .await?;
+    let uuid = fields
+        .get("uuid")
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| UploadError::new(ErrorCode::MultipartFileIdRequiredError))?;
+    let uuid = Uuid::parse_str(uuid).map_err(|_| UploadError::new(ErrorCode::UUIDInvalidError))?;
+    let upload = state
+        .store
+        .multipart(uuid)
+        .await?
+        .filter(|u| u.project == project.pub_key)
+        .ok_or_else(|| UploadError::new(ErrorCode::MultipartFileNotFoundError))?;
+    if upload.completed {
+        return Err(UploadError::new(
+            ErrorCode::MultipartFileAlreadyUploadedError,
+        ));
+    }
+    let size = u64::try_from(upload.size).unwrap_or(0);
+    let part_size = u64::try_from(upload.part_size).unwrap_or(1).max(1);
+    let count = size.div_ceil(part_size);
+
+    // Sizes of the parts received so far, `None` where a part is missing.
+    let mut sizes = Vec::new();
+    for n in 1..=count {
+        match tokio::fs::metadata(part_path(&state, uuid, n)).await {
+            Ok(m) => sizes.push(Some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => sizes.push(None),
+            Err(e) => return Err(UploadError::internal(e.into())),
+        }
+    }
+    let total: u64 = sizes.iter().flatten().sum();
+    if total > size {
+        return Err(UploadError::new(
+            ErrorCode::MultipartUploadSizeTooLargeError,
+        ));
+    }
+    if total < size || sizes.iter().any(Option::is_none) {
+        return Err(UploadError::new(
+            ErrorCode::MultipartUploadSizeTooSmallError,
+        ));
+    }
+    // The right total from parts of the wrong sizes (S3 refuses such a completion too).
+    let last = sizes.len().saturating_sub(1);
+    if sizes
+        .iter()
+        .enumerate()
+        .any(|(i, s)| i < last && *s != Some(part_size))
+    {
+        return Err(UploadError::new(
+            ErrorCode::MultipartFileCompletionFailedError,
+        ));
+    }
+
+    let mut writer = state.blobs.writer().await?;
+    let mut buf = vec![0u8; 256 * 1024];
+    for n in 1..=count {
+        let mut part = tokio::fs::File::open(part_path(&state, uuid, n))
+            .await
+            .map_err(StoreError::from)?;
+        loop {
+            let read = part.read(&mut buf).await.map_err(StoreError::from)?;
+            if read == 0 {
+                break;
+            }
+            writer.write(&buf[..read]).await?;
+        }
+    }
+    let blob = writer.finish().await?;
+
+    let detected = detect(&blob.head);
+    // Detection knows common formats only; otherwise keep the type the client announced.
+    let mime_type =
+        if detected.mime_type == "application/octet-stream" && upload.content_type.contains('/') {
+            upload.content_type.clone()
+        } else {
+            detected.mime_type
+        };
+    let uploaded_us = state.clock.unique_us();
+    let record = FileRecord {
+        uuid,
+        project: project.pub_key.clone(),
+        size: i64::try_from(blob.size).unwrap_or(i64::MAX),
+        blob: blob.hash,
+        original_filename: upload.filename.clone(),
+        mime_type,
+        image: detected.image,
+        metadata: upload.metadata.clone(),
+        uploaded_us,
+        stored_us: upload.store.then_some(uploaded_us),
+        removed_us: None,
+    };
+    if !state.store.complete_multipart(&record).await? {
+        return Err(UploadError::new(
+            ErrorCode::MultipartFileAlreadyUploadedError,
+        ));
+    }
+    if let Err(e) = tokio::fs::remove_dir_all(parts_dir(&state, uuid)).await {
+        tracing::warn!(error = %e, %uuid, "could not remove multipart parts");
+    }
+    Ok(Json(Value::Object(file_upload_info(&record))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(r: Result<Plan, UploadError>) -> Result<Plan, (ErrorCode, String)> {
+        r.map_err(|e| (e.code, e.message))
+    }
+
+    #[test]
+    fn plans() {
+        assert_eq!(
+            plan(Some("27796904"), None),
+            Ok(Plan {
+                size: 27_796_904,
+                part_size: MIN_PART_SIZE,
+                parts: 6
+            })
+        );
+        assert_eq!(plan(Some("10485760"), Some("10485760")).unwrap().parts, 1);
+        assert_eq!(plan(Some("10485761"), Some("5242880")).unwrap().parts, 3);
+        assert_eq!(code(plan(None, None)).unwrap_err().1, "size is required.");
+        assert_eq!(
+            code(plan(Some("1e7"), None)).unwrap_err().0,
+            ErrorCode::MultipartSizeInvalidError
+        );
+        assert_eq!(
+            code(plan(Some("10485759"), None)).unwrap_err().1,
+            "File size can not be less than 10485760 bytes. Please use direct upload instead of multipart."
+        );
+        assert_eq!(
+            code(plan(Some("-5"), None)).unwrap_err().0,
+            ErrorCode::MultipartFileSizeTooSmallError
+        );
+        assert_eq!(
+            code(plan(Some("5368709121"), None)).unwrap_err().0,
+            ErrorCode::MultipartFileSizeLimitExceededError
+        );
+        assert_eq!(
+            code(plan(Some("10485760"), Some("x"))).unwrap_err().0,
+            ErrorCode::MultipartPartSizeInvalidError
+        );
+        assert_eq!(
+            code(plan(Some("10485760"), Some("5242879"))).unwrap_err().1,
+            "Multipart Upload Part Size can not be less than 5242880 bytes."
+        );
+        assert_eq!(
+            code(plan(Some("10485760"), Some("5368709121")))
+                .unwrap_err()
+                .1,
+            "Multipart Upload Part Size can not be more than 5368709120 bytes."
+        );
+    }
+}
