@@ -185,6 +185,17 @@ pub trait Store: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Deletes a group (its files stay); `false` if it did not exist.
     async fn delete_group(&self, project: &str, uuid: Uuid) -> Result<bool, StoreError>;
+
+    // --- REST API (batch file storage) ---
+
+    /// Marks live files of the project removed at `now_us` (and no longer stored); returns
+    /// the removed files.
+    async fn remove_files(
+        &self,
+        project: &str,
+        uuids: &[Uuid],
+        now_us: i64,
+    ) -> Result<Vec<FileRecord>, StoreError>;
 }
 
 /// Opens the store named by a database URL (`sqlite://…` or `postgres://…`) and migrates it.
