@@ -196,8 +196,8 @@ async fn delete_group_keeps_files() {
     for backend in backends() {
         let s = TestServer::start(backend).await;
         let f = s.upload(PUB, "a.txt", b"a".to_vec()).await;
-        let id = s.group(PUB, &[f.clone()]).await;
-        let keep = s.group(PUB, &[f.clone()]).await;
+        let id = s.group(PUB, std::slice::from_ref(&f)).await;
+        let keep = s.group(PUB, std::slice::from_ref(&f)).await;
         let path = format!("/groups/{id}/");
         let r = s
             .client
@@ -383,7 +383,7 @@ async fn legacy_group_storage() {
     for backend in backends() {
         let s = TestServer::start(backend).await;
         let a = s.upload(PUB, "a.png", png(2, 2)).await;
-        let id = s.group(PUB, &[a.clone()]).await;
+        let id = s.group(PUB, std::slice::from_ref(&a)).await;
         let path = format!("/groups/{id}/storage/");
         // Removed in 0.7: production's unknown-route page, before authentication.
         let r = s
@@ -448,7 +448,7 @@ async fn list_parameters() {
         let f = s.upload(PUB, "a.txt", b"a".to_vec()).await;
         let mut ids = Vec::new();
         for _ in 0..3 {
-            ids.push(s.group(PUB, &[f.clone()]).await);
+            ids.push(s.group(PUB, std::slice::from_ref(&f)).await);
         }
         let r = get(
             &s,
