@@ -60,6 +60,11 @@ async fn cdn(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
+    // The catch-all also sees unknown REST paths (`/groups/a/b/`): those get the REST API's
+    // unknown-route answer, not the CDN's.
+    if crate::rest_api::is_rest_path(uri.path()) {
+        return crate::rest_api::error::unknown_route();
+    }
     match serve(&state, &method, &headers, &uri).await {
         Ok(response) => response,
         Err(e) => e.into_response(),

@@ -1,12 +1,101 @@
-//! The REST API (`api.uploadcare.com`).
+//! The REST API (`api.uploadcare.com`): groups and batch file storage.
+//!
+//! Every matched route runs behind [`negotiate`]: a missing or unknown version in `Accept`
+//! answers 406, and JSON answers carry the requested version's media type exactly (no
+//! charset). Paths under `/files/`, `/groups/` and `/project/` that match no route answer
+//! production's HTML 404, whatever the headers.
+
+pub mod error;
+pub mod files;
+pub mod groups;
+pub mod pagination;
+pub mod version;
 
 use std::sync::Arc;
 
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
 use axum::Router;
 
+use self::error::{unknown_route, RestError};
+use self::version::ApiVersion;
 use crate::AppState;
 
 /// The REST API's routes.
 pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
+    let routes = Router::new()
+        .route("/groups/", get(groups::list_groups))
+        .route(
+            "/groups/{id}/",
+            get(groups::group_info).delete(groups::delete_group),
+        )
+        .route("/groups/{id}/storage/", put(groups::store_group))
+        .route(
+            "/files/storage/",
+            put(files::store_files).delete(files::remove_files),
+        )
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(middleware::from_fn(negotiate));
+    // A catch-all route next to `/groups/{id}/` is a routing conflict, so unknown REST paths
+    // are answered by the fallback (the app's only one; if another API needs one, lib.rs
+    // should own it and dispatch by `is_rest_path`).
+    routes.fallback(fallback)
+}
+
+/// Whether a path belongs to the REST API's namespaces.
+pub fn is_rest_path(path: &str) -> bool {
+    ["/files/", "/groups/", "/project/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+}
+
+/// Unmatched paths: production's HTML 404 under the REST prefixes, a bare 404 elsewhere.
+async fn fallback(uri: Uri) -> Response {
+    if is_rest_path(uri.path()) {
+        unknown_route()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
+}
+
+/// Django REST framework's answer to a known path with another method.
+async fn method_not_allowed(method: Method) -> Response {
+    RestError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("Method \"{method}\" not allowed."),
+    )
+    .into_response()
+}
+
+/// Picks the version from `Accept` (406 when there is none) for the handlers, and gives the
+/// answer that version's media type.
+async fn negotiate(mut request: Request, next: Next) -> Response {
+    let Some(version) = ApiVersion::from_headers(request.headers()) else {
+        return with_vary(RestError::not_acceptable().into_response());
+    };
+    request.extensions_mut().insert(version);
+    let mut response = next.run(request).await;
+    let is_rest_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/vnd.uploadcare-"));
+    if is_rest_json {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(version.media_type()),
+        );
+    }
+    with_vary(response)
+}
+
+/// Answers depend on `Accept`, as production's `Vary` says.
+fn with_vary(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
 }

@@ -251,6 +251,17 @@ pub trait Store: Send + Sync {
         project: &str,
         source_url: &str,
     ) -> Result<Option<Uuid>, StoreError>;
+
+    // --- REST API (batch file storage) ---
+
+    /// Marks live files of the project removed at `now_us` (and no longer stored); returns
+    /// the removed files.
+    async fn remove_files(
+        &self,
+        project: &str,
+        uuids: &[Uuid],
+        now_us: i64,
+    ) -> Result<Vec<FileRecord>, StoreError>;
 }
 
 /// Opens the store named by a database URL (`sqlite://…` or `postgres://…`) and migrates it.

@@ -695,6 +695,32 @@ macro_rules! sql_store {
                 .await?;
                 row.map(|(u,)| parse_uuid(&u)).transpose()
             }
+
+            // --- REST API (batch file storage) ---
+
+            async fn remove_files(
+                &self,
+                project: &str,
+                uuids: &[Uuid],
+                now_us: i64,
+            ) -> Result<Vec<FileRecord>, StoreError> {
+                if uuids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = QueryBuilder::<$db>::new("UPDATE files SET stored_us = NULL, removed_us = ");
+                q.push_bind(now_us);
+                q.push(" WHERE project = ");
+                q.push_bind(project);
+                q.push(" AND removed_us IS NULL AND uuid IN (");
+                let mut list = q.separated(", ");
+                for u in uuids {
+                    list.push_bind(u.to_string());
+                }
+                q.push(") RETURNING ");
+                q.push(FILE_COLUMNS);
+                let rows: Vec<FileRow> = q.build_query_as().fetch_all(&self.writer).await?;
+                rows.into_iter().map(FileRecord::try_from).collect()
+            }
         }
     };
 }

@@ -1,0 +1,268 @@
+//! `GET /groups/`, `GET|DELETE /groups/<id>/`, and the legacy `PUT /groups/<id>/storage/`
+//! (REST API reference, "Group").
+
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use serde_json::{Map, Value};
+
+use super::error::{json_response, unknown_route, RestError};
+use super::files::rest_file;
+use super::pagination::{next_link, parse_list_query, previous_link, reverse};
+use super::version::ApiVersion;
+use crate::auth::rest::RestCall;
+use crate::domain::files::is_live;
+use crate::domain::groups::GroupId;
+use crate::domain::time::iso;
+use crate::store::{GroupMember, GroupRecord};
+use crate::urls::{bases, request_origin, Bases};
+use crate::AppState;
+
+/// The `group` object. v0.7 has no `datetime_stored`; earlier versions carry it (`stored`).
+fn group_json(
+    group: &GroupRecord,
+    version: ApiVersion,
+    stored: Option<i64>,
+    b: &Bases,
+) -> Map<String, Value> {
+    let id = GroupId {
+        uuid: group.uuid,
+        count: group.files_count,
+    };
+    let mut o = Map::new();
+    o.insert("id".into(), id.to_string().into());
+    o.insert("datetime_created".into(), iso(group.created_us).into());
+    if version.is_legacy() {
+        o.insert("datetime_stored".into(), stored.map(iso).into());
+    }
+    o.insert("files_count".into(), group.files_count.into());
+    o.insert("cdn_url".into(), format!("{}/{}/", b.cdn, id).into());
+    o.insert("url".into(), format!("{}/groups/{}/", b.api, id).into());
+    o
+}
+
+/// When a group counts as stored (legacy versions): the latest store time of its members when
+/// every member is live and stored, else `null`. The emulator keeps no group store time;
+/// this is what production's field means for groups stored through it.
+fn group_stored(members: &[GroupMember], now: i64, retention: i64) -> Option<i64> {
+    members
+        .iter()
+        .map(|m| {
+            m.file
+                .as_ref()
+                .filter(|f| is_live(f, now, retention))
+                .and_then(|f| f.stored_us)
+        })
+        .try_fold(None::<i64>, |latest, stored| {
+            stored.map(|s| Some(latest.map_or(s, |l| l.max(s))))
+        })
+        .flatten()
+}
+
+/// The `groupWithFiles` object: each member as a REST `file` plus `default_effects`, or
+/// `null` where the member's file is removed or expired.
+fn group_with_files(
+    state: &AppState,
+    version: ApiVersion,
+    b: &Bases,
+    group: &GroupRecord,
+    members: &[GroupMember],
+    stored: Option<i64>,
+) -> Value {
+    let now = state.clock.now_us();
+    let retention = state.retention_us();
+    let files: Vec<Value> = members
+        .iter()
+        .map(|m| match &m.file {
+            Some(f) if is_live(f, now, retention) => {
+                let mut file = rest_file(f, version, b);
+                file.insert("default_effects".into(), m.default_effects.clone().into());
+                Value::Object(file)
+            }
+            _ => Value::Null,
+        })
+        .collect();
+    let mut o = group_json(group, version, stored, b);
+    o.insert("files".into(), files.into());
+    Value::Object(o)
+}
+
+/// The group named by a path id, or 404 for malformed ids, unknown groups, other projects'
+/// groups and a count that is not the group's.
+async fn find_group(
+    state: &AppState,
+    project: &str,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<(GroupRecord, Vec<GroupMember>), RestError> {
+    let Ok(Path(raw)) = path else {
+        return Err(RestError::not_found());
+    };
+    let id = GroupId::parse(&raw).ok_or_else(RestError::not_found)?;
+    state
+        .store
+        .group(project, id.uuid)
+        .await?
+        .filter(|(g, _)| g.files_count == id.count)
+        .ok_or_else(RestError::not_found)
+}
+
+/// `GET /groups/`: a page of the project's groups.
+pub async fn list_groups(
+    State(state): State<Arc<AppState>>,
+    Extension(version): Extension<ApiVersion>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    call: RestCall,
+) -> Result<Response, RestError> {
+    let query = parse_list_query(uri.query()).map_err(RestError::bad_request)?;
+    let project = &call.project.pub_key;
+    let page = state.store.list_groups(project, &query.page).await?;
+    let total = state.store.count_groups(project).await?;
+    let base = format!("{}/groups/", request_origin(&headers));
+    let (next, previous) = match (page.first(), page.last()) {
+        (Some(first), Some(last)) => {
+            let order = query.page.order;
+            let next = state
+                .store
+                .group_beyond(project, order, last.created_us)
+                .await?
+                .then(|| next_link(&base, &query.pairs, last.created_us));
+            let previous = state
+                .store
+                .group_beyond(project, reverse(order), first.created_us)
+                .await?
+                .then(|| previous_link(&base, &query.pairs, first.created_us));
+            (next, previous)
+        }
+        _ => (None, None),
+    };
+    let b = bases(&state.config.public_urls, &headers);
+    let results: Vec<Value> = page
+        .iter()
+        .map(|g| Value::Object(group_json(g, version, None, &b)))
+        .collect();
+    let mut o = Map::new();
+    o.insert("next".into(), next.into());
+    o.insert("previous".into(), previous.into());
+    o.insert("total".into(), total.into());
+    o.insert("per_page".into(), query.page.limit.into());
+    o.insert("results".into(), results.into());
+    Ok(json_response(StatusCode::OK, &Value::Object(o)))
+}
+
+/// `GET /groups/<uuid~N>/`: a group with its files.
+pub async fn group_info(
+    State(state): State<Arc<AppState>>,
+    Extension(version): Extension<ApiVersion>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    call: RestCall,
+) -> Result<Response, RestError> {
+    let (group, members) = find_group(&state, &call.project.pub_key, path).await?;
+    let stored = group_stored(&members, state.clock.now_us(), state.retention_us());
+    let b = bases(&state.config.public_urls, &headers);
+    let body = group_with_files(&state, version, &b, &group, &members, stored);
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `DELETE /groups/<uuid~N>/`: deletes the group (its files stay); 204 with no body and no
+/// `Content-Type`, as production answers and @uploadcare/rest-client requires.
+pub async fn delete_group(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    call: RestCall,
+) -> Result<Response, RestError> {
+    let project = &call.project.pub_key;
+    let (group, _) = find_group(&state, project, path).await?;
+    if !state.store.delete_group(project, group.uuid).await? {
+        return Err(RestError::not_found());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `PUT /groups/<uuid~N>/storage/` (API 0.5 and 0.6): stores every live member and answers
+/// the group with `datetime_stored` set. Production removed the route in 0.7, so there it
+/// answers as for any unknown route, before authentication.
+pub async fn store_group(
+    State(state): State<Arc<AppState>>,
+    Extension(version): Extension<ApiVersion>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Result<Response, RestError> {
+    if !version.is_legacy() {
+        return Ok(unknown_route());
+    }
+    let call = RestCall::from_request(request, &state).await?;
+    let project = &call.project.pub_key;
+    let (group, members) = find_group(&state, project, path).await?;
+    let now = state.clock.now_us();
+    let retention = state.retention_us();
+    let mut live: Vec<uuid::Uuid> = members
+        .iter()
+        .filter_map(|m| m.file.as_ref())
+        .filter(|f| is_live(f, now, retention))
+        .map(|f| f.uuid)
+        .collect();
+    live.sort_unstable();
+    live.dedup();
+    state.store.store_files(project, &live, now).await?;
+    let (group, members) = state
+        .store
+        .group(project, group.uuid)
+        .await?
+        .ok_or_else(RestError::not_found)?;
+    let b = bases(&state.config.public_urls, &headers);
+    let body = group_with_files(&state, version, &b, &group, &members, Some(now));
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::FileRecord;
+    use uuid::Uuid;
+
+    fn member(stored: Option<i64>, removed: Option<i64>) -> GroupMember {
+        GroupMember {
+            file_uuid: Uuid::nil(),
+            default_effects: String::new(),
+            file: Some(FileRecord {
+                uuid: Uuid::nil(),
+                project: "p".into(),
+                size: 1,
+                blob: "b".into(),
+                original_filename: "a.txt".into(),
+                mime_type: "text/plain".into(),
+                image: None,
+                metadata: Map::new(),
+                uploaded_us: 0,
+                stored_us: stored,
+                removed_us: removed,
+            }),
+        }
+    }
+
+    #[test]
+    fn group_is_stored_when_every_member_is() {
+        let r = 1_000;
+        assert_eq!(
+            group_stored(&[member(Some(5), None), member(Some(9), None)], 10, r),
+            Some(9)
+        );
+        assert_eq!(
+            group_stored(&[member(Some(5), None), member(None, None)], 10, r),
+            None
+        );
+        assert_eq!(group_stored(&[member(Some(5), Some(6))], 10, r), None);
+        let gone = GroupMember {
+            file: None,
+            ..member(None, None)
+        };
+        assert_eq!(group_stored(&[member(Some(5), None), gone], 10, r), None);
+    }
+}

@@ -1,0 +1,240 @@
+//! Group list paging: the query (`limit`, `from`, `to`, `offset`, `ordering`) and the
+//! `next`/`previous` links in production's form.
+//!
+//! Decisions where production is undocumented:
+//! - `limit`: default 100; above 1000 it is clamped to 1000; zero, negative or non-numeric
+//!   falls back to the default (what Django REST framework's paginators do with bad values).
+//! - `from` (ISO-8601, offset optional, UTC assumed) is **exclusive**: a list starts after it
+//!   in the list's order (later when ascending, earlier when descending). Links put the last
+//!   item's time there, so `from` alone is an exact cursor (clients such as
+//!   @uploadcare/rest-client keep only `from`, `limit` and `ordering`). A user-given `from`
+//!   is read the same way; creation times carry microseconds, so this rarely matters.
+//! - `to` (from `previous` links) selects the page ending right before that time; when both
+//!   are given `to` wins. Unreadable `from`/`to` and an `ordering` other than
+//!   `datetime_created`/`-datetime_created` answer 400 with a `detail`.
+//! - `offset` (skip after the cursor) defaults to 0; links always carry `offset=0`.
+//! - Unknown parameters are ignored, and kept in links.
+
+use crate::domain::time::{iso_offset, parse_iso};
+use crate::store::{Cursor, Order, PageQuery};
+
+/// Page size when `limit` is absent or unusable.
+pub const DEFAULT_LIMIT: i64 = 100;
+/// Largest page.
+pub const MAX_LIMIT: i64 = 1000;
+
+/// `detail` for an unknown `ordering`.
+pub const BAD_ORDERING: &str =
+    "Invalid `ordering` value. Allowed values: datetime_created, -datetime_created.";
+/// `detail` for an unreadable `from`.
+pub const BAD_FROM: &str = "`from` must be a date and time in ISO-8601 format.";
+/// `detail` for an unreadable `to`.
+pub const BAD_TO: &str = "`to` must be a date and time in ISO-8601 format.";
+
+/// A parsed list request: the page to read and the query pairs the links are built from.
+#[derive(Clone, Debug)]
+pub struct ListQuery {
+    /// The page.
+    pub page: PageQuery,
+    /// The request's query pairs, decoded, in order.
+    pub pairs: Vec<(String, String)>,
+}
+
+/// Parses a list query string; `Err` carries the 400 `detail`.
+pub fn parse_list_query(query: Option<&str>) -> Result<ListQuery, &'static str> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    // Like Django's `QueryDict.get`, a repeated parameter counts by its last value.
+    let last = |name: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let order = match last("ordering") {
+        None | Some("datetime_created") => Order::Ascending,
+        Some("-datetime_created") => Order::Descending,
+        Some(_) => return Err(BAD_ORDERING),
+    };
+    let limit = match last("limit").map(|l| l.trim().parse::<i64>()) {
+        Some(Ok(n)) if n > 0 => n.min(MAX_LIMIT),
+        _ => DEFAULT_LIMIT,
+    };
+    let offset = match last("offset").map(|o| o.trim().parse::<i64>()) {
+        Some(Ok(n)) if n > 0 => n,
+        _ => 0,
+    };
+    let from = last("from")
+        .map(|v| parse_iso(v).ok_or(BAD_FROM))
+        .transpose()?;
+    let to = last("to").map(|v| parse_iso(v).ok_or(BAD_TO)).transpose()?;
+    let cursor = match (to, from) {
+        (Some(at_us), _) => Cursor::Before { at_us },
+        (None, Some(at_us)) => Cursor::After {
+            at_us,
+            inclusive: false,
+        },
+        (None, None) => Cursor::Start,
+    };
+    Ok(ListQuery {
+        page: PageQuery {
+            order,
+            cursor,
+            offset,
+            limit,
+        },
+        pairs,
+    })
+}
+
+/// The opposite order.
+pub fn reverse(order: Order) -> Order {
+    match order {
+        Order::Ascending => Order::Descending,
+        Order::Descending => Order::Ascending,
+    }
+}
+
+/// Sets `name` to `value`: in place of its first occurrence (dropping any others), or
+/// appended.
+fn set(pairs: &mut Vec<(String, String)>, name: &str, value: &str) {
+    match pairs.iter().position(|(k, _)| k == name) {
+        Some(i) => {
+            pairs[i].1 = value.to_owned();
+            let mut seen = 0;
+            pairs.retain(|(k, _)| {
+                if k != name {
+                    return true;
+                }
+                seen += 1;
+                seen == 1
+            });
+        }
+        None => pairs.push((name.to_owned(), value.to_owned())),
+    }
+}
+
+fn link(base: &str, pairs: &[(String, String)]) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{base}?{query}")
+}
+
+/// The `next` link: the request's parameters with `from` set to the last item's time (in
+/// place, or appended), `to` dropped, and `offset=0`.
+pub fn next_link(base: &str, pairs: &[(String, String)], last_us: i64) -> String {
+    let mut pairs: Vec<(String, String)> =
+        pairs.iter().filter(|(k, _)| k != "to").cloned().collect();
+    set(&mut pairs, "from", &iso_offset(last_us));
+    set(&mut pairs, "offset", "0");
+    link(base, &pairs)
+}
+
+/// The `previous` link: the request's parameters without `from`, with `to` set to the first
+/// item's time and `offset=0`.
+pub fn previous_link(base: &str, pairs: &[(String, String)], first_us: i64) -> String {
+    let mut pairs: Vec<(String, String)> =
+        pairs.iter().filter(|(k, _)| k != "from").cloned().collect();
+    set(&mut pairs, "to", &iso_offset(first_us));
+    set(&mut pairs, "offset", "0");
+    link(base, &pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "https://api.uploadcare.com/groups/";
+    // 2013-04-30T09:09:15.625678+00:00
+    const T: i64 = 1_367_312_955_625_678;
+
+    fn q(s: &str) -> ListQuery {
+        parse_list_query(Some(s)).unwrap()
+    }
+
+    #[test]
+    fn links_in_production_form() {
+        assert_eq!(
+            next_link(BASE, &q("").pairs, T),
+            "https://api.uploadcare.com/groups/?from=2013-04-30T09%3A09%3A15.625678%2B00%3A00&offset=0"
+        );
+        assert_eq!(
+            next_link(BASE, &q("limit=100").pairs, T),
+            format!("{BASE}?limit=100&from=2013-04-30T09%3A09%3A15.625678%2B00%3A00&offset=0")
+        );
+        let walked = q("limit=100&from=2013-01-01T00%3A00%3A00.000000%2B00%3A00&offset=0");
+        assert_eq!(
+            next_link(BASE, &walked.pairs, T),
+            format!("{BASE}?limit=100&from=2013-04-30T09%3A09%3A15.625678%2B00%3A00&offset=0")
+        );
+        assert_eq!(
+            previous_link(BASE, &walked.pairs, T),
+            format!("{BASE}?limit=100&offset=0&to=2013-04-30T09%3A09%3A15.625678%2B00%3A00")
+        );
+        let desc = q("from=2015-10-21T00%3A00%3A00&ordering=-datetime_created&limit=5");
+        assert_eq!(
+            next_link(BASE, &desc.pairs, T),
+            format!("{BASE}?from=2013-04-30T09%3A09%3A15.625678%2B00%3A00&ordering=-datetime_created&limit=5&offset=0")
+        );
+        assert_eq!(
+            previous_link(BASE, &desc.pairs, T),
+            format!("{BASE}?ordering=-datetime_created&limit=5&to=2013-04-30T09%3A09%3A15.625678%2B00%3A00&offset=0")
+        );
+    }
+
+    #[test]
+    fn next_from_a_previous_page_drops_to() {
+        let prev = q("limit=2&offset=0&to=2013-04-30T09%3A09%3A15.625678%2B00%3A00&junk=1");
+        assert_eq!(
+            next_link(BASE, &prev.pairs, T),
+            format!("{BASE}?limit=2&offset=0&junk=1&from=2013-04-30T09%3A09%3A15.625678%2B00%3A00")
+        );
+    }
+
+    #[test]
+    fn parameters() {
+        let p = q("").page;
+        assert_eq!(
+            (p.order, p.cursor, p.offset, p.limit),
+            (Order::Ascending, Cursor::Start, 0, DEFAULT_LIMIT)
+        );
+        assert_eq!(q("limit=5").page.limit, 5);
+        assert_eq!(q("limit=5000").page.limit, MAX_LIMIT);
+        for bad in ["limit=0", "limit=-3", "limit=abc", "limit="] {
+            assert_eq!(q(bad).page.limit, DEFAULT_LIMIT, "{bad}");
+        }
+        assert_eq!(
+            q("ordering=-datetime_created").page.order,
+            Order::Descending
+        );
+        assert_eq!(
+            q("from=2013-04-30T09:09:15.625678%2B00:00").page.cursor,
+            Cursor::After {
+                at_us: T,
+                inclusive: false
+            }
+        );
+        assert_eq!(
+            q("from=2000-01-01&to=2013-04-30T09:09:15.625678Z")
+                .page
+                .cursor,
+            Cursor::Before { at_us: T }
+        );
+        assert_eq!(
+            q("query_parameters=%7B%27limit%27%3A+None%7D").page.limit,
+            100
+        );
+        assert_eq!(
+            parse_list_query(Some("ordering=size")).unwrap_err(),
+            BAD_ORDERING
+        );
+        assert_eq!(
+            parse_list_query(Some("from=yesterday")).unwrap_err(),
+            BAD_FROM
+        );
+        assert_eq!(parse_list_query(Some("to=soon")).unwrap_err(), BAD_TO);
+    }
+}
