@@ -114,8 +114,19 @@ def fix_group_error_defaults(spec):
         a["default"], b["default"] = b["default"], a["default"]
 
 
+def fix_base_upload_answer(spec):
+    """`POST /base/` answers map each file's form field name to its uuid, but the schema
+    declares a single property literally named `filename`: check every value instead."""
+    r = spec.get("components", {}).get("responses", {}).get("baseUploadSuccessful")
+    if r:
+        schema = r["content"]["application/json"]["schema"]
+        schema.pop("properties", None)
+        schema["additionalProperties"] = {"type": "string", "format": "uuid"}
+        schema["minProperties"] = 1
+
+
 FIXUPS = {
-    "uploadcare-upload-api.openapi.yml": [fix_upload_image_info_nullable],
+    "uploadcare-upload-api.openapi.yml": [fix_upload_image_info_nullable, fix_base_upload_answer],
     "uploadcare-upload-groups.openapi.yml": [
         fix_group_files_array,
         fix_default_effects_format,
