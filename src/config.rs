@@ -52,6 +52,9 @@ pub struct Args {
     /// 0 when ready (for container health checks).
     #[arg(long)]
     pub check_ready: bool,
+    /// Append one JSON line per answer to this file, for contract checks (see src/record.rs).
+    #[arg(long, env = "UC_RECORD_ANSWERS")]
+    pub record_answers: Option<PathBuf>,
 }
 
 /// The TOML file's shape; unknown keys are rejected.
@@ -142,6 +145,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Fixture folder loaded at start-up.
     pub seed_dir: Option<PathBuf>,
+    /// File answers are recorded to (contract checks), if any.
+    pub record_answers: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -266,6 +271,7 @@ impl Config {
                 .or(file.admin_token)
                 .filter(|t| !t.is_empty()),
             seed_dir: args.seed,
+            record_answers: args.record_answers,
         })
     }
 }

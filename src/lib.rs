@@ -13,6 +13,7 @@ pub mod error;
 pub mod faults;
 pub mod observe;
 pub mod projects;
+pub mod record;
 pub mod rest_api;
 pub mod seed;
 pub mod store;
@@ -58,6 +59,9 @@ impl AppState {
     /// the seed folder, if any. The error says what failed, for the operator.
     pub async fn open(config: Config) -> Result<Arc<Self>, String> {
         let failed = |what: &str, e: StoreError| format!("{what}: {e}");
+        if let Some(path) = &config.record_answers {
+            record::Recorder::open(path)?;
+        }
         tokio::fs::create_dir_all(&config.data_dir)
             .await
             .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
@@ -106,7 +110,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .allow_methods(Any)
         .allow_headers(Any)
         .max_age(Duration::from_secs(86400));
-    Router::new()
+    let router = Router::new()
         .merge(upload_api::router())
         .merge(rest_api::router())
         .merge(admin::router(state.clone()))
@@ -116,8 +120,23 @@ pub fn app(state: Arc<AppState>) -> Router {
             faults::inject,
         ))
         .layer(cors)
-        .layer(middleware::from_fn(observe::log_requests))
-        .with_state(state)
+        .layer(middleware::from_fn(observe::log_requests));
+    // Contract checks: record every answer when asked to (outermost, so it sees what the
+    // client sees).
+    let router = match &state.config.record_answers {
+        Some(path) => match record::Recorder::open(path) {
+            Ok(recorder) => router.layer(middleware::from_fn_with_state(
+                Arc::new(recorder),
+                record::record,
+            )),
+            Err(e) => {
+                tracing::error!(error = %e, "answers are not recorded");
+                router
+            }
+        },
+        None => router,
+    };
+    router.with_state(state)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, finishing in-flight requests.

@@ -98,6 +98,8 @@ impl TestServer {
             Backend::Postgres => fresh_postgres_database().await,
         };
         config.projects = projects();
+        // Contract checks (tests/contract/run.sh): every server appends its answers here.
+        config.record_answers = std::env::var_os("UC_RECORD_ANSWERS").map(Into::into);
         tweak(&mut config);
         let state = AppState::open(config).await.expect("open state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
