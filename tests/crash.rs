@@ -211,7 +211,12 @@ async fn sigkill_loses_nothing_acknowledged_postgres() {
         return;
     };
     use sqlx::Connection;
-    let name = format!("uc_crash_{}", uuid::Uuid::new_v4().simple());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // The harness's naming, so its sweep drops this database once it is stale.
+    let name = format!("uc_test_{now}_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)

@@ -72,13 +72,36 @@ fn projects() -> Vec<ProjectConfig> {
 }
 
 /// A fresh, empty Postgres database on the server named by `UC_TEST_POSTGRES_URL`.
+/// Named `uc_test_<unix seconds>_<random>`; databases of earlier runs older than two hours are
+/// dropped on the way (once per test process), so the server does not fill up with them.
 async fn fresh_postgres_database() -> String {
     use sqlx::Connection;
     let admin = std::env::var("UC_TEST_POSTGRES_URL").expect("UC_TEST_POSTGRES_URL");
-    let name = format!("uc_test_{}", uuid::Uuid::new_v4().simple());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let name = format!("uc_test_{now}_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .expect("connect to postgres");
+    // Once per test process: sweep databases of earlier runs (stamped, over two hours old).
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        let old: Vec<(String,)> =
+            sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'uc\\_test\\_%'")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap_or_default();
+        for (db,) in old {
+            let stamp = db.split('_').nth(2).and_then(|t| t.parse::<u64>().ok());
+            if stamp.is_some_and(|t| t > 1_000_000_000 && t + 7200 < now) {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+    }
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .await
