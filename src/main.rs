@@ -7,6 +7,9 @@ use tokio::net::TcpListener;
 use uploadcare_emulator::config::{Args, Config, LogFormat, DEMO_PUB_KEY, DEMO_SECRET_KEY};
 use uploadcare_emulator::{serve, AppState};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     match run().await {

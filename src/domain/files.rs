@@ -1,7 +1,8 @@
 //! File rules shared by the APIs: liveness (removal and expiry), store decisions, file names
 //! and the `content_info` object.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::store::FileRecord;
 
@@ -53,35 +54,95 @@ pub fn base_name(name: &str) -> String {
     }
 }
 
-/// `content_info`: the MIME parts and, for images, the image facts.
-pub fn content_info(file: &FileRecord) -> Value {
-    let (kind, subtype) = file
-        .mime_type
-        .split_once('/')
-        .unwrap_or((file.mime_type.as_str(), ""));
-    let mut info = json!({
-        "mime": { "mime": file.mime_type, "type": kind, "subtype": subtype },
-    });
-    if let Some(image) = image_info(file) {
-        info["image"] = image;
-    }
-    info
+/// The `mime` object of `content_info`.
+#[derive(Debug, Serialize)]
+pub struct MimeInfo<'a> {
+    /// Full MIME type.
+    pub mime: &'a str,
+    /// The part before `/`.
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    /// The part after `/`.
+    pub subtype: &'a str,
 }
 
-/// The `image_info` object for images, `None` otherwise.
+/// The `image_info` / `content_info.image` object.
+#[derive(Debug, Serialize)]
+pub struct ImageInfo<'a> {
+    /// Pillow's color mode.
+    pub color_mode: &'a str,
+    /// EXIF orientation (not read: null).
+    pub orientation: Option<u8>,
+    /// Pillow's format name.
+    pub format: &'a str,
+    /// Height in pixels.
+    pub height: i64,
+    /// Width in pixels.
+    pub width: i64,
+    /// Image sequences are not detected.
+    pub sequence: bool,
+    /// EXIF location (not read: null).
+    pub geo_location: Option<()>,
+    /// EXIF date (not read: null).
+    pub datetime_original: Option<()>,
+    /// DPI (not read: null).
+    pub dpi: Option<()>,
+}
+
+impl<'a> ImageInfo<'a> {
+    /// The image facts of a file, `None` for non-images.
+    pub fn of(file: &'a FileRecord) -> Option<Self> {
+        let image = file.image.as_ref()?;
+        Some(Self {
+            color_mode: &image.color_mode,
+            orientation: None,
+            format: &image.format,
+            height: image.height,
+            width: image.width,
+            sequence: false,
+            geo_location: None,
+            datetime_original: None,
+            dpi: None,
+        })
+    }
+}
+
+/// `content_info`: the MIME parts and, for images, the image facts.
+#[derive(Debug, Serialize)]
+pub struct ContentInfo<'a> {
+    /// MIME parts.
+    pub mime: MimeInfo<'a>,
+    /// Image facts, only for images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageInfo<'a>>,
+}
+
+impl<'a> ContentInfo<'a> {
+    /// The content info of a file.
+    pub fn of(file: &'a FileRecord) -> Self {
+        let (kind, subtype) = file
+            .mime_type
+            .split_once('/')
+            .unwrap_or((file.mime_type.as_str(), ""));
+        Self {
+            mime: MimeInfo {
+                mime: &file.mime_type,
+                kind,
+                subtype,
+            },
+            image: ImageInfo::of(file),
+        }
+    }
+}
+
+/// `content_info` as a JSON value.
+pub fn content_info(file: &FileRecord) -> Value {
+    serde_json::to_value(ContentInfo::of(file)).unwrap_or(Value::Null)
+}
+
+/// The `image_info` object for images as a JSON value, `None` otherwise.
 pub fn image_info(file: &FileRecord) -> Option<Value> {
-    let image = file.image.as_ref()?;
-    Some(json!({
-        "color_mode": image.color_mode,
-        "orientation": null,
-        "format": image.format,
-        "height": image.height,
-        "width": image.width,
-        "sequence": false,
-        "geo_location": null,
-        "datetime_original": null,
-        "dpi": null,
-    }))
+    ImageInfo::of(file).and_then(|i| serde_json::to_value(i).ok())
 }
 
 #[cfg(test)]

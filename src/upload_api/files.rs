@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 use super::error::{ErrorCode, UploadError};
 use super::form::{multipart_error, query_fields, Fields};
@@ -14,7 +17,7 @@ use crate::auth;
 use crate::blobs::BlobWriter;
 use crate::domain::content::detect;
 use crate::domain::files::{
-    base_name, content_info, image_info, is_live, sanitize_filename, should_store,
+    base_name, is_live, sanitize_filename, should_store, ContentInfo, ImageInfo,
 };
 use crate::domain::groups::parse_file_uuid;
 use crate::domain::metadata::{self, MetadataError, MAX_KEYS, MAX_KEY_LEN, MAX_VALUE_LEN};
@@ -26,30 +29,68 @@ pub const MAX_FILE_SIZE: u64 = 100 * 1024 * 1024;
 /// Most files one direct upload takes.
 pub const MAX_FILES: usize = 100;
 
-/// The `fileUploadInfo` object for a live file, keys in production's order.
+/// The `fileUploadInfo` object, keys in production's order; serialised straight from the
+/// record (no intermediate JSON tree: this is the hot path of `/info/` and group answers).
+#[derive(Serialize)]
+pub struct FileUploadInfo<'a> {
+    size: i64,
+    total: i64,
+    done: i64,
+    uuid: Uuid,
+    file_id: Uuid,
+    original_filename: &'a str,
+    is_image: bool,
+    is_stored: bool,
+    image_info: Option<ImageInfo<'a>>,
+    video_info: Option<()>,
+    content_info: ContentInfo<'a>,
+    is_ready: bool,
+    filename: String,
+    mime_type: &'a str,
+    metadata: &'a Map<String, Value>,
+    /// Only for group members.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_effects: Option<&'a str>,
+}
+
+impl<'a> FileUploadInfo<'a> {
+    /// The info of a file.
+    pub fn of(file: &'a FileRecord) -> Self {
+        Self {
+            size: file.size,
+            total: file.size,
+            done: file.size,
+            uuid: file.uuid,
+            file_id: file.uuid,
+            original_filename: &file.original_filename,
+            is_image: file.image.is_some(),
+            is_stored: file.stored_us.is_some(),
+            image_info: ImageInfo::of(file),
+            video_info: None,
+            content_info: ContentInfo::of(file),
+            is_ready: true,
+            filename: sanitize_filename(&file.original_filename),
+            mime_type: &file.mime_type,
+            metadata: &file.metadata,
+            default_effects: None,
+        }
+    }
+
+    /// The info of a group member, with its `default_effects`.
+    pub fn member(file: &'a FileRecord, default_effects: &'a str) -> Self {
+        Self {
+            default_effects: Some(default_effects),
+            ..Self::of(file)
+        }
+    }
+}
+
+/// The `fileUploadInfo` object as a JSON map, for answers that add fields to it.
 pub fn file_upload_info(file: &FileRecord) -> Map<String, Value> {
-    let uuid = Value::from(file.uuid.to_string());
-    let fields: [(&str, Value); 15] = [
-        ("size", file.size.into()),
-        ("total", file.size.into()),
-        ("done", file.size.into()),
-        ("uuid", uuid.clone()),
-        ("file_id", uuid),
-        ("original_filename", file.original_filename.clone().into()),
-        ("is_image", file.image.is_some().into()),
-        ("is_stored", file.stored_us.is_some().into()),
-        ("image_info", image_info(file).unwrap_or(Value::Null)),
-        ("video_info", Value::Null),
-        ("content_info", content_info(file)),
-        ("is_ready", true.into()),
-        (
-            "filename",
-            sanitize_filename(&file.original_filename).into(),
-        ),
-        ("mime_type", file.mime_type.clone().into()),
-        ("metadata", Value::Object(file.metadata.clone())),
-    ];
-    fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    match serde_json::to_value(FileUploadInfo::of(file)) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
 }
 
 /// Maps a metadata rule to its Upload API error.
@@ -197,7 +238,7 @@ pub async fn upload_base(
 pub async fn file_info(
     State(state): State<Arc<AppState>>,
     uri: axum::http::Uri,
-) -> Result<Json<Value>, UploadError> {
+) -> Result<Response, UploadError> {
     let q = query_fields(uri.query())?;
     let project = auth::upload::project(&state, "pub_key", q.get("pub_key")).await?;
     let file_id = q
@@ -213,5 +254,5 @@ pub async fn file_info(
         .await?
         .filter(|f| is_live(f, state.clock.now_us(), state.retention_us()))
         .ok_or_else(|| UploadError::new(ErrorCode::FileNotFoundError))?;
-    Ok(Json(Value::Object(file_upload_info(&file))))
+    Ok(Json(FileUploadInfo::of(&file)).into_response())
 }

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::error::{ErrorCode, UploadError};
-use super::files::file_upload_info;
+use super::files::FileUploadInfo;
 use super::form::{query_fields, text_fields};
 use crate::auth;
 use crate::domain::files::is_live;
@@ -21,12 +22,23 @@ use crate::AppState;
 
 /// The `groupInfo` object: the group and each member as `fileUploadInfo` plus
 /// `default_effects`, or `null` where the member's file is gone.
-fn group_info_json(
+#[derive(Serialize)]
+struct GroupInfo<'a> {
+    id: String,
+    datetime_created: String,
+    datetime_stored: Option<()>,
+    files_count: i64,
+    cdn_url: String,
+    url: String,
+    files: Vec<Option<FileUploadInfo<'a>>>,
+}
+
+fn group_answer<'a>(
     state: &AppState,
     headers: &HeaderMap,
     group: &GroupRecord,
-    members: &[GroupMember],
-) -> Value {
+    members: &'a [GroupMember],
+) -> GroupInfo<'a> {
     let b = bases(&state.config.public_urls, headers);
     let id = GroupId {
         uuid: group.uuid,
@@ -34,33 +46,31 @@ fn group_info_json(
     };
     let now = state.clock.now_us();
     let retention = state.retention_us();
-    let files: Vec<Value> = members
+    let files = members
         .iter()
         .map(|m| match &m.file {
             Some(f) if is_live(f, now, retention) => {
-                let mut info = file_upload_info(f);
-                info.insert("default_effects".into(), m.default_effects.clone().into());
-                Value::Object(info)
+                Some(FileUploadInfo::member(f, &m.default_effects))
             }
-            _ => Value::Null,
+            _ => None,
         })
         .collect();
-    json!({
-        "id": id.to_string(),
-        "datetime_created": iso(group.created_us),
-        "datetime_stored": null,
-        "files_count": group.files_count,
-        "cdn_url": format!("{}/{}/", b.cdn, id),
-        "url": format!("{}/groups/{}/", b.api, id),
-        "files": files,
-    })
+    GroupInfo {
+        id: id.to_string(),
+        datetime_created: iso(group.created_us),
+        datetime_stored: None,
+        files_count: group.files_count,
+        cdn_url: format!("{}/{}/", b.cdn, id),
+        url: format!("{}/groups/{}/", b.api, id),
+        files,
+    }
 }
 
 /// `POST /group/` (also `/group//`): creates a group from `files[N]` / `files[]` members.
 pub async fn create_group(
     State(state): State<Arc<AppState>>,
     request: Request,
-) -> Result<Json<Value>, UploadError> {
+) -> Result<Response, UploadError> {
     let headers = request.headers().clone();
     let fields = text_fields(request).await?;
     let project = auth::upload::project(&state, "pub_key", fields.get("pub_key")).await?;
@@ -129,7 +139,7 @@ pub async fn create_group(
             default_effects,
         })
         .collect();
-    Ok(Json(group_info_json(&state, &headers, &record, &members)))
+    Ok(Json(group_answer(&state, &headers, &record, &members)).into_response())
 }
 
 /// `GET /group/info/`: a group by `group_id`.
@@ -137,7 +147,7 @@ pub async fn group_info(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     uri: axum::http::Uri,
-) -> Result<Json<Value>, UploadError> {
+) -> Result<Response, UploadError> {
     let q = query_fields(uri.query())?;
     let project = auth::upload::project(&state, "pub_key", q.get("pub_key")).await?;
     let group_id = q
@@ -153,5 +163,5 @@ pub async fn group_info(
         .await?
         .filter(|(g, _)| g.files_count == id.count)
         .ok_or_else(not_found)?;
-    Ok(Json(group_info_json(&state, &headers, &group, &members)))
+    Ok(Json(group_answer(&state, &headers, &group, &members)).into_response())
 }
