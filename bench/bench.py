@@ -289,6 +289,7 @@ def main():
         base_us = 1_600_000_000_000_000
         con.executemany("INSERT INTO groups (uuid, project, files_count, created_us) VALUES (?, ?, 1, ?)",
                         ((str(uuid.uuid4()), PUB, base_us + i * 1000) for i in range(DEEP)))
+        con.execute("UPDATE projects SET group_count = ? WHERE pub_key = ?", (DEEP, PUB))
         con.commit()
         con.close()
         p, dport, startup_deep = start_emulator(deep_dir)
@@ -319,15 +320,15 @@ def main():
 def mp_multipart(port, pid, dd):
     """Multipart upload of MP_MB through /multipart/start/, part PUTs and /multipart/complete/."""
     size = MP_MB << 20
+    part_size = 16 << 20
     body, ctype = multipart([("UPLOADCARE_PUB_KEY", PUB), ("filename", "big.bin"), ("size", str(size)),
-                             ("content_type", "application/octet-stream")])
+                             ("content_type", "application/octet-stream"), ("part_size", str(part_size))])
     status, out = request(port, "POST", "/multipart/start/", body, {"Content-Type": ctype})
     if status != 200:
         print(f"\nMultipart: /multipart/start/ answered HTTP {status}; skipped")
         return
     start = json.loads(out)
     parts = start["parts"]
-    part_size = -(-size // len(parts))
     chunk = os.urandom(1 << 20)
     peak = Peak(pid)
     t0 = time.monotonic()
@@ -350,7 +351,9 @@ def mp_multipart(port, pid, dd):
         c.close()
         sent += n
     body, ctype = multipart([("UPLOADCARE_PUB_KEY", PUB), ("uuid", start["uuid"])])
-    status, _ = request(port, "POST", "/multipart/complete/", body, {"Content-Type": ctype})
+    status, done = request(port, "POST", "/multipart/complete/", body, {"Content-Type": ctype})
+    if status != 200:
+        print(f"Multipart complete answered HTTP {status}: {done[:200]!r}")
     t_mp = time.monotonic() - t0
     growth = (peak.done() - peak.before) / 1024
     t_dd = dd(MP_MB)

@@ -431,6 +431,10 @@ macro_rules! sql_store {
                     tx.rollback().await?;
                     return Ok(false);
                 }
+                sqlx::query("UPDATE projects SET group_count = group_count + 1 WHERE pub_key = $1")
+                    .bind(&g.project)
+                    .execute(&mut *tx)
+                    .await?;
                 let group_uuid = g.uuid.to_string();
                 let mut q = QueryBuilder::<$db>::new(
                     "INSERT INTO group_members (group_uuid, position, file_uuid, default_effects) ",
@@ -490,11 +494,12 @@ macro_rules! sql_store {
             }
 
             async fn count_groups(&self, project: &str) -> Result<i64, StoreError> {
-                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM groups WHERE project = $1")
-                    .bind(project)
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(n)
+                let row: Option<(i64,)> =
+                    sqlx::query_as("SELECT group_count FROM projects WHERE pub_key = $1")
+                        .bind(project)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map_or(0, |(n,)| n))
             }
 
             async fn group_beyond(
@@ -533,6 +538,12 @@ macro_rules! sql_store {
                         .bind(&id)
                         .execute(&mut *tx)
                         .await?;
+                    sqlx::query(
+                        "UPDATE projects SET group_count = group_count - 1 WHERE pub_key = $1",
+                    )
+                    .bind(project)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 tx.commit().await?;
                 Ok(deleted > 0)
@@ -549,6 +560,10 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query("DELETE FROM groups WHERE project = $1")
+                    .bind(project)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE projects SET group_count = 0 WHERE pub_key = $1")
                     .bind(project)
                     .execute(&mut *tx)
                     .await?;
