@@ -3,6 +3,7 @@
 //! Both backends run the same SQL (numbered `$N` parameters work in SQLite and Postgres), so
 //! one implementation is generated for each by the `sql_store!` macro in [`sql`].
 
+mod cache;
 mod sql;
 
 use std::sync::Arc;
@@ -267,7 +268,9 @@ pub trait Store: Send + Sync {
 /// Opens the store named by a database URL (`sqlite://…` or `postgres://…`) and migrates it.
 pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(database_url).await?))
+        // A SQLite store has one writer process, so its reads can be cached (see cache.rs).
+        let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(database_url).await?);
+        Ok(Arc::new(cache::CachedStore::new(sqlite)))
     } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
         Ok(Arc::new(PostgresStore::open(database_url).await?))
     } else {
