@@ -10,8 +10,9 @@
 //!   @uploadcare/rest-client keep only `from`, `limit` and `ordering`). A user-given `from`
 //!   is read the same way; creation times carry microseconds, so this rarely matters.
 //! - `to` (from `previous` links) selects the page ending right before that time; when both
-//!   are given `to` wins. Unreadable `from`/`to` and an `ordering` other than
-//!   `datetime_created`/`-datetime_created` answer 400 with a `detail`.
+//!   are given `to` wins. Unreadable `from`/`to` and an `ordering` other than the list's
+//!   field (`datetime_created` for groups, `datetime_uploaded` for files), with or without
+//!   `-`, answer 400 with a `detail`.
 //! - `offset` (skip after the cursor) defaults to 0; links always carry `offset=0`.
 //! - Unknown parameters are ignored, and kept in links.
 
