@@ -490,7 +490,7 @@ async fn unknown_routes_and_methods() {
         for path in [
             "/groups/a/b/c/",
             "/project/x/",
-            "/files/nope/",
+            "/files/nope/extra/",
             "/groups/x/storage/extra/",
         ] {
             let r = call(&s, Method::GET, path, &[], b"").await;

@@ -1,22 +1,38 @@
-//! The REST `file` object, and batch `PUT`/`DELETE /files/storage/`.
+//! The REST `file` object; `GET /files/`, `GET /files/<uuid>/`, `PUT|DELETE
+//! /files/<uuid>/storage/`, and batch `PUT`/`DELETE /files/storage/`.
+//!
+//! Decisions where production is undocumented:
+//! - An unstored file older than the project's retention has expired: production deletes
+//!   such files, so the emulator shows it as removed at `datetime_uploaded` + retention
+//!   (file info answers 200 with `datetime_removed` set, lists count it under `removed`,
+//!   groups show `null`, the CDN answers 404).
+//! - `GET /files/<uuid>/` answers removed and expired files (200, `datetime_removed` set);
+//!   malformed, unknown and other projects' uuids answer 404 `Not found.`.
+//! - `PUT /files/<uuid>/storage/` of a removed or expired file answers 404 (its bytes are
+//!   gone); `DELETE` of one answers 200 with the file as it is (idempotent).
+//! - `include=appdata` adds `"appdata": {}` (the emulator runs no add-ons); other `include`
+//!   values are ignored.
+//! - `stored`/`removed` take `true`/`false` (any case) or `1`/`0`; other values answer 400.
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::error::{json_response, RestError};
+use super::pagination::{next_link, parse_list_query_for, previous_link, reverse, FILES};
 use super::version::ApiVersion;
 use crate::auth::rest::RestCall;
 use crate::domain::files::{content_info, image_info, is_live, sanitize_filename};
 use crate::domain::groups::parse_file_uuid;
 use crate::domain::time::iso;
-use crate::store::FileRecord;
-use crate::urls::{bases, Bases};
+use crate::store::{FileFilter, FileRecord};
+use crate::urls::{bases, request_origin, Bases};
 use crate::AppState;
 
 /// Most uuids one batch request takes.
@@ -64,6 +80,232 @@ pub fn rest_file(file: &FileRecord, version: ApiVersion, b: &Bases) -> Map<Strin
         o.insert("metadata".into(), Value::Object(file.metadata.clone()));
     }
     o
+}
+
+/// A file as the REST API shows it at `now_us`: an unstored file older than the retention
+/// is removed from the moment it expired.
+pub fn as_seen(mut file: FileRecord, now_us: i64, retention_us: i64) -> FileRecord {
+    if file.removed_us.is_none() && !is_live(&file, now_us, retention_us) {
+        file.removed_us = Some(file.uploaded_us.saturating_add(retention_us));
+    }
+    file
+}
+
+/// The project's file named by a path uuid, as seen now; 404 for malformed uuids, unknown
+/// files and other projects' files.
+pub async fn find_file(
+    state: &AppState,
+    project: &str,
+    raw: &str,
+) -> Result<FileRecord, RestError> {
+    let uuid = Uuid::parse_str(raw).map_err(|_| RestError::not_found())?;
+    let file = state
+        .store
+        .file(project, uuid)
+        .await?
+        .ok_or_else(RestError::not_found)?;
+    Ok(as_seen(file, state.clock.now_us(), state.retention_us()))
+}
+
+/// Reads a `true`/`false` query flag; `Err` carries the 400 `detail`.
+fn flag(value: &str, name: &str) -> Result<bool, RestError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(RestError::bad_request(format!(
+            "`{name}` must be either `true` or `false`."
+        ))),
+    }
+}
+
+/// The last value of query parameter `name`.
+fn last<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Whether `include` asks for `appdata`.
+fn wants_appdata(pairs: &[(String, String)]) -> bool {
+    last(pairs, "include").is_some_and(|v| v.split(',').any(|p| p.trim() == "appdata"))
+}
+
+/// A REST file object, with `"appdata": {}` when asked for.
+fn file_json(file: &FileRecord, version: ApiVersion, b: &Bases, appdata: bool) -> Value {
+    let mut o = rest_file(file, version, b);
+    if appdata {
+        o.insert("appdata".into(), Value::Object(Map::new()));
+    }
+    Value::Object(o)
+}
+
+/// The decoded query pairs of a request.
+fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+    form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// `GET /files/`: a page of the project's files by upload time, with `total` counting the
+/// filtered set and `totals` the project's removed, stored and unstored files.
+pub async fn list_files(
+    State(state): State<Arc<AppState>>,
+    Extension(version): Extension<ApiVersion>,
+    headers: HeaderMap,
+    uri: Uri,
+    call: RestCall,
+) -> Result<Response, RestError> {
+    let query = parse_list_query_for(uri.query(), &FILES).map_err(RestError::bad_request)?;
+    let removed = last(&query.pairs, "removed")
+        .map(|v| flag(v, "removed"))
+        .transpose()?
+        .unwrap_or(false);
+    let stored = last(&query.pairs, "stored")
+        .map(|v| flag(v, "stored"))
+        .transpose()?;
+    let now = state.clock.now_us();
+    let retention = state.retention_us();
+    let expired_before_us = now.saturating_sub(retention);
+    let filter = FileFilter {
+        removed,
+        stored,
+        expired_before_us,
+    };
+    let project = &call.project.pub_key;
+    let page = state
+        .store
+        .list_files(project, &filter, &query.page)
+        .await?;
+    let total = state.store.count_files(project, &filter).await?;
+    let count = |removed, stored| FileFilter {
+        removed,
+        stored,
+        expired_before_us,
+    };
+    let totals = json!({
+        "removed": state.store.count_files(project, &count(true, None)).await?,
+        "stored": state.store.count_files(project, &count(false, Some(true))).await?,
+        "unstored": state.store.count_files(project, &count(false, Some(false))).await?,
+    });
+    let base = format!("{}/files/", request_origin(&headers));
+    let (next, previous) = match (page.first(), page.last()) {
+        (Some(first), Some(last)) => {
+            let order = query.page.order;
+            let next = state
+                .store
+                .file_beyond(project, &filter, order, last.uploaded_us)
+                .await?
+                .then(|| next_link(&base, &query.pairs, last.uploaded_us));
+            let previous = state
+                .store
+                .file_beyond(project, &filter, reverse(order), first.uploaded_us)
+                .await?
+                .then(|| previous_link(&base, &query.pairs, first.uploaded_us));
+            (next, previous)
+        }
+        _ => (None, None),
+    };
+    let b = bases(&state.config.public_urls, &headers);
+    let appdata = wants_appdata(&query.pairs);
+    let results: Vec<Value> = page
+        .into_iter()
+        .map(|f| file_json(&as_seen(f, now, retention), version, &b, appdata))
+        .collect();
+    let mut o = Map::new();
+    o.insert("next".into(), next.into());
+    o.insert("previous".into(), previous.into());
+    o.insert("total".into(), total.into());
+    o.insert("totals".into(), totals);
+    o.insert("per_page".into(), query.page.limit.into());
+    o.insert("results".into(), results.into());
+    Ok(json_response(StatusCode::OK, &Value::Object(o)))
+}
+
+/// `GET /files/<uuid>/`: one file, removed and expired ones included.
+pub async fn file_info(
+    State(state): State<Arc<AppState>>,
+    Extension(version): Extension<ApiVersion>,
+    headers: HeaderMap,
+    uri: Uri,
+    path: Result<Path<String>, PathRejection>,
+    call: RestCall,
+) -> Result<Response, RestError> {
+    let Ok(Path(raw)) = path else {
+        return Err(RestError::not_found());
+    };
+    let file = find_file(&state, &call.project.pub_key, &raw).await?;
+    let b = bases(&state.config.public_urls, &headers);
+    let appdata = wants_appdata(&query_pairs(&uri));
+    Ok(json_response(
+        StatusCode::OK,
+        &file_json(&file, version, &b, appdata),
+    ))
+}
+
+/// `PUT /files/<uuid>/storage/`: stores a live file; 404 when it is removed or expired.
+pub async fn store_file(
+    State(state): State<Arc<AppState>>,
+    Extension(version): Extension<ApiVersion>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    call: RestCall,
+) -> Result<Response, RestError> {
+    let Ok(Path(raw)) = path else {
+        return Err(RestError::not_found());
+    };
+    let project = &call.project.pub_key;
+    let file = find_file(&state, project, &raw).await?;
+    if file.removed_us.is_some() {
+        return Err(RestError::not_found());
+    }
+    let stored = state
+        .store
+        .store_files(project, &[file.uuid], state.clock.now_us())
+        .await?
+        .pop()
+        .ok_or_else(RestError::not_found)?;
+    let b = bases(&state.config.public_urls, &headers);
+    Ok(json_response(
+        StatusCode::OK,
+        &file_json(&stored, version, &b, false),
+    ))
+}
+
+/// `DELETE /files/<uuid>/storage/`: removes a file (its bytes leave the CDN and its group
+/// positions show `null`); a file already removed or expired is answered as it is.
+pub async fn delete_file(
+    State(state): State<Arc<AppState>>,
+    Extension(version): Extension<ApiVersion>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    call: RestCall,
+) -> Result<Response, RestError> {
+    let Ok(Path(raw)) = path else {
+        return Err(RestError::not_found());
+    };
+    let project = &call.project.pub_key;
+    let file = find_file(&state, project, &raw).await?;
+    let file = if file.removed_us.is_some() {
+        file
+    } else {
+        let removed = state
+            .store
+            .remove_files(project, &[file.uuid], state.clock.now_us())
+            .await?
+            .pop();
+        match removed {
+            Some(f) => f,
+            // Removed meanwhile by another request: answer what is there now.
+            None => find_file(&state, project, &raw).await?,
+        }
+    };
+    let b = bases(&state.config.public_urls, &headers);
+    Ok(json_response(
+        StatusCode::OK,
+        &file_json(&file, version, &b, false),
+    ))
 }
 
 /// A batch request body, checked: the distinct well-formed uuids in order, and the

@@ -1,4 +1,4 @@
-//! The REST API (`api.uploadcare.com`): groups and batch file storage.
+//! The REST API (`api.uploadcare.com`): files, file metadata, groups and the project.
 //!
 //! Every matched route runs behind [`negotiate`]: a missing or unknown version in `Accept`
 //! answers 406, and JSON answers carry the requested version's media type exactly (no
@@ -8,7 +8,9 @@
 pub mod error;
 pub mod files;
 pub mod groups;
+pub mod metadata;
 pub mod pagination;
+pub mod project;
 pub mod version;
 
 use std::sync::Arc;
@@ -37,6 +39,20 @@ pub fn router() -> Router<Arc<AppState>> {
             "/files/storage/",
             put(files::store_files).delete(files::remove_files),
         )
+        .route("/files/", get(files::list_files))
+        .route("/files/{uuid}/", get(files::file_info))
+        .route(
+            "/files/{uuid}/storage/",
+            put(files::store_file).delete(files::delete_file),
+        )
+        .route("/files/{uuid}/metadata/", get(metadata::get_metadata))
+        .route(
+            "/files/{uuid}/metadata/{key}/",
+            get(metadata::get_key)
+                .put(metadata::put_key)
+                .delete(metadata::delete_key),
+        )
+        .route("/project/", get(project::project_info))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn(negotiate));
     // A catch-all route next to `/groups/{id}/` is a routing conflict, so unknown REST paths

@@ -1,4 +1,4 @@
-//! Group list paging: the query (`limit`, `from`, `to`, `offset`, `ordering`) and the
+//! List paging (groups by creation time, files by upload time): the query (`limit`, `from`, `to`, `offset`, `ordering`) and the
 //! `next`/`previous` links in production's form.
 //!
 //! Decisions where production is undocumented:
@@ -10,8 +10,9 @@
 //!   @uploadcare/rest-client keep only `from`, `limit` and `ordering`). A user-given `from`
 //!   is read the same way; creation times carry microseconds, so this rarely matters.
 //! - `to` (from `previous` links) selects the page ending right before that time; when both
-//!   are given `to` wins. Unreadable `from`/`to` and an `ordering` other than
-//!   `datetime_created`/`-datetime_created` answer 400 with a `detail`.
+//!   are given `to` wins. Unreadable `from`/`to` and an `ordering` other than the list's
+//!   field (`datetime_created` for groups, `datetime_uploaded` for files), with or without
+//!   `-`, answer 400 with a `detail`.
 //! - `offset` (skip after the cursor) defaults to 0; links always carry `offset=0`.
 //! - Unknown parameters are ignored, and kept in links.
 
@@ -31,6 +32,31 @@ pub const BAD_FROM: &str = "`from` must be a date and time in ISO-8601 format.";
 /// `detail` for an unreadable `to`.
 pub const BAD_TO: &str = "`to` must be a date and time in ISO-8601 format.";
 
+/// What a list is sorted by.
+#[derive(Clone, Copy, Debug)]
+pub struct ListKind {
+    /// The `ordering` field (`-` before it sorts descending).
+    pub field: &'static str,
+    /// The 400 `detail` for another `ordering`.
+    pub bad_ordering: &'static str,
+}
+
+/// `GET /groups/`: by `datetime_created`.
+pub const GROUPS: ListKind = ListKind {
+    field: "datetime_created",
+    bad_ordering: BAD_ORDERING,
+};
+
+/// `GET /files/`: by `datetime_uploaded`.
+pub const FILES: ListKind = ListKind {
+    field: "datetime_uploaded",
+    bad_ordering: BAD_FILE_ORDERING,
+};
+
+/// `detail` for an unknown `ordering` of files.
+pub const BAD_FILE_ORDERING: &str =
+    "Invalid `ordering` value. Allowed values: datetime_uploaded, -datetime_uploaded.";
+
 /// A parsed list request: the page to read and the query pairs the links are built from.
 #[derive(Clone, Debug)]
 pub struct ListQuery {
@@ -40,8 +66,16 @@ pub struct ListQuery {
     pub pairs: Vec<(String, String)>,
 }
 
-/// Parses a list query string; `Err` carries the 400 `detail`.
+/// Parses a group list query string; `Err` carries the 400 `detail`.
 pub fn parse_list_query(query: Option<&str>) -> Result<ListQuery, &'static str> {
+    parse_list_query_for(query, &GROUPS)
+}
+
+/// Parses the query string of a `kind` list; `Err` carries the 400 `detail`.
+pub fn parse_list_query_for(
+    query: Option<&str>,
+    kind: &ListKind,
+) -> Result<ListQuery, &'static str> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .into_owned()
         .collect();
@@ -54,9 +88,10 @@ pub fn parse_list_query(query: Option<&str>) -> Result<ListQuery, &'static str> 
             .map(|(_, v)| v.as_str())
     };
     let order = match last("ordering") {
-        None | Some("datetime_created") => Order::Ascending,
-        Some("-datetime_created") => Order::Descending,
-        Some(_) => return Err(BAD_ORDERING),
+        None => Order::Ascending,
+        Some(o) if o == kind.field => Order::Ascending,
+        Some(o) if o.strip_prefix('-') == Some(kind.field) => Order::Descending,
+        Some(_) => return Err(kind.bad_ordering),
     };
     let limit = match last("limit").map(|l| l.trim().parse::<i64>()) {
         Some(Ok(n)) if n > 0 => n.min(MAX_LIMIT),
@@ -236,5 +271,14 @@ mod tests {
             BAD_FROM
         );
         assert_eq!(parse_list_query(Some("to=soon")).unwrap_err(), BAD_TO);
+        let files = |s: &str| parse_list_query_for(Some(s), &FILES);
+        assert_eq!(
+            files("ordering=-datetime_uploaded").unwrap().page.order,
+            Order::Descending
+        );
+        assert_eq!(
+            files("ordering=datetime_created").unwrap_err(),
+            BAD_FILE_ORDERING
+        );
     }
 }

@@ -263,6 +263,47 @@ pub trait Store: Send + Sync {
         uuids: &[Uuid],
         now_us: i64,
     ) -> Result<Vec<FileRecord>, StoreError>;
+
+    // REST files
+    /// One page of the project's files that pass `filter`, by upload time in the page's order.
+    async fn list_files(
+        &self,
+        project: &str,
+        filter: &FileFilter,
+        page: &PageQuery,
+    ) -> Result<Vec<FileRecord>, StoreError>;
+    /// Number of the project's files that pass `filter`.
+    async fn count_files(&self, project: &str, filter: &FileFilter) -> Result<i64, StoreError>;
+    /// Whether any file of the project passing `filter` lies beyond `at_us` in `order`
+    /// (strictly, by upload time).
+    async fn file_beyond(
+        &self,
+        project: &str,
+        filter: &FileFilter,
+        order: Order,
+        at_us: i64,
+    ) -> Result<bool, StoreError>;
+    /// Replaces a file's metadata with `new` if it is still `old` (compare and swap);
+    /// `false` when the file is gone or its metadata changed meanwhile.
+    async fn replace_file_metadata(
+        &self,
+        project: &str,
+        uuid: Uuid,
+        old: &serde_json::Map<String, serde_json::Value>,
+        new: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Which files a REST file list shows. A file counts as removed when it was removed or when
+/// it was never stored and is older than the retention (it expired).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileFilter {
+    /// `true`: only removed (or expired) files; `false`: only live ones.
+    pub removed: bool,
+    /// `Some(true)`: only stored files; `Some(false)`: only unstored ones; `None`: both.
+    pub stored: Option<bool>,
+    /// Unstored files uploaded at or before this time have expired (now minus retention).
+    pub expired_before_us: i64,
 }
 
 /// Opens the store named by a database URL (`sqlite://…` or `postgres://…`) and migrates it.

@@ -11,8 +11,8 @@ use sqlx::{FromRow, Postgres, QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use super::{
-    Cursor, FileRecord, GroupMember, GroupRecord, ImageFacts, MultipartUpload, NewGroup, Order,
-    PageQuery, Project, Store,
+    Cursor, FileFilter, FileRecord, GroupMember, GroupRecord, ImageFacts, MultipartUpload,
+    NewGroup, Order, PageQuery, Project, Store,
 };
 use crate::error::StoreError;
 
@@ -736,8 +736,112 @@ macro_rules! sql_store {
                 let rows: Vec<FileRow> = q.build_query_as().fetch_all(&self.writer).await?;
                 rows.into_iter().map(FileRecord::try_from).collect()
             }
+
+            // REST files
+            async fn list_files(
+                &self,
+                project: &str,
+                filter: &FileFilter,
+                page: &PageQuery,
+            ) -> Result<Vec<FileRecord>, StoreError> {
+                // The groups' page tail, on upload times.
+                let (tail, reversed) = page_sql(page);
+                let tail = tail.replace("created_us", "uploaded_us");
+                let condition = file_filter_sql(filter);
+                let sql = format!(
+                    "SELECT {FILE_COLUMNS} FROM files WHERE project = $1 AND {condition} {tail}"
+                );
+                let mut q = sqlx::query_as::<_, FileRow>(&sql)
+                    .bind(project)
+                    .bind(page.limit)
+                    .bind(page.offset);
+                if page.cursor != Cursor::Start {
+                    q = q.bind(cursor_time(page.cursor));
+                }
+                let mut files = q
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(FileRecord::try_from)
+                    .collect::<Result<Vec<_>, _>>()?;
+                if reversed {
+                    files.reverse();
+                }
+                Ok(files)
+            }
+
+            async fn count_files(&self, project: &str, filter: &FileFilter) -> Result<i64, StoreError> {
+                let condition = file_filter_sql(filter);
+                let sql = format!("SELECT COUNT(*) FROM files WHERE project = $1 AND {condition}");
+                let (n,): (i64,) = sqlx::query_as(&sql)
+                    .bind(project)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(n)
+            }
+
+            async fn file_beyond(
+                &self,
+                project: &str,
+                filter: &FileFilter,
+                order: Order,
+                at_us: i64,
+            ) -> Result<bool, StoreError> {
+                let condition = file_filter_sql(filter);
+                let op = match order {
+                    Order::Ascending => ">",
+                    Order::Descending => "<",
+                };
+                let sql = format!(
+                    "SELECT 1 FROM files WHERE project = $1 AND {condition} \
+                     AND uploaded_us {op} $2 LIMIT 1"
+                );
+                let row: Option<(i32,)> = sqlx::query_as(&sql)
+                    .bind(project)
+                    .bind(at_us)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.is_some())
+            }
+
+            async fn replace_file_metadata(
+                &self,
+                project: &str,
+                uuid: Uuid,
+                old: &serde_json::Map<String, serde_json::Value>,
+                new: &serde_json::Map<String, serde_json::Value>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE files SET metadata = $1 WHERE uuid = $2 AND project = $3 AND metadata = $4",
+                )
+                .bind(serde_json::Value::Object(new.clone()).to_string())
+                .bind(uuid.to_string())
+                .bind(project)
+                .bind(serde_json::Value::Object(old.clone()).to_string())
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+                Ok(done > 0)
+            }
         }
     };
+}
+
+/// The `WHERE` condition of a file filter. The only value in it is an integer, written
+/// inline so that the page query's numbered parameters stay as they are.
+fn file_filter_sql(filter: &FileFilter) -> String {
+    let cutoff = filter.expired_before_us;
+    let mut condition = if filter.removed {
+        format!("(removed_us IS NOT NULL OR (stored_us IS NULL AND uploaded_us <= {cutoff}))")
+    } else {
+        format!("removed_us IS NULL AND (stored_us IS NOT NULL OR uploaded_us > {cutoff})")
+    };
+    match filter.stored {
+        Some(true) => condition.push_str(" AND stored_us IS NOT NULL"),
+        Some(false) => condition.push_str(" AND stored_us IS NULL"),
+        None => {}
+    }
+    condition
 }
 
 /// SQLite backend: one WAL-mode database file.

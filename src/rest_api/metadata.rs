@@ -1,0 +1,165 @@
+//! File metadata: `GET /files/<uuid>/metadata/` and `GET|PUT|DELETE
+//! /files/<uuid>/metadata/<key>/` (REST API reference, "File metadata").
+//!
+//! Decisions where production is undocumented:
+//! - Key and value rules are the Upload API's (`crate::domain::metadata`), and so are the
+//!   400 `detail` texts (the Upload API's `FileMetadata*Error` messages).
+//! - A `PUT` body that is not a JSON string answers 400 `Not a valid string.` (Django REST
+//!   framework's text for a string field).
+//! - Unknown, malformed and other projects' file uuids, and keys the file does not have
+//!   (`GET`, `DELETE`), answer 404 `Not found.`. Removed and expired files keep their
+//!   metadata, readable and writable, as their file info stays readable.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use super::error::{json_response, RestError};
+use super::files::find_file;
+use crate::auth::rest::RestCall;
+use crate::domain::metadata::{
+    check_key, check_value, MetadataError, MAX_KEYS, MAX_KEY_LEN, MAX_VALUE_LEN,
+};
+use crate::AppState;
+
+/// How often a `PUT`/`DELETE` retries when another request changed the metadata meanwhile.
+const MAX_ATTEMPTS: usize = 16;
+
+/// The 400 for a broken metadata rule, in the Upload API's words.
+fn metadata_error(e: MetadataError) -> RestError {
+    RestError::bad_request(match e {
+        MetadataError::KeyEmpty => "File's metadata key can not be empty.".to_owned(),
+        MetadataError::KeyTooLong(k) => format!(
+            "Length of file metadata key `{k}` can not be more than {MAX_KEY_LEN} symbols."
+        ),
+        MetadataError::KeyForbidden(k) => format!(
+            "File's metadata key `{k}` contains symbols not allowed by the metadata key format."
+        ),
+        MetadataError::KeyDuplicated(k) => format!("File's metadata key `{k}` has a duplicate."),
+        MetadataError::ValueEmpty(k) => {
+            format!("Value of the file metadata key `{k}` can not be empty.")
+        }
+        MetadataError::ValueTooLong(k) => format!(
+            "Value of file metadata's key `{k}` can not be more than {MAX_VALUE_LEN} symbols in length."
+        ),
+        MetadataError::ValueForbidden(k) => format!(
+            "Value of file metadata key `{k}` contains symbols not allowed by the metadata value format."
+        ),
+        MetadataError::TooManyKeys => {
+            format!("A file can not have more than {MAX_KEYS} metadata keys.")
+        }
+    })
+}
+
+/// `GET /files/<uuid>/metadata/`: the whole metadata object.
+pub async fn get_metadata(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    call: RestCall,
+) -> Result<Response, RestError> {
+    let Ok(Path(raw)) = path else {
+        return Err(RestError::not_found());
+    };
+    let file = find_file(&state, &call.project.pub_key, &raw).await?;
+    Ok(json_response(StatusCode::OK, &Value::Object(file.metadata)))
+}
+
+/// The path's uuid and checked key.
+fn key_path(
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<(String, String), RestError> {
+    let Ok(Path((raw, key))) = path else {
+        return Err(RestError::not_found());
+    };
+    check_key(&key).map_err(metadata_error)?;
+    Ok((raw, key))
+}
+
+/// `GET /files/<uuid>/metadata/<key>/`: one value, as a JSON string.
+pub async fn get_key(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    call: RestCall,
+) -> Result<Response, RestError> {
+    let (raw, key) = key_path(path)?;
+    let file = find_file(&state, &call.project.pub_key, &raw).await?;
+    let value = file.metadata.get(&key).ok_or_else(RestError::not_found)?;
+    Ok(json_response(StatusCode::OK, value))
+}
+
+/// `PUT /files/<uuid>/metadata/<key>/`: sets one value (body: a JSON string); 201 when the
+/// key is new, 200 when it was there; the answer is the value.
+pub async fn put_key(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    call: RestCall,
+) -> Result<Response, RestError> {
+    let (raw, key) = key_path(path)?;
+    let project = &call.project.pub_key;
+    // The file first: an unknown file is 404 whatever the body.
+    let mut file = find_file(&state, project, &raw).await?;
+    let value = match serde_json::from_slice::<Value>(&call.body) {
+        Ok(Value::String(v)) => v,
+        _ => return Err(RestError::bad_request("Not a valid string.")),
+    };
+    check_value(&key, &value).map_err(metadata_error)?;
+    for _ in 0..MAX_ATTEMPTS {
+        let created = !file.metadata.contains_key(&key);
+        if created && file.metadata.len() >= MAX_KEYS {
+            return Err(metadata_error(MetadataError::TooManyKeys));
+        }
+        let mut new: Map<String, Value> = file.metadata.clone();
+        new.insert(key.clone(), Value::String(value.clone()));
+        if state
+            .store
+            .replace_file_metadata(project, file.uuid, &file.metadata, &new)
+            .await?
+        {
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            return Ok(json_response(status, &Value::String(value)));
+        }
+        file = find_file(&state, project, &raw).await?;
+    }
+    Err(RestError::new(
+        StatusCode::CONFLICT,
+        "Metadata changed concurrently, try again.",
+    ))
+}
+
+/// `DELETE /files/<uuid>/metadata/<key>/`: deletes one key; 204 with no body.
+pub async fn delete_key(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    call: RestCall,
+) -> Result<Response, RestError> {
+    let (raw, key) = key_path(path)?;
+    let project = &call.project.pub_key;
+    let mut file = find_file(&state, project, &raw).await?;
+    for _ in 0..MAX_ATTEMPTS {
+        if !file.metadata.contains_key(&key) {
+            return Err(RestError::not_found());
+        }
+        let mut new = file.metadata.clone();
+        new.shift_remove(&key);
+        if state
+            .store
+            .replace_file_metadata(project, file.uuid, &file.metadata, &new)
+            .await?
+        {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        file = find_file(&state, project, &raw).await?;
+    }
+    Err(RestError::new(
+        StatusCode::CONFLICT,
+        "Metadata changed concurrently, try again.",
+    ))
+}
