@@ -15,9 +15,11 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use serde_json::{Map, Value};
+
 use super::{
-    FileRecord, GroupMember, GroupRecord, MultipartUpload, NewGroup, Order, PageQuery, Project,
-    Store,
+    FileFilter, FileRecord, GroupMember, GroupRecord, MultipartUpload, NewGroup, Order, PageQuery,
+    Project, Store,
 };
 use crate::error::StoreError;
 
@@ -319,6 +321,45 @@ impl Store for CachedStore {
         self.forget_files(uuids.iter().copied());
         let r = self.inner.remove_files(project, uuids, now_us).await;
         self.forget_files(uuids.iter().copied());
+        r
+    }
+
+    async fn list_files(
+        &self,
+        project: &str,
+        filter: &FileFilter,
+        page: &PageQuery,
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        self.inner.list_files(project, filter, page).await
+    }
+
+    async fn count_files(&self, project: &str, filter: &FileFilter) -> Result<i64, StoreError> {
+        self.inner.count_files(project, filter).await
+    }
+
+    async fn file_beyond(
+        &self,
+        project: &str,
+        filter: &FileFilter,
+        order: Order,
+        at_us: i64,
+    ) -> Result<bool, StoreError> {
+        self.inner.file_beyond(project, filter, order, at_us).await
+    }
+
+    async fn replace_file_metadata(
+        &self,
+        project: &str,
+        uuid: Uuid,
+        old: &Map<String, Value>,
+        new: &Map<String, Value>,
+    ) -> Result<bool, StoreError> {
+        self.forget_files([uuid]);
+        let r = self
+            .inner
+            .replace_file_metadata(project, uuid, old, new)
+            .await;
+        self.forget_files([uuid]);
         r
     }
 }
