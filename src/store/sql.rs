@@ -295,7 +295,7 @@ fn cursor_time(cursor: Cursor) -> i64 {
 }
 
 macro_rules! sql_store {
-    ($name:ident, $db:ty, $pool:ty) => {
+    ($name:ident, $db:ty, $pool:ty, $page_agg:literal) => {
         #[async_trait]
         impl Store for $name {
             async fn ping(&self) -> Result<(), StoreError> {
@@ -470,22 +470,34 @@ macro_rules! sql_store {
                 project: &str,
                 page: &PageQuery,
             ) -> Result<Vec<GroupRecord>, StoreError> {
+                // The page comes back as one row holding a JSON array (`$page_agg`): the
+                // SQLite driver hands each result row across threads, so one row instead of a
+                // hundred is most of the cost of a page.
                 let (tail, reversed) = page_sql(page);
                 let sql = format!(
-                    "SELECT uuid, files_count, created_us FROM groups WHERE project = $1 {tail}"
+                    "SELECT {} FROM (SELECT uuid, files_count, created_us FROM groups \
+                     WHERE project = $1 {tail}) AS page",
+                    $page_agg
                 );
-                let mut q = sqlx::query_as::<_, GroupRow>(&sql)
+                let mut q = sqlx::query_as::<_, (String,)>(&sql)
                     .bind(project)
                     .bind(page.limit)
                     .bind(page.offset);
                 if page.cursor != Cursor::Start {
                     q = q.bind(cursor_time(page.cursor));
                 }
-                let mut groups = q
-                    .fetch_all(&self.pool)
-                    .await?
+                let (json,) = q.fetch_one(&self.pool).await?;
+                let rows: Vec<(String, i64, i64)> = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Internal(format!("bad page aggregate: {e}")))?;
+                let mut groups = rows
                     .into_iter()
-                    .map(GroupRecord::try_from)
+                    .map(|(uuid, files_count, created_us)| {
+                        GroupRecord::try_from(GroupRow {
+                            uuid,
+                            files_count,
+                            created_us,
+                        })
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 if reversed {
                     groups.reverse();
@@ -899,5 +911,15 @@ impl PostgresStore {
     }
 }
 
-sql_store!(SqliteStore, Sqlite, sqlx::SqlitePool);
-sql_store!(PostgresStore, Postgres, sqlx::PgPool);
+sql_store!(
+    SqliteStore,
+    Sqlite,
+    sqlx::SqlitePool,
+    "json_group_array(json_array(uuid, files_count, created_us))"
+);
+sql_store!(
+    PostgresStore,
+    Postgres,
+    sqlx::PgPool,
+    "COALESCE(json_agg(json_build_array(uuid, files_count, created_us)), '[]')::text"
+);
