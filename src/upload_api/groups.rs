@@ -21,7 +21,7 @@ use crate::urls::bases;
 use crate::AppState;
 
 /// The `groupInfo` object: the group and each member as `fileUploadInfo` plus
-/// `default_effects`, or `null` where the member's file is gone.
+/// `default_effects`, or `null` where the member's file is gone at `now_us`.
 #[derive(Serialize)]
 struct GroupInfo<'a> {
     id: String,
@@ -38,18 +38,18 @@ fn group_answer<'a>(
     headers: &HeaderMap,
     group: &GroupRecord,
     members: &'a [GroupMember],
+    now_us: i64,
 ) -> GroupInfo<'a> {
     let b = bases(&state.config.public_urls, headers);
     let id = GroupId {
         uuid: group.uuid,
         count: group.files_count,
     };
-    let now = state.clock.now_us();
     let retention = state.retention_us();
     let files = members
         .iter()
         .map(|m| match &m.file {
-            Some(f) if is_live(f, now, retention) => {
+            Some(f) if is_live(f, now_us, retention) => {
                 Some(FileUploadInfo::member(f, &m.default_effects))
             }
             _ => None,
@@ -139,7 +139,9 @@ pub async fn create_group(
             default_effects,
         })
         .collect();
-    Ok(Json(group_answer(&state, &headers, &record, &members)).into_response())
+    // Judged at the time the members were found live: a file expiring while the group is
+    // written must not show as `null` in the answer that created the group.
+    Ok(Json(group_answer(&state, &headers, &record, &members, now)).into_response())
 }
 
 /// `GET /group/info/`: a group by `group_id`.
@@ -163,5 +165,6 @@ pub async fn group_info(
         .await?
         .filter(|(g, _)| g.files_count == id.count)
         .ok_or_else(not_found)?;
-    Ok(Json(group_answer(&state, &headers, &group, &members)).into_response())
+    let now = state.clock.now_us();
+    Ok(Json(group_answer(&state, &headers, &group, &members, now)).into_response())
 }
