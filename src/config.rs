@@ -21,6 +21,15 @@ pub struct Args {
     /// Address to listen on for all three APIs [default: 127.0.0.1:8000].
     #[arg(long, env = "UC_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// An extra listener serving only the Upload API.
+    #[arg(long, env = "UC_UPLOAD_LISTEN")]
+    pub upload_listen: Option<SocketAddr>,
+    /// An extra listener serving only the REST API.
+    #[arg(long, env = "UC_API_LISTEN")]
+    pub api_listen: Option<SocketAddr>,
+    /// An extra listener serving only the CDN.
+    #[arg(long, env = "UC_CDN_LISTEN")]
+    pub cdn_listen: Option<SocketAddr>,
     /// Database URL: sqlite://FILE or postgres://… [default: sqlite://<data dir>/emulator.db].
     #[arg(long, env = "UC_DATABASE_URL")]
     pub database_url: Option<String>,
@@ -63,6 +72,12 @@ pub struct Args {
 pub struct FileConfig {
     /// See [`Args::listen`].
     pub listen: Option<SocketAddr>,
+    /// See [`Args::upload_listen`].
+    pub upload_listen: Option<SocketAddr>,
+    /// See [`Args::api_listen`].
+    pub api_listen: Option<SocketAddr>,
+    /// See [`Args::cdn_listen`].
+    pub cdn_listen: Option<SocketAddr>,
     /// See [`Args::database_url`].
     pub database_url: Option<String>,
     /// See [`Args::data_dir`].
@@ -122,11 +137,26 @@ pub enum LogFormat {
     Json,
 }
 
+/// Which APIs a listener serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Apis {
+    /// Upload, REST and CDN by path (the main listener).
+    All,
+    /// Only the Upload API.
+    Upload,
+    /// Only the REST API.
+    Rest,
+    /// Only the CDN.
+    Cdn,
+}
+
 /// The validated configuration the server runs with.
 #[derive(Clone)]
 pub struct Config {
-    /// Listen address.
+    /// Listen address (all APIs).
     pub listen: SocketAddr,
+    /// Extra listeners, each serving one API (the admin routes are on every listener).
+    pub api_listeners: Vec<(Apis, SocketAddr)>,
     /// Database URL (never logged whole: see [`redact_url`]).
     pub database_url: String,
     /// Data directory.
@@ -250,7 +280,16 @@ impl Config {
                 )),
             }
         };
+        let api_listeners = [
+            (Apis::Upload, args.upload_listen.or(file.upload_listen)),
+            (Apis::Rest, args.api_listen.or(file.api_listen)),
+            (Apis::Cdn, args.cdn_listen.or(file.cdn_listen)),
+        ]
+        .into_iter()
+        .filter_map(|(apis, addr)| addr.map(|a| (apis, a)))
+        .collect();
         Ok(Config {
+            api_listeners,
             listen: args
                 .listen
                 .or(file.listen)

@@ -29,7 +29,7 @@ use tokio::net::TcpListener;
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::blobs::Blobs;
-use crate::config::Config;
+use crate::config::{Apis, Config};
 use crate::domain::clock::Clock;
 use crate::error::StoreError;
 use crate::faults::Faults;
@@ -104,17 +104,29 @@ impl AppState {
 
 /// The whole application: all three APIs on one router.
 pub fn app(state: Arc<AppState>) -> Router {
+    app_for(state, Apis::All)
+}
+
+/// The application for one listener: the APIs it serves, plus the admin routes.
+pub fn app_for(state: Arc<AppState>, apis: Apis) -> Router {
     // Browsers upload straight to the Upload API and read the CDN, as production allows.
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods(Any)
         .allow_headers(Any)
         .max_age(Duration::from_secs(86400));
-    let router = Router::new()
-        .merge(upload_api::router())
-        .merge(rest_api::router())
-        .merge(admin::router(state.clone()))
-        .merge(cdn::router())
+    let serves = |api: Apis| apis == Apis::All || apis == api;
+    let mut router = Router::new().merge(admin::router(state.clone()));
+    if serves(Apis::Upload) {
+        router = router.merge(upload_api::router());
+    }
+    if serves(Apis::Rest) {
+        router = router.merge(rest_api::router());
+    }
+    if serves(Apis::Cdn) {
+        router = router.merge(cdn::router());
+    }
+    let router = router
         .layer(middleware::from_fn_with_state(
             state.clone(),
             faults::inject,
@@ -145,7 +157,17 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    serve_apis(state, listener, Apis::All, shutdown).await
+}
+
+/// Serves the given APIs on `listener` until `shutdown` resolves.
+pub async fn serve_apis(
+    state: Arc<AppState>,
+    listener: TcpListener,
+    apis: Apis,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app_for(state, apis))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tokio::net::TcpListener;
-use uploadcare_emulator::config::{Args, Config, LogFormat, DEMO_PUB_KEY, DEMO_SECRET_KEY};
-use uploadcare_emulator::{serve, AppState};
+use uploadcare_emulator::config::{Apis, Args, Config, LogFormat, DEMO_PUB_KEY, DEMO_SECRET_KEY};
+use uploadcare_emulator::{serve, serve_apis, AppState};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -41,6 +41,13 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut extra = Vec::new();
+    for (apis, at) in &config.api_listeners {
+        let l = TcpListener::bind(at)
+            .await
+            .map_err(|e| format!("cannot listen on {at}: {e}"))?;
+        extra.push((*apis, l));
+    }
     let state = AppState::open(config.clone()).await?;
 
     // The banner is built whole and written once; a closed stdout (a supervisor that read
@@ -49,6 +56,17 @@ async fn run() -> Result<(), String> {
         "uploadcare-emulator listening on http://{addr}\n  store: {}\n",
         uploadcare_emulator::config::redact_url(&config.database_url)
     );
+    for (apis, l) in &extra {
+        if let Ok(a) = l.local_addr() {
+            let name = match apis {
+                Apis::All => "all APIs",
+                Apis::Upload => "Upload API",
+                Apis::Rest => "REST API",
+                Apis::Cdn => "CDN",
+            };
+            banner.push_str(&format!("  {name} only on http://{a}\n"));
+        }
+    }
     for p in &config.projects {
         // Only the demo project's well-known secret is printed; configured secrets are
         // the user's own and never leave the process.
@@ -68,9 +86,28 @@ async fn run() -> Result<(), String> {
         let _ = out.write_all(banner.as_bytes());
         let _ = out.flush();
     }
-    serve(state, listener, shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))
+    // One shutdown signal for every listener.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let wait = move || {
+        let mut rx = stopped.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let mut servers = tokio::task::JoinSet::new();
+    for (apis, l) in extra {
+        servers.spawn(serve_apis(state.clone(), l, apis, wait()));
+    }
+    servers.spawn(serve(state, listener, wait()));
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    while let Some(done) = servers.join_next().await {
+        done.map_err(|e| format!("server task failed: {e}"))?
+            .map_err(|e| format!("server error: {e}"))?;
+    }
+    Ok(())
 }
 
 /// `--check-ready`: one `GET /_emulator/ready` over a raw socket (the image has no curl).

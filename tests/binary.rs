@@ -180,3 +180,47 @@ fn sigterm_finishes_in_flight_requests() {
     assert_eq!(slow.join().unwrap().unwrap(), 200);
     assert!(r.child.wait().unwrap().success());
 }
+
+#[test]
+fn separate_listeners_serve_one_api_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = start(
+        dir.path(),
+        &[
+            "--upload-listen",
+            "127.0.0.1:0",
+            "--api-listen",
+            "127.0.0.1:0",
+            "--cdn-listen",
+            "127.0.0.1:0",
+        ],
+    );
+    let find = |name: &str| {
+        r.stdout
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(&format!("{name} only on ")))
+            .unwrap_or_else(|| panic!("no {name} line in {:?}", r.stdout))
+            .to_owned()
+    };
+    let (upload, rest, cdn) = (find("Upload API"), find("REST API"), find("CDN"));
+    let client = reqwest::blocking::Client::new();
+    let get = |url: String| client.get(url).send().unwrap();
+    // Each listener answers its own API...
+    let a = get(format!("{upload}/info/"));
+    assert_eq!(a.status(), 403);
+    assert_eq!(a.text().unwrap(), "pub_key is required.");
+    let a = get(format!("{rest}/groups/"));
+    assert_eq!(a.status(), 406);
+    let a = get(format!("{cdn}/00000000-0000-4000-8000-000000000000/"));
+    assert_eq!(a.status(), 404);
+    assert_eq!(a.text().unwrap(), "Not Found");
+    // ...and not the others'.
+    assert_eq!(get(format!("{upload}/groups/")).status(), 404);
+    assert_eq!(get(format!("{rest}/info/")).status(), 404);
+    assert_eq!(get(format!("{cdn}/info/")).status(), 404);
+    // The admin routes are everywhere; the main listener still serves everything.
+    assert_eq!(get(format!("{cdn}/_emulator/ready")).status(), 200);
+    assert_eq!(get(format!("{}/info/", r.base)).status(), 403);
+    sigterm(&r.child);
+    assert!(r.child.wait().unwrap().success());
+}
