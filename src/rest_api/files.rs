@@ -385,15 +385,23 @@ async fn batch(
     let project = &call.project.pub_key;
     let now = state.clock.now_us();
     let retention = state.retention_us();
+    // One query for the whole batch (no query per uuid).
+    let found: std::collections::HashSet<uuid::Uuid> = state
+        .store
+        .live_files(project, &batch.uuids)
+        .await?
+        .into_iter()
+        .filter(|f| is_live(f, now, retention))
+        .map(|f| f.uuid)
+        .collect();
     let mut live = Vec::with_capacity(batch.uuids.len());
     for uuid in &batch.uuids {
-        match state.store.file(project, *uuid).await? {
-            Some(f) if is_live(&f, now, retention) => live.push(*uuid),
-            _ => {
-                batch
-                    .problems
-                    .insert(uuid.to_string(), "Missing in the project".into());
-            }
+        if found.contains(uuid) {
+            live.push(*uuid);
+        } else {
+            batch
+                .problems
+                .insert(uuid.to_string(), "Missing in the project".into());
         }
     }
     let mut done = match op {
