@@ -227,6 +227,17 @@ scenario('upload_small_file', async () => {
   eq(file.isStored, true, 'isStored (demo project autostores)')
 })
 
+scenario('upload_multipart_sized_file', async () => {
+  // upload-client switches to multipart (start, part PUTs, complete) at 25 MB.
+  const data = Buffer.alloc(26 * 1024 * 1024, 7)
+  const file = await UC.uploadFile(data, {
+    fileName: 'big.bin',
+    contentType: 'application/octet-stream'
+  })
+  check(UUID_RE.test(file.uuid), `uuid ${file.uuid}`)
+  eq(file.size, data.length, 'size of the multipart upload')
+})
+
 scenario('upload_png_image', async () => {
   const file = await uploadPng(20, 10)
   eq(file.isImage, true, 'isImage')

@@ -228,6 +228,15 @@ def upload_small_file() -> None:
     eq(f.cdn_url, f"{CDN_URL}{f.uuid}/", "cdn_url")
 
 
+@scenario("upload_multipart_sized_file")
+def upload_multipart_sized_file() -> None:
+    # pyuploadcare switches to /multipart/start/ + part PUTs + /multipart/complete/ at 10 MB.
+    data = os.urandom(11 * 1024 * 1024)
+    f = upload("big.bin", data)
+    check(UUID_RE.match(f.uuid) is not None, f"uuid {f.uuid!r} is not a UUID")
+    eq(f.info["size"], len(data), "size of the multipart upload")
+
+
 @scenario("upload_png_image")
 def upload_png_image() -> None:
     f = upload("pixel.png", png_bytes(20, 10))
