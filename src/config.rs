@@ -51,6 +51,12 @@ pub struct Args {
     /// Log format: text or json [default: text].
     #[arg(long, env = "UC_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Hours an unstored file lives [default: 24].
+    #[arg(long, env = "UC_RETENTION_HOURS")]
+    pub retention_hours: Option<u64>,
+    /// Refuse Simple REST auth over plain HTTP, as production does [default: false].
+    #[arg(long, env = "UC_SIMPLE_AUTH_HTTPS_ONLY")]
+    pub simple_auth_https_only: Option<bool>,
     /// Token guarding the admin API under /_emulator/ (unset: the admin API is open).
     #[arg(long, env = "UC_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
@@ -303,8 +309,11 @@ impl Config {
                 cdn: url(args.cdn_base_url.or(file.cdn_base_url))?,
             },
             log_format,
-            retention_hours: file.retention_hours.unwrap_or(24),
-            simple_auth_https_only: file.simple_auth_https_only.unwrap_or(false),
+            retention_hours: args.retention_hours.or(file.retention_hours).unwrap_or(24),
+            simple_auth_https_only: args
+                .simple_auth_https_only
+                .or(file.simple_auth_https_only)
+                .unwrap_or(false),
             admin_token: args
                 .admin_token
                 .or(file.admin_token)
@@ -358,6 +367,19 @@ mod tests {
             Config::resolve(args(&["--project", "a:c", "--project", "d:e"]), Some(file)).unwrap();
         assert_eq!(c.projects.len(), 2);
         assert_eq!(c.projects[0].secret_key, "c");
+    }
+
+    #[test]
+    fn retention_and_simple_auth_by_flag() {
+        let file = "retention_hours = 5\nsimple_auth_https_only = false\n";
+        let c = Config::resolve(
+            args(&["--retention-hours", "1", "--simple-auth-https-only", "true"]),
+            Some(file),
+        )
+        .unwrap();
+        assert_eq!((c.retention_hours, c.simple_auth_https_only), (1, true));
+        let c = Config::resolve(args(&[]), Some(file)).unwrap();
+        assert_eq!((c.retention_hours, c.simple_auth_https_only), (5, false));
     }
 
     #[test]

@@ -238,6 +238,20 @@ scenario('upload_multipart_sized_file', async () => {
   eq(file.size, data.length, 'size of the multipart upload')
 })
 
+scenario('upload_throttle_is_retried', async () => {
+  // One RequestThrottledError on the next Upload API call: upload-client retries it once.
+  const armed = await fetch(new URL('/_emulator/faults', API_URL), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ kind: 'throttle', api: 'upload', count: 1, retry_after: 1 })
+  })
+  eq(armed.status, 201, 'fault armed')
+  const data = Buffer.from('after a throttle\n')
+  const file = await UC.uploadFile(data, { fileName: 'retry.txt', contentType: 'text/plain' })
+  check(UUID_RE.test(file.uuid), `uuid ${file.uuid}`)
+  eq(file.size, data.length, 'size')
+})
+
 scenario('upload_png_image', async () => {
   const file = await uploadPng(20, 10)
   eq(file.isImage, true, 'isImage')

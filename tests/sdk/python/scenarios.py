@@ -20,7 +20,9 @@ import re
 import struct
 import sys
 import tempfile
+import time
 import traceback
+import urllib.request
 import uuid
 import zlib
 from typing import Callable, List, Optional, Tuple
@@ -235,6 +237,30 @@ def upload_multipart_sized_file() -> None:
     f = upload("big.bin", data)
     check(UUID_RE.match(f.uuid) is not None, f"uuid {f.uuid!r} is not a UUID")
     eq(f.info["size"], len(data), "size of the multipart upload")
+
+
+def inject_fault(fault: dict) -> None:
+    """Arms a fault through the emulator's admin API (`POST /_emulator/faults`)."""
+    request = urllib.request.Request(
+        f"{API_URL.rstrip('/')}/_emulator/faults",
+        data=json.dumps(fault).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request) as answer:
+        eq(answer.status, 201, "fault armed")
+
+
+@scenario("rest_throttle_is_retried", rest=True)
+def rest_throttle_is_retried() -> None:
+    # One 429 with Retry-After: 1 on the next REST call of this project: pyuploadcare waits
+    # Retry-After + 1 s and retries, and the call succeeds.
+    inject_fault({"kind": "throttle", "api": "rest", "pub_key": PUB_KEY, "retry_after": 1})
+    started = time.monotonic()
+    groups = list(UC.list_file_groups(limit=1))
+    elapsed = time.monotonic() - started
+    check(isinstance(groups, list), "listing succeeded after the throttle")
+    check(elapsed >= 1.0, f"answered after {elapsed:.2f} s: the client did not wait and retry")
 
 
 @scenario("upload_png_image")
