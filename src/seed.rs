@@ -48,6 +48,16 @@ pub async fn load(state: &AppState, dir: &Path) -> Result<(usize, usize), String
         .first()
         .map(|p| p.pub_key.clone())
         .ok_or("no project to seed")?;
+    load_into(state, &project, dir).await
+}
+
+/// Loads the fixtures of `dir` into `project`; returns (files, groups) created.
+pub async fn load_into(
+    state: &AppState,
+    project: &str,
+    dir: &Path,
+) -> Result<(usize, usize), String> {
+    let project = project.to_owned();
     let manifest: Manifest = match tokio::fs::read_to_string(dir.join("seed.toml")).await {
         Ok(text) => toml::from_str(&text).map_err(|e| format!("seed.toml: {e}"))?,
         Err(_) => Manifest::default(),

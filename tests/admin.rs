@@ -295,3 +295,54 @@ async fn seed_folder_gives_known_uuids_and_groups() {
         assert_eq!(v["files"][1]["is_stored"], true);
     }
 }
+
+#[tokio::test]
+async fn fixtures_load_into_a_project_at_run_time() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.png"), png(2, 2)).unwrap();
+    std::fs::write(
+        dir.path().join("seed.toml"),
+        "[[groups]]\nuuid = \"22222222-2222-4333-8444-555555555555\"\nfiles = [\"c.png\"]\n",
+    )
+    .unwrap();
+    for backend in backends() {
+        let s = TestServer::start(backend).await;
+        let seed = |pub_key: &str| {
+            s.client
+                .post(s.url(&format!("/_emulator/projects/{pub_key}/seed")))
+                .json(&json!({"dir": dir.path()}))
+                .send()
+        };
+        let r = Answer::of(seed(OTHER_PUB).await.unwrap()).await;
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (201, r#"{"files":1,"groups":1}"#)
+        );
+        // Idempotent: nothing new the second time.
+        let r = Answer::of(seed(OTHER_PUB).await.unwrap()).await;
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (201, r#"{"files":0,"groups":0}"#)
+        );
+        let r = s
+            .client
+            .get(s.url("/group/info/"))
+            .query(&[
+                ("pub_key", OTHER_PUB),
+                ("group_id", "22222222-2222-4333-8444-555555555555~1"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(seed("nosuch").await.unwrap().status(), 404);
+        let r = s
+            .client
+            .post(s.url(&format!("/_emulator/projects/{PUB}/seed")))
+            .json(&json!({"dir": "/nonexistent/fixtures"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+    }
+}

@@ -26,6 +26,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
     let guarded = Router::new()
         .route("/_emulator/projects", post(create_project))
         .route("/_emulator/projects/{pub_key}/reset", post(reset_project))
+        .route("/_emulator/projects/{pub_key}/seed", post(seed_project))
         .route("/_emulator/clock/advance", post(advance_clock))
         .route("/_emulator/faults", post(add_fault))
         .route("/_emulator/faults", delete(clear_faults))
@@ -149,6 +150,42 @@ async fn reset_project(
             tracing::error!(error = %e, "resetting a project failed");
             detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
         }
+    }
+}
+
+/// Body of `POST /_emulator/projects/{pub_key}/seed`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedDir {
+    /// A folder on the emulator's machine (or in its container), laid out as for `--seed`.
+    dir: std::path::PathBuf,
+}
+
+/// `POST /_emulator/projects/{pub_key}/seed`: loads a fixture folder into a project at run
+/// time (same layout and uuids as `--seed`); answers the counts created.
+async fn seed_project(
+    State(state): State<Arc<AppState>>,
+    Path(pub_key): Path<String>,
+    body: Result<Json<SeedDir>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(seed)) = body else {
+        return detail(StatusCode::BAD_REQUEST, "Expected {\"dir\": \"<folder>\"}.");
+    };
+    match state.projects.get(&pub_key).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return detail(StatusCode::NOT_FOUND, "Not found."),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a project failed");
+            return detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.");
+        }
+    }
+    match crate::seed::load_into(&state, &pub_key, &seed.dir).await {
+        Ok((files, groups)) => (
+            StatusCode::CREATED,
+            Json(json!({ "files": files, "groups": groups })),
+        )
+            .into_response(),
+        Err(why) => detail(StatusCode::BAD_REQUEST, &why),
     }
 }
 
