@@ -14,45 +14,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-const V7: &str = "application/vnd.uploadcare-v0.7+json";
-const V6: &str = "application/vnd.uploadcare-v0.6+json";
-const NOT_FOUND: &str = r#"{"detail":"Not found."}"#;
 const DAY_US: i64 = 24 * 3600 * 1_000_000;
-
-/// A simple-auth REST request as `pub_key`.
-async fn rest(
-    s: &TestServer,
-    pub_key: &str,
-    accept: &str,
-    method: Method,
-    uri: &str,
-    body: &str,
-) -> Answer {
-    let secret = match pub_key {
-        PUB => SECRET,
-        OTHER_PUB => OTHER_SECRET,
-        _ => "nosecret",
-    };
-    let url = if uri.starts_with("http") {
-        uri.to_owned()
-    } else {
-        s.url(uri)
-    };
-    let r = s
-        .client
-        .request(method, url)
-        .header("Accept", accept)
-        .header("Content-Type", "application/json")
-        .header(
-            "Authorization",
-            format!("Uploadcare.Simple {pub_key}:{secret}"),
-        )
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    Answer::of(r).await
-}
 
 async fn get(s: &TestServer, uri: &str) -> Answer {
     rest(s, PUB, V7, Method::GET, uri, "").await

@@ -7,45 +7,6 @@ use proptest::prelude::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const V7: &str = "application/vnd.uploadcare-v0.7+json";
-const V6: &str = "application/vnd.uploadcare-v0.6+json";
-const NOT_FOUND: &str = r#"{"detail":"Not found."}"#;
-
-/// A simple-auth REST request as `pub_key`.
-async fn rest(
-    s: &TestServer,
-    pub_key: &str,
-    accept: &str,
-    method: Method,
-    uri: &str,
-    body: &str,
-) -> Answer {
-    let secret = match pub_key {
-        PUB => SECRET,
-        OTHER_PUB => OTHER_SECRET,
-        _ => "nosecret",
-    };
-    let url = if uri.starts_with("http") {
-        uri.to_owned()
-    } else {
-        s.url(uri)
-    };
-    let r = s
-        .client
-        .request(method, url)
-        .header("Accept", accept)
-        .header("Content-Type", "application/json")
-        .header(
-            "Authorization",
-            format!("Uploadcare.Simple {pub_key}:{secret}"),
-        )
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    Answer::of(r).await
-}
-
 async fn get(s: &TestServer, uri: &str) -> Answer {
     rest(s, PUB, V7, Method::GET, uri, "").await
 }

@@ -286,3 +286,45 @@ pub fn png(w: u32, h: u32) -> Vec<u8> {
     chunk(&mut out, b"IEND", &[]);
     out
 }
+
+/// The REST API 0.7 media type.
+pub const V7: &str = "application/vnd.uploadcare-v0.7+json";
+/// The REST API 0.6 media type.
+pub const V6: &str = "application/vnd.uploadcare-v0.6+json";
+/// The REST API's 404 body.
+pub const NOT_FOUND: &str = r#"{"detail":"Not found."}"#;
+
+/// A simple-auth REST request as `pub_key`.
+pub async fn rest(
+    s: &TestServer,
+    pub_key: &str,
+    accept: &str,
+    method: reqwest::Method,
+    uri: &str,
+    body: &str,
+) -> Answer {
+    let secret = match pub_key {
+        PUB => SECRET,
+        OTHER_PUB => OTHER_SECRET,
+        _ => "nosecret",
+    };
+    let url = if uri.starts_with("http") {
+        uri.to_owned()
+    } else {
+        s.url(uri)
+    };
+    let r = s
+        .client
+        .request(method, url)
+        .header("Accept", accept)
+        .header("Content-Type", "application/json")
+        .header(
+            "Authorization",
+            format!("Uploadcare.Simple {pub_key}:{secret}"),
+        )
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    Answer::of(r).await
+}
