@@ -10,47 +10,6 @@ use reqwest::multipart::{Form, Part};
 use reqwest::RequestBuilder;
 use sha2::Sha256;
 
-const TEXT: &str = "text/plain; charset=utf-8";
-const JS: &str = "application/javascript; charset=utf-8";
-
-/// Sends the request three times (plain, `jsonerrors=1`, `callback=cb`) and checks each
-/// rendering of the error exactly. `make` builds a fresh request with extra query pairs.
-async fn assert_error<F>(make: F, status: u16, code: &str, message: &str)
-where
-    F: Fn(&[(&str, &str)]) -> RequestBuilder,
-{
-    let plain = Answer::of(make(&[]).send().await.unwrap()).await;
-    assert_eq!(
-        (
-            plain.status,
-            plain.content_type.as_str(),
-            plain.body.as_str()
-        ),
-        (status, TEXT, message),
-        "plain {code}"
-    );
-    let json_body = format!(
-        "{{\"error\": {{\"content\": {}, \"status_code\": {status}, \"error_code\": \"{code}\"}}}}",
-        serde_json::Value::from(message)
-    );
-    let json = Answer::of(make(&[("jsonerrors", "1")]).send().await.unwrap()).await;
-    assert_eq!(
-        (json.status, json.content_type.as_str(), json.body.as_str()),
-        (200, "application/json", json_body.as_str()),
-        "jsonerrors {code}"
-    );
-    let jsonp = Answer::of(make(&[("callback", "cb")]).send().await.unwrap()).await;
-    assert_eq!(
-        (
-            jsonp.status,
-            jsonp.content_type.as_str(),
-            jsonp.body.as_str()
-        ),
-        (200, JS, format!("cb({json_body})").as_str()),
-        "jsonp {code}"
-    );
-}
-
 /// Hex HMAC-SHA256 of `expire` under `secret`, computed independently of the server.
 fn sign(secret: &str, expire: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();

@@ -328,3 +328,46 @@ pub async fn rest(
         .unwrap();
     Answer::of(r).await
 }
+
+/// Content type of plain Upload API errors.
+pub const TEXT: &str = "text/plain; charset=utf-8";
+/// Content type of JSONP answers.
+pub const JS: &str = "application/javascript; charset=utf-8";
+
+/// Sends the request three times (plain, `jsonerrors=1`, `callback=cb`) and checks each
+/// rendering of the error exactly. `make` builds a fresh request with extra query pairs.
+pub async fn assert_error<F>(make: F, status: u16, code: &str, message: &str)
+where
+    F: Fn(&[(&str, &str)]) -> reqwest::RequestBuilder,
+{
+    let plain = Answer::of(make(&[]).send().await.unwrap()).await;
+    assert_eq!(
+        (
+            plain.status,
+            plain.content_type.as_str(),
+            plain.body.as_str()
+        ),
+        (status, TEXT, message),
+        "plain {code}"
+    );
+    let json_body = format!(
+        "{{\"error\": {{\"content\": {}, \"status_code\": {status}, \"error_code\": \"{code}\"}}}}",
+        serde_json::Value::from(message)
+    );
+    let json = Answer::of(make(&[("jsonerrors", "1")]).send().await.unwrap()).await;
+    assert_eq!(
+        (json.status, json.content_type.as_str(), json.body.as_str()),
+        (200, "application/json", json_body.as_str()),
+        "jsonerrors {code}"
+    );
+    let jsonp = Answer::of(make(&[("callback", "cb")]).send().await.unwrap()).await;
+    assert_eq!(
+        (
+            jsonp.status,
+            jsonp.content_type.as_str(),
+            jsonp.body.as_str()
+        ),
+        (200, JS, format!("cb({json_body})").as_str()),
+        "jsonp {code}"
+    );
+}
