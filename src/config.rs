@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 use serde::Deserialize;
@@ -60,6 +61,10 @@ pub struct Args {
     /// Token guarding the admin API under /_emulator/ (unset: the admin API is open).
     #[arg(long, env = "UC_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
+    /// Seconds a client may take to send its header block, or pause inside a request
+    /// body, before the connection is dropped [default: 60, nginx's default].
+    #[arg(long, env = "UC_CLIENT_TIMEOUT_SECS")]
+    pub client_timeout_secs: Option<u64>,
     /// Load every file of this folder (and groups from its seed.toml) at start-up.
     #[arg(long, env = "UC_SEED_DIR")]
     pub seed: Option<PathBuf>,
@@ -102,6 +107,8 @@ pub struct FileConfig {
     pub retention_hours: Option<u64>,
     /// Refuse `Uploadcare.Simple` REST auth over plain HTTP, as production does.
     pub simple_auth_https_only: Option<bool>,
+    /// See [`Args::client_timeout_secs`].
+    pub client_timeout_secs: Option<u64>,
     /// Projects with their settings.
     #[serde(default)]
     pub projects: Vec<ProjectConfig>,
@@ -177,6 +184,8 @@ pub struct Config {
     pub retention_hours: u64,
     /// Refuse Simple REST auth over plain HTTP.
     pub simple_auth_https_only: bool,
+    /// Longest wait for a client's header block or for the next piece of its body.
+    pub client_timeout: Duration,
     /// Bearer token for the admin API, if it is guarded.
     pub admin_token: Option<String>,
     /// Fixture folder loaded at start-up.
@@ -314,6 +323,12 @@ impl Config {
                 .simple_auth_https_only
                 .or(file.simple_auth_https_only)
                 .unwrap_or(false),
+            client_timeout: Duration::from_secs(
+                args.client_timeout_secs
+                    .or(file.client_timeout_secs)
+                    .unwrap_or(60)
+                    .max(1),
+            ),
             admin_token: args
                 .admin_token
                 .or(file.admin_token)
@@ -354,6 +369,7 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://uploadcare-data/emulator.db");
         assert_eq!(c.projects[0].pub_key, DEMO_PUB_KEY);
         assert_eq!(c.retention_hours, 24);
+        assert_eq!(c.client_timeout, Duration::from_secs(60));
     }
 
     #[test]

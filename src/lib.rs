@@ -16,6 +16,7 @@ pub mod projects;
 pub mod record;
 pub mod rest_api;
 pub mod seed;
+pub mod server;
 pub mod store;
 pub mod upload_api;
 pub mod urls;
@@ -131,6 +132,7 @@ pub fn app_for(state: Arc<AppState>, apis: Apis) -> Router {
             state.clone(),
             faults::inject,
         ))
+        .layer(server::body_timeout(state.config.client_timeout))
         .layer(cors)
         .layer(middleware::from_fn(observe::log_requests));
     // Contract checks: record every answer when asked to (outermost, so it sees what the
@@ -151,7 +153,8 @@ pub fn app_for(state: Arc<AppState>, apis: Apis) -> Router {
     router.with_state(state)
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, finishing in-flight requests.
+/// Serves `app` on `listener` until `shutdown` resolves, finishing in-flight requests
+/// (see [`server`] for the limits on slow clients).
 pub async fn serve(
     state: Arc<AppState>,
     listener: TcpListener,
@@ -167,7 +170,6 @@ pub async fn serve_apis(
     apis: Apis,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app_for(state, apis))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let header_timeout = state.config.client_timeout;
+    server::serve(listener, app_for(state, apis), header_timeout, shutdown).await
 }

@@ -12,6 +12,7 @@ fn example_config_parses() {
     assert_eq!(c.log_format, LogFormat::Text);
     assert_eq!(c.retention_hours, 24);
     assert!(!c.simple_auth_https_only);
+    assert_eq!(c.client_timeout.as_secs(), 60);
     let keys: Vec<(&str, bool, bool)> = c
         .projects
         .iter()

@@ -26,6 +26,7 @@ use crate::rest_api::error::{
     RestError, INCORRECT_CREDENTIALS, INVALID_SIGNATURE, SECRET_KEY_NOT_FOUND,
     SIMPLE_AUTH_OVER_HTTP,
 };
+use crate::server::BodyFailure;
 use crate::store::Project;
 use crate::AppState;
 
@@ -50,8 +51,13 @@ impl FromRequest<Arc<AppState>> for RestCall {
 
     async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self, RestError> {
         let (parts, body) = request.into_parts();
-        let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
-            RestError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large.")
+        let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
+            match crate::server::body_failure(&e) {
+                BodyFailure::TooLarge => {
+                    RestError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large.")
+                }
+                _ => RestError::bad_request("Malformed request."),
+            }
         })?;
         let uri = parts
             .uri

@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header;
 
 use super::error::{ErrorCode, UploadError};
+use crate::server::BodyFailure;
 
 /// Most fields one request may carry.
 pub const MAX_FIELDS: usize = 2000;
@@ -69,7 +70,10 @@ pub async fn text_fields(request: Request) -> Result<Fields, UploadError> {
     } else if request.method() == axum::http::Method::POST {
         let body = axum::body::to_bytes(request.into_body(), BODY_LIMIT)
             .await
-            .map_err(|_| UploadError::new(ErrorCode::RequestSizeLimitExceededError))?;
+            .map_err(|e| match crate::server::body_failure(&e) {
+                BodyFailure::TooLarge => UploadError::new(ErrorCode::RequestSizeLimitExceededError),
+                _ => UploadError::new(ErrorCode::PostRequestParserFailedError),
+            })?;
         for (k, v) in form_urlencoded::parse(&body) {
             fields.push(k.into_owned(), v.into_owned())?;
         }

@@ -30,6 +30,7 @@ use crate::domain::content::detect;
 use crate::domain::files::{base_name, should_store};
 use crate::domain::metadata;
 use crate::error::StoreError;
+use crate::server::{body_failure, BodyFailure};
 use crate::store::{FileRecord, MultipartUpload};
 use crate::urls::bases;
 use crate::AppState;
@@ -270,6 +271,23 @@ pub async fn put_part(
                 "Your proposed upload exceeds the maximum allowed size",
             )
         }
+        // S3's answers to a client that stalls or breaks off: nothing of the part is kept.
+        Ok(Received::Failed(BodyFailure::TimedOut)) => {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            s3_error(
+                StatusCode::BAD_REQUEST,
+                "RequestTimeout",
+                "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+            )
+        }
+        Ok(Received::Failed(_)) => {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            s3_error(
+                StatusCode::BAD_REQUEST,
+                "IncompleteBody",
+                "You did not provide the number of bytes specified by the Content-Length HTTP header",
+            )
+        }
         Err(e) => {
             let _ = tokio::fs::remove_file(&tmp).await;
             internal_s3_error(e)
@@ -283,6 +301,8 @@ enum Received {
     Done(String),
     /// The part is larger than S3 allows.
     TooLarge,
+    /// The body stalled or broke off.
+    Failed(BodyFailure),
 }
 
 /// Streams a request body to `path`, hashing it.
@@ -292,7 +312,10 @@ async fn receive_part(path: &std::path::Path, body: Body) -> Result<Received, St
     let mut size: u64 = 0;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| StoreError::Internal(format!("part body: {e}")))?;
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) => return Ok(Received::Failed(body_failure(&e))),
+        };
         size += chunk.len() as u64;
         if size > MAX_PART_SIZE {
             return Ok(Received::TooLarge);
