@@ -18,6 +18,7 @@ pub mod rest_api;
 pub mod seed;
 pub mod server;
 pub mod store;
+pub mod sweep;
 pub mod upload_api;
 pub mod urls;
 
@@ -87,6 +88,15 @@ impl AppState {
             config,
             faults: Faults::default(),
             from_url: Default::default(),
+        });
+        // Bytes a crash left without a row go, in the background (src/sweep.rs).
+        let sweeper = state.clone();
+        tokio::spawn(async move {
+            match sweep::orphans(sweeper.store.as_ref(), &sweeper.config.data_dir).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "swept orphan blobs"),
+                Err(e) => tracing::warn!(error = %e, "orphan blob sweep failed"),
+            }
         });
         if let Some(dir) = &state.config.seed_dir {
             let (files, groups) = seed::load(&state, dir).await?;

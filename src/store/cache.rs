@@ -138,6 +138,10 @@ impl Store for CachedStore {
         self.inner.ping().await
     }
 
+    async fn blobs_in_use(&self, hashes: &[String]) -> Result<Vec<String>, StoreError> {
+        self.inner.blobs_in_use(hashes).await
+    }
+
     async fn upsert_project(&self, project: &Project) -> Result<(), StoreError> {
         self.inner.upsert_project(project).await
     }

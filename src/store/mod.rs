@@ -168,6 +168,8 @@ pub struct MultipartUpload {
 pub trait Store: Send + Sync {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// The blob addresses among `hashes` that some file row uses (any project, removed or not).
+    async fn blobs_in_use(&self, hashes: &[String]) -> Result<Vec<String>, StoreError>;
     /// Creates or updates a project.
     async fn upsert_project(&self, project: &Project) -> Result<(), StoreError>;
     /// Finds a project by public key.

@@ -303,6 +303,20 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn blobs_in_use(&self, hashes: &[String]) -> Result<Vec<String>, StoreError> {
+                if hashes.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = QueryBuilder::<$db>::new("SELECT DISTINCT blob FROM files WHERE blob IN (");
+                let mut list = q.separated(", ");
+                for h in hashes {
+                    list.push_bind(h.as_str());
+                }
+                q.push(")");
+                let rows: Vec<(String,)> = q.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map(|(h,)| h).collect())
+            }
+
             async fn upsert_project(&self, p: &Project) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO projects (pub_key, secret_key, name, autostore, signed_uploads) \
