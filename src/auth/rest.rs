@@ -20,7 +20,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 
-use crate::domain::signing::{rest_signature_matches, rest_string_to_sign};
+use crate::domain::signing::{constant_time_eq, rest_signature_matches, rest_string_to_sign};
 use crate::domain::time::parse_http_date;
 use crate::rest_api::error::{
     RestError, INCORRECT_CREDENTIALS, INVALID_SIGNATURE, SECRET_KEY_NOT_FOUND,
@@ -164,21 +164,9 @@ fn is_https(headers: &HeaderMap) -> bool {
         .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
 }
 
-/// Byte equality whose time depends only on the lengths.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn equality() {
-        assert!(constant_time_eq(b"demosecretkey", b"demosecretkey"));
-        assert!(!constant_time_eq(b"demosecretkey", b"demosecretkez"));
-        assert!(!constant_time_eq(b"demosecretkey", b"demosecret"));
-    }
 
     #[test]
     fn https_from_proxy_header() {
