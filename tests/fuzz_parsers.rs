@@ -8,6 +8,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
+use uploadcare_emulator::auth::rest::{parse_authorization, Scheme};
 use uploadcare_emulator::cdn::http::{if_range_holds, not_modified, range, RangeAnswer};
 use uploadcare_emulator::cdn::path::{parse as parse_cdn_path, parse_effects, CdnPath};
 use uploadcare_emulator::domain::content::detect;
@@ -130,6 +131,14 @@ static GROUP_ID_SEEDS: &[&str] = &[
     "d6d34fa9addd472c868d2e5c105f9fcd~2",
 ];
 
+static AUTHORIZATION_SEEDS: &[&str] = &[
+    "Uploadcare.Simple demopublickey:demosecretkey",
+    "Uploadcare demopublickey:3cbc4d2cf91f80c1ba162b926f8a975e8bec7995",
+    "  Uploadcare   a:b  ",
+    "Uploadcare :",
+    "uploadcare a:b",
+];
+
 static HEADER_SEEDS: &[&str] = &[
     "bytes=0-99",
     "bytes=-5",
@@ -195,6 +204,22 @@ proptest! {
             let back = chrono::DateTime::from_timestamp(t, 0)
                 .map(|d| d.format("%a, %d %b %Y %H:%M:%S GMT").to_string());
             prop_assert_eq!(back.and_then(|b| parse_http_date(&b)), Some(t), "{:?}", s);
+        }
+    }
+
+    /// `parse_authorization`: never panics; what parses is one of the two schemes with a
+    /// non-empty public key and credential that were in the value, split at the first `:`.
+    #[test]
+    fn authorization_headers(s in text("Uploadcare.Simple :abcdef0123456789", AUTHORIZATION_SEEDS)) {
+        if let Some(c) = parse_authorization(&s) {
+            prop_assert!(!c.pub_key.is_empty() && !c.credential.is_empty());
+            prop_assert!(!c.pub_key.contains(':'));
+            let scheme = match c.scheme {
+                Scheme::Simple => "Uploadcare.Simple",
+                Scheme::Signed => "Uploadcare",
+            };
+            prop_assert!(s.trim().starts_with(&format!("{scheme} ")), "{:?}", s);
+            prop_assert!(s.contains(&format!("{}:{}", c.pub_key, c.credential)), "{:?}", s);
         }
     }
 

@@ -87,29 +87,59 @@ struct Signed<'a> {
 }
 
 /// The two schemes.
-enum Scheme {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// `Uploadcare.Simple <pub_key>:<secret_key>`.
     Simple,
+    /// `Uploadcare <pub_key>:<hex HMAC-SHA1 signature>`.
     Signed,
+}
+
+/// A parsed `Authorization` value: the scheme, the public key and the credential (the secret
+/// key or the signature), both non-empty.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Credentials<'a> {
+    /// Which scheme.
+    pub scheme: Scheme,
+    /// The public key.
+    pub pub_key: &'a str,
+    /// The secret key (Simple) or the signature (Signed).
+    pub credential: &'a str,
+}
+
+/// Parses an `Authorization` value; `None` for anything that is not one of the two schemes
+/// with a non-empty `pub_key:credential`.
+pub fn parse_authorization(value: &str) -> Option<Credentials<'_>> {
+    let (scheme, param) = value.trim().split_once(' ')?;
+    let scheme = match scheme {
+        "Uploadcare.Simple" => Scheme::Simple,
+        "Uploadcare" => Scheme::Signed,
+        _ => return None,
+    };
+    let (pub_key, credential) = param.trim().split_once(':')?;
+    if pub_key.is_empty() || credential.is_empty() {
+        return None;
+    }
+    Some(Credentials {
+        scheme,
+        pub_key,
+        credential,
+    })
 }
 
 /// Checks the request's `Authorization` and returns its project.
 async fn authenticate(state: &AppState, req: &Signed<'_>) -> Result<Project, RestError> {
     let incorrect = || RestError::unauthorized(INCORRECT_CREDENTIALS);
-    let value = req
+    let Credentials {
+        scheme,
+        pub_key,
+        credential,
+    } = req
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
+        .and_then(parse_authorization)
         .ok_or_else(incorrect)?;
-    let (scheme, param) = value.trim().split_once(' ').ok_or_else(incorrect)?;
-    let scheme = match scheme {
-        "Uploadcare.Simple" => Scheme::Simple,
-        "Uploadcare" => Scheme::Signed,
-        _ => return Err(incorrect()),
-    };
-    let (pub_key, credential) = param.trim().split_once(':').ok_or_else(incorrect)?;
-    if pub_key.is_empty() || credential.is_empty() {
-        return Err(incorrect());
-    }
     if matches!(scheme, Scheme::Simple)
         && state.config.simple_auth_https_only
         && !is_https(req.headers)
