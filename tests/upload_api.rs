@@ -426,6 +426,22 @@ async fn null_characters_files_required_and_parser_errors() {
             "The request contains too many files.",
         )
         .await;
+        // Text fields over 4 MiB in all are refused before they are buffered whole, even
+        // though the body itself may be far larger (it may carry files).
+        assert_error(
+            |q| {
+                let form = Form::new()
+                    .text("UPLOADCARE_PUB_KEY", PUB)
+                    .text("metadata[a]", "v".repeat(3 * 1024 * 1024))
+                    .text("metadata[b]", "v".repeat(2 * 1024 * 1024))
+                    .part("file", Part::bytes(b"x".to_vec()).file_name("x.txt"));
+                s.client.post(s.url("/base/")).query(q).multipart(form)
+            },
+            413,
+            "RequestSizeLimitExceededError",
+            "The size of the request is too large.",
+        )
+        .await;
     }
 }
 

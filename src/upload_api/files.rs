@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::error::{ErrorCode, UploadError};
-use super::form::{multipart_error, query_fields, Fields};
+use super::form::{field_text, multipart_error, query_fields, Fields, BODY_LIMIT};
 use crate::auth;
 use crate::blobs::BlobWriter;
 use crate::domain::content::detect;
@@ -158,6 +158,7 @@ pub async fn upload_base(
     let mut multipart =
         multipart.map_err(|_| UploadError::new(ErrorCode::PostRequestParserFailedError))?;
     let mut files: Vec<Received> = Vec::new();
+    let mut text_budget = BODY_LIMIT;
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or("").to_owned();
         match field.file_name().map(str::to_owned) {
@@ -178,7 +179,7 @@ pub async fn upload_base(
                 });
             }
             None => {
-                let value = field.text().await.map_err(multipart_error)?;
+                let value = field_text(field, &mut text_budget).await?;
                 fields.push(name, value)?;
             }
         }

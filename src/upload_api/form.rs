@@ -2,6 +2,7 @@
 //! `application/x-www-form-urlencoded` or `multipart/form-data` body, with the documented
 //! parser, field-count and null-character errors.
 
+use axum::extract::multipart::Field;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header;
 
@@ -62,9 +63,10 @@ pub async fn text_fields(request: Request) -> Result<Fields, UploadError> {
         let mut multipart = Multipart::from_request(request, &())
             .await
             .map_err(|_| UploadError::new(ErrorCode::PostRequestParserFailedError))?;
+        let mut budget = BODY_LIMIT;
         while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
             let name = field.name().unwrap_or("").to_owned();
-            let value = field.text().await.map_err(multipart_error)?;
+            let value = field_text(field, &mut budget).await?;
             fields.push(name, value)?;
         }
     } else if request.method() == axum::http::Method::POST {
@@ -81,8 +83,23 @@ pub async fn text_fields(request: Request) -> Result<Fields, UploadError> {
     Ok(fields)
 }
 
-/// Largest body of a request without files.
+/// Largest body of a request without files, and most bytes of all text fields of a request
+/// with files.
 pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Reads a text field of a multipart body as UTF-8 (invalid sequences replaced), counting its
+/// bytes against `budget`, the room left for all text fields of the request: a field that
+/// does not fit makes the request too large, before it is buffered whole.
+pub async fn field_text(mut field: Field<'_>, budget: &mut usize) -> Result<String, UploadError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        *budget = budget
+            .checked_sub(chunk.len())
+            .ok_or_else(|| UploadError::new(ErrorCode::RequestSizeLimitExceededError))?;
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
 
 /// Maps a multipart stream error: a body over its limit is 413, anything else a parse error.
 pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> UploadError {
