@@ -65,6 +65,38 @@ impl Blobs {
         self.root.join("blobs").join(prefix).join(hash)
     }
 
+    /// Makes the complete, synced file at `path` a blob: hashes it in one read and moves it
+    /// to its content address (`path` must be under the data directory, on the same file
+    /// system). Used when the bytes were written elsewhere first, such as multipart parts.
+    pub async fn adopt(&self, path: &Path) -> Result<Blob, StoreError> {
+        use tokio::io::AsyncReadExt;
+        let mut file = fs::File::open(path).await?;
+        let mut hasher = Sha256::new();
+        let mut head = Vec::new();
+        let mut size = 0u64;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let read = file.read(&mut buf).await?;
+            if read == 0 {
+                break;
+            }
+            if head.len() < HEAD_LEN {
+                let take = (HEAD_LEN - head.len()).min(read);
+                head.extend_from_slice(&buf[..take]);
+            }
+            hasher.update(&buf[..read]);
+            size += read as u64;
+        }
+        drop(file);
+        let hash = hex::encode(hasher.finalize());
+        let dest = self.path(&hash);
+        if let Some(dir) = dest.parent() {
+            fs::create_dir_all(dir).await?;
+        }
+        fs::rename(path, &dest).await?;
+        Ok(Blob { hash, size, head })
+    }
+
     /// Starts writing a new blob.
     pub async fn writer(&self) -> Result<BlobWriter, StoreError> {
         let tmp = self.tmp.join(uuid::Uuid::new_v4().simple().to_string());

@@ -56,7 +56,7 @@ async fn worker(base: String, seed: u64, acked: Arc<Mutex<Acked>>) {
             .iter()
             .map(|(u, _)| u.clone())
             .collect();
-        if n % 3 == 0 && !known.is_empty() {
+        if n.is_multiple_of(3) && !known.is_empty() {
             let count = 1 + (n >> 8) as usize % 5;
             let members: Vec<String> = (0..count)
                 .map(|i| known[(n as usize >> 16).wrapping_add(i * 7) % known.len()].clone())

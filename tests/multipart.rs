@@ -404,6 +404,49 @@ async fn complete_errors() {
     }
 }
 
+/// Parts share one data file, each at its offset: a part sent too long must not spill into
+/// its neighbour, which was sent before and is not sent again.
+#[tokio::test]
+async fn an_oversized_part_never_overwrites_its_neighbour() {
+    for backend in backends() {
+        let s = TestServer::start(backend).await;
+        let size = 11 * MIB;
+        let part = 5 * MIB;
+        let (uuid, parts) = start(&s, size, part, "0").await;
+        assert_eq!(
+            put(&s, &parts[2], bytes(2 * part, size)).await.status(),
+            200
+        );
+        assert_eq!(
+            put(&s, &parts[1], vec![0xFF; (part + 4096) as usize])
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(
+            put(&s, &parts[1], bytes(part, 2 * part)).await.status(),
+            200
+        );
+        assert_eq!(put(&s, &parts[0], bytes(0, part)).await.status(), 200);
+        let r = complete(&s, PUB, &uuid).await;
+        assert_eq!(r.status, 200, "{backend:?} {}", r.body);
+        let expected = hex::encode(Sha256::digest(bytes(0, size)));
+        let file = s
+            .state
+            .store
+            .file(PUB, uuid.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(file.blob, expected, "{backend:?}");
+        let on_disk = std::fs::read(s.state.blobs.path(&expected)).unwrap();
+        assert_eq!(hex::encode(Sha256::digest(&on_disk)), expected);
+        // Completed: the session's folder is gone.
+        let dir = s.state.config.data_dir.join("multipart");
+        assert_eq!(std::fs::read_dir(dir).unwrap().count(), 0);
+    }
+}
+
 #[tokio::test]
 async fn part_url_errors() {
     for backend in backends() {

@@ -4,9 +4,13 @@
 //!
 //! Production's part URLs are presigned AWS S3 URLs. The emulator serves them itself under
 //! `/multipart/part/<uuid>/<n>/` on the Upload API's public base and answers them the way S3
-//! does: `200` with an empty body and an `ETag` header, XML errors. Parts are streamed to
-//! `<data dir>/multipart/<uuid>/<n>.part` (never held in memory) and a re-`PUT` replaces a
-//! part atomically. Sessions live in the database, so an upload survives a restart.
+//! does: `200` with an empty body and an `ETag` header, XML errors. Each part is streamed
+//! (never held in memory) straight to its place in `<data dir>/multipart/<uuid>/data`, at
+//! offset `(n - 1) × part_size`, so the file's bytes are written once: completion hashes the
+//! joined file and moves it to its content address. A part counts once it is whole and
+//! synced: then `<n>.done` records its size. A re-`PUT` first withdraws that record, so a
+//! re-`PUT` that breaks off leaves the part missing, never half-counted. Sessions live in the
+//! database, so an upload survives a restart.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,7 +23,7 @@ use axum::Json;
 use futures_util::StreamExt;
 use md5::{Digest, Md5};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use uuid::Uuid;
 
 use super::error::{ErrorCode, UploadError};
@@ -135,9 +139,14 @@ fn parts_dir(state: &AppState, uuid: Uuid) -> PathBuf {
         .join(uuid.simple().to_string())
 }
 
-/// The file holding part `n` (1-based).
-fn part_path(state: &AppState, uuid: Uuid, n: u64) -> PathBuf {
-    parts_dir(state, uuid).join(format!("{n}.part"))
+/// The file the parts are written into, each at its offset.
+fn data_path(state: &AppState, uuid: Uuid) -> PathBuf {
+    parts_dir(state, uuid).join("data")
+}
+
+/// The record of part `n` (1-based): its size in bytes, present once the part is whole.
+fn done_path(state: &AppState, uuid: Uuid, n: u64) -> PathBuf {
+    parts_dir(state, uuid).join(format!("{n}.done"))
 }
 
 /// `POST /multipart/start/`: opens a session and answers `{"uuid", "parts": [URLs]}`.
@@ -175,6 +184,15 @@ pub async fn start(
         created_us: state.clock.now_us(),
         completed: false,
     };
+    // The data file exists from the start: parts open it (never create it), so a part that
+    // arrives after completion finds nothing to write into.
+    let dir = parts_dir(&state, upload.uuid);
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| UploadError::internal(e.into()))?;
+    tokio::fs::File::create(data_path(&state, upload.uuid))
+        .await
+        .map_err(|e| UploadError::internal(e.into()))?;
     state.store.insert_multipart(&upload).await?;
     let base = bases(&state.config.public_urls, &headers).upload;
     let parts: Vec<String> = (1..=plan.parts)
@@ -247,13 +265,32 @@ pub async fn put_part(
         }
     };
     let dir = parts_dir(&state, uuid);
-    if let Err(e) = tokio::fs::create_dir_all(&dir).await {
-        return internal_s3_error(e);
+    // Shared lock on the data file: completion takes it exclusively, so it never joins a
+    // file a part is still being written into.
+    let data = match lock_data(data_path(&state, uuid), false).await {
+        Ok(Some(file)) => file,
+        Ok(None) => return no_such_upload(),
+        Err(e) => return internal_s3_error(e),
+    };
+    // Withdrawn first: until this part is whole again, it counts as missing.
+    let done = done_path(&state, uuid, n);
+    if let Err(e) = tokio::fs::remove_file(&done).await {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return internal_s3_error(e);
+        }
     }
-    let tmp = dir.join(format!("{n}.{}.tmp", Uuid::new_v4().simple()));
-    match receive_part(&tmp, body).await {
-        Ok(Received::Done(etag)) => {
-            if let Err(e) = tokio::fs::rename(&tmp, part_path(&state, uuid, n)).await {
+    let part_size = u64::try_from(upload.part_size).unwrap_or(0);
+    let size = u64::try_from(upload.size).unwrap_or(0);
+    let offset = (n - 1) * part_size;
+    let region = part_size.min(size - offset);
+    match receive_part(data, offset, region, body).await {
+        Ok(Received::Done { etag, size }) => {
+            let tmp = dir.join(format!("{n}.{}.tmp", Uuid::new_v4().simple()));
+            let recorded = async {
+                tokio::fs::write(&tmp, size.to_string()).await?;
+                tokio::fs::rename(&tmp, &done).await
+            };
+            if let Err(e) = recorded.await {
                 let _ = tokio::fs::remove_file(&tmp).await;
                 return internal_s3_error(e);
             }
@@ -263,51 +300,75 @@ pub async fn put_part(
             }
             response
         }
-        Ok(Received::TooLarge) => {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            s3_error(
-                StatusCode::BAD_REQUEST,
-                "EntityTooLarge",
-                "Your proposed upload exceeds the maximum allowed size",
-            )
-        }
-        // S3's answers to a client that stalls or breaks off: nothing of the part is kept.
-        Ok(Received::Failed(BodyFailure::TimedOut)) => {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            s3_error(
-                StatusCode::BAD_REQUEST,
-                "RequestTimeout",
-                "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
-            )
-        }
-        Ok(Received::Failed(_)) => {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            s3_error(
-                StatusCode::BAD_REQUEST,
-                "IncompleteBody",
-                "You did not provide the number of bytes specified by the Content-Length HTTP header",
-            )
-        }
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            internal_s3_error(e)
-        }
+        Ok(Received::TooLarge) => s3_error(
+            StatusCode::BAD_REQUEST,
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+        ),
+        // S3's answers to a client that stalls or breaks off: the part stays missing.
+        Ok(Received::Failed(BodyFailure::TimedOut)) => s3_error(
+            StatusCode::BAD_REQUEST,
+            "RequestTimeout",
+            "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+        ),
+        Ok(Received::Failed(_)) => s3_error(
+            StatusCode::BAD_REQUEST,
+            "IncompleteBody",
+            "You did not provide the number of bytes specified by the Content-Length HTTP header",
+        ),
+        Err(e) => internal_s3_error(e),
     }
+}
+
+/// Opens the data file at `path` for writing and locks it, shared or `exclusive`. `None`
+/// when there is no such file, or when the file was joined (moved away) while waiting.
+async fn lock_data(path: PathBuf, exclusive: bool) -> std::io::Result<Option<tokio::fs::File>> {
+    use std::os::unix::fs::MetadataExt;
+    tokio::task::spawn_blocking(move || {
+        let file = match std::fs::OpenOptions::new().write(true).open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if exclusive {
+            file.lock()?;
+        } else {
+            file.lock_shared()?;
+        }
+        let held = file.metadata()?;
+        match std::fs::metadata(&path) {
+            Ok(now) if (now.dev(), now.ino()) == (held.dev(), held.ino()) => {
+                Ok(Some(tokio::fs::File::from_std(file)))
+            }
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// How receiving a part ended.
 enum Received {
-    /// All bytes are on disk; the MD5 hex of the part.
-    Done(String),
+    /// The whole body arrived: the MD5 hex of the part and its size.
+    Done { etag: String, size: u64 },
     /// The part is larger than S3 allows.
     TooLarge,
     /// The body stalled or broke off.
     Failed(BodyFailure),
 }
 
-/// Streams a request body to `path`, hashing it.
-async fn receive_part(path: &std::path::Path, body: Body) -> Result<Received, StoreError> {
-    let mut file = tokio::fs::File::create(path).await?;
+/// Streams a request body into `path` at `offset`, hashing it. At most `region` bytes are
+/// written (the part's place in the file); any more are counted, not written, so a part of
+/// the wrong size never overwrites its neighbour and completion can tell what went wrong.
+async fn receive_part(
+    mut file: tokio::fs::File,
+    offset: u64,
+    region: u64,
+    body: Body,
+) -> Result<Received, StoreError> {
+    file.seek(std::io::SeekFrom::Start(offset)).await?;
     let mut md5 = Md5::new();
     let mut size: u64 = 0;
     let mut stream = body.into_data_stream();
@@ -316,16 +377,20 @@ async fn receive_part(path: &std::path::Path, body: Body) -> Result<Received, St
             Ok(chunk) => chunk,
             Err(e) => return Ok(Received::Failed(body_failure(&e))),
         };
+        let room = usize::try_from(region.saturating_sub(size)).unwrap_or(usize::MAX);
         size += chunk.len() as u64;
         if size > MAX_PART_SIZE {
             return Ok(Received::TooLarge);
         }
         md5.update(&chunk);
-        file.write_all(&chunk).await?;
+        file.write_all(&chunk[..chunk.len().min(room)]).await?;
     }
     file.flush().await?;
-    file.sync_all().await?;
-    Ok(Received::Done(hex::encode(md5.finalize())))
+    file.sync_data().await?;
+    Ok(Received::Done {
+        etag: hex::encode(md5.finalize()),
+        size,
+    })
 }
 
 /// `POST /multipart/complete/`: joins the parts into the file and answers its
@@ -362,11 +427,29 @@ pub async fn complete(
     let part_size = u64::try_from(upload.part_size).unwrap_or(1).max(1);
     let count = size.div_ceil(part_size);
 
+    // Held until the file is joined: no part is being written meanwhile, and one that comes
+    // later finds the data file gone.
+    let Some(_data) = lock_data(data_path(&state, uuid), true)
+        .await
+        .map_err(|e| UploadError::internal(e.into()))?
+    else {
+        // Another completion joined it while this one waited.
+        let completed = state
+            .store
+            .multipart(uuid)
+            .await?
+            .is_some_and(|u| u.completed);
+        return Err(UploadError::new(if completed {
+            ErrorCode::MultipartFileAlreadyUploadedError
+        } else {
+            ErrorCode::MultipartFileNotFoundError
+        }));
+    };
     // Sizes of the parts received so far, `None` where a part is missing.
     let mut sizes = Vec::new();
     for n in 1..=count {
-        match tokio::fs::metadata(part_path(&state, uuid, n)).await {
-            Ok(m) => sizes.push(Some(m.len())),
+        match tokio::fs::read_to_string(done_path(&state, uuid, n)).await {
+            Ok(text) => sizes.push(text.trim().parse::<u64>().ok()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => sizes.push(None),
             Err(e) => return Err(UploadError::internal(e.into())),
         }
@@ -394,21 +477,8 @@ pub async fn complete(
         ));
     }
 
-    let mut writer = state.blobs.writer().await?;
-    let mut buf = vec![0u8; 256 * 1024];
-    for n in 1..=count {
-        let mut part = tokio::fs::File::open(part_path(&state, uuid, n))
-            .await
-            .map_err(StoreError::from)?;
-        loop {
-            let read = part.read(&mut buf).await.map_err(StoreError::from)?;
-            if read == 0 {
-                break;
-            }
-            writer.write(&buf[..read]).await?;
-        }
-    }
-    let blob = writer.finish().await?;
+    // Every part is whole and in place: the data file is the file.
+    let blob = state.blobs.adopt(&data_path(&state, uuid)).await?;
 
     let detected = detect(&blob.head);
     // Detection knows common formats only; otherwise keep the type the client announced.
