@@ -339,18 +339,34 @@ impl Config {
     }
 }
 
-/// A database URL with any password replaced by `***`, fit for logs.
+/// A database URL with any password (in the user info or a `password=` query parameter)
+/// replaced by `***`, fit for logs. A URL that does not parse shows only its scheme.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        let scheme = url.split_once("://").map_or("", |(s, _)| s);
+        return format!("{scheme}://***");
     };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}")
-        }
-        None => url.to_owned(),
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
     }
+    if parsed.query().is_some() {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let secret = k.eq_ignore_ascii_case("password")
+                    || k.to_ascii_lowercase().contains("pass")
+                    || k.eq_ignore_ascii_case("sslpassword");
+                let v = if secret {
+                    "***".to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 #[cfg(test)]
@@ -415,5 +431,13 @@ mod tests {
             "postgres://u:***@h/db"
         );
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+        // sqlx reads a password from the query too, and splits user info at the last `@`.
+        assert_eq!(
+            redact_url("postgres://u@h:5432/db?password=QPW&sslmode=disable"),
+            "postgres://u@h:5432/db?password=***&sslmode=disable"
+        );
+        let at = redact_url("postgres://u:pw@ATSIGN@h/db");
+        assert!(!at.contains("ATSIGN") && !at.contains("pw"), "{at}");
+        assert_eq!(redact_url("not a url at all"), "://***");
     }
 }

@@ -126,15 +126,15 @@ pub fn scope_of(path: &str) -> Option<Scope> {
 /// The public key a request names where it can be read without its body (query or REST
 /// `Authorization`; the public key is not a secret).
 pub fn request_pub_key(request: &Request) -> Option<String> {
-    if let Some(auth) = request
+    // Only the two Uploadcare schemes name a public key; any other value (an admin bearer
+    // token, Basic credentials) is a secret and is not read.
+    if let Some(credentials) = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
+        .and_then(crate::auth::rest::parse_authorization)
     {
-        let param = auth.split_once(' ').map(|(_, p)| p).unwrap_or("");
-        if let Some((pub_key, _)) = param.split_once(':') {
-            return Some(pub_key.trim().to_owned());
-        }
+        return Some(credentials.pub_key.to_owned());
     }
     form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
         .find(|(k, _)| k == "pub_key" || k == "UPLOADCARE_PUB_KEY")
