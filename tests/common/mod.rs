@@ -74,7 +74,7 @@ fn projects() -> Vec<ProjectConfig> {
 /// A fresh, empty Postgres database on the server named by `UC_TEST_POSTGRES_URL`.
 /// Named `uc_test_<unix seconds>_<random>`; databases of earlier runs older than two hours are
 /// dropped on the way (once per test process), so the server does not fill up with them.
-async fn fresh_postgres_database() -> String {
+pub async fn fresh_postgres_database() -> String {
     use sqlx::Connection;
     let admin = std::env::var("UC_TEST_POSTGRES_URL").expect("UC_TEST_POSTGRES_URL");
     let now = std::time::SystemTime::now()
