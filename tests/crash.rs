@@ -4,6 +4,8 @@
 //! its size and bytes on disk, the group with exactly its members in order. Bytes a kill left
 //! without a row are removed by the start-up sweep, and the sweep removes nothing in use.
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -251,22 +253,10 @@ async fn sigkill_loses_nothing_acknowledged_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loses_nothing_acknowledged_postgres() {
-    let Ok(admin) = std::env::var("UC_TEST_POSTGRES_URL") else {
+    if common::postgres_admin_url().is_none() {
         return;
-    };
-    use sqlx::Connection;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    // The harness's naming, so its sweep drops this database once it is stale.
-    let name = format!("uc_test_{now}_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let db = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    }
+    let db = common::fresh_postgres_database().await;
     let dir = tempfile::tempdir().unwrap();
     run(db, dir.path()).await;
 }

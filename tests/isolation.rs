@@ -9,10 +9,7 @@
 mod common;
 
 use common::*;
-use hmac::{Hmac, Mac};
-use md5::{Digest, Md5};
 use reqwest::Method;
-use sha1::Sha1;
 use uploadcare_emulator::config::ProjectConfig;
 
 const V7: &str = "application/vnd.uploadcare-v0.7+json";
@@ -107,13 +104,7 @@ fn no_leak(a: &Answer, owner: &Owned, what: &str) {
 }
 
 fn sign(secret: &str, method: &str, body: &[u8], date: &str, uri: &str) -> String {
-    let text = format!(
-        "{method}\n{}\napplication/json\n{date}\n{uri}",
-        hex::encode(Md5::digest(body))
-    );
-    let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(text.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    common::rest_signature(secret, method, body, "application/json", date, uri)
 }
 
 /// One probe by `p` of `o`'s resources through the endpoint numbered `which`.

@@ -13,16 +13,18 @@
 //! cannot pass. Further cases: a database password given in the URL's query
 //! (`?password=`) or containing an unencoded `@`, and an admin token shaped `user:password`.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use md5::{Digest, Md5};
+
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, RequestBuilder};
-use sha1::Sha1;
+
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -60,22 +62,6 @@ fn unique(prefix: &str) -> String {
 fn upload_signature(secret: &str, expire: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(expire.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// Hex HMAC-SHA1 of the REST API's canonical string.
-fn rest_signature(
-    secret: &str,
-    method: &str,
-    body: &[u8],
-    content_type: &str,
-    date: &str,
-    uri: &str,
-) -> String {
-    let md5 = hex::encode(Md5::digest(body));
-    let text = format!("{method}\n{md5}\n{content_type}\n{date}\n{uri}");
-    let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(text.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
@@ -291,7 +277,7 @@ async fn rest_calls(c: &mut Client, s: &mut Secrets, secret: &str, other_secret:
     ] {
         let signature = s.add(
             "REST signature",
-            rest_signature(key, method.as_str(), body, "application/json", &date, uri),
+            common::rest_signature(key, method.as_str(), body, "application/json", &date, uri),
         );
         let auth = s.add("Authorization", format!("Uploadcare {PUB}:{signature}"));
         let r = c
@@ -332,7 +318,7 @@ async fn rest_calls(c: &mut Client, s: &mut Secrets, secret: &str, other_secret:
     let old = "Mon, 01 Jan 2018 00:00:00 GMT";
     let stale = s.add(
         "REST signature",
-        rest_signature(secret, "GET", b"", "", old, "/groups/"),
+        common::rest_signature(secret, "GET", b"", "", old, "/groups/"),
     );
     let auth = s.add("Authorization", format!("Uploadcare {PUB}:{stale}"));
     let r = c
@@ -779,19 +765,9 @@ enum Password {
 /// A fresh database on the server of `UC_TEST_POSTGRES_URL`, its URL carrying a password
 /// (the server trusts local connections, so any password works); `None` without Postgres.
 async fn postgres_with_password(password: Password) -> Option<Database> {
-    use sqlx::Connection;
-    let admin = postgres_admin_url()?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    // The harness's naming, so its sweep drops this database once it is stale.
-    let name = format!("uc_test_{now}_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    let admin = common::postgres_admin_url()?;
+    let fresh = common::fresh_postgres_database().await;
+    let name = fresh.rsplit_once('/').unwrap().1.to_owned();
     let admin = url::Url::parse(&admin).unwrap();
     let server = format!(
         "{}:{}",
@@ -846,15 +822,4 @@ async fn no_database_password_from_the_query_in_logs() {
     if let Some(db) = postgres_with_password(Password::Query).await {
         run(Some(db), "text", &unique("admin-token-")).await;
     }
-}
-
-/// `UC_TEST_POSTGRES_URL`, or `None` to skip Postgres (a failure under `UC_REQUIRE_POSTGRES=1`,
-/// as in the shared harness).
-fn postgres_admin_url() -> Option<String> {
-    let url = std::env::var("UC_TEST_POSTGRES_URL").ok();
-    assert!(
-        url.is_some() || !std::env::var("UC_REQUIRE_POSTGRES").is_ok_and(|v| v == "1"),
-        "UC_REQUIRE_POSTGRES=1 but UC_TEST_POSTGRES_URL is not set"
-    );
-    url
 }

@@ -112,22 +112,6 @@ async fn listed_files(s: &TestServer) -> Vec<String> {
         .collect()
 }
 
-/// Files under `dir`, recursively.
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 /// Longest any answer may take while the database is away (sqlx's pool gives up acquiring a
 /// connection after 10 s; a little slack for a loaded machine).
 const OUTAGE_ANSWER_LIMIT: Duration = Duration::from_secs(15);
@@ -399,9 +383,9 @@ async fn disk_full_answers_5xx_and_recovers() {
         assert_eq!(cdn.status(), 200);
         assert_eq!(cdn.bytes().await.unwrap().as_ref(), b"kept bytes");
         // Nothing half-written: no temporary file, no part counted, no new row.
-        let tmp = files_under(&data.join("tmp"));
+        let tmp = common::files_under(&data.join("tmp"));
         assert!(tmp.is_empty(), "{backend:?}: temporary files left: {tmp:?}");
-        let records: Vec<_> = files_under(&data.join("multipart"))
+        let records: Vec<_> = common::files_under(&data.join("multipart"))
             .into_iter()
             .filter(|p| !p.ends_with("data"))
             .collect();

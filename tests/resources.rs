@@ -7,6 +7,8 @@
 //! flight at once. Every file's size is checked with `/info/` and every downloaded byte
 //! against the bytes sent.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -385,33 +387,10 @@ async fn upload_and_download_burst_keeps_memory_flat_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_and_download_burst_keeps_memory_flat_postgres() {
-    let Some(admin) = postgres_admin_url() else {
+    if common::postgres_admin_url().is_none() {
         return;
-    };
-    use sqlx::Connection;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    // The harness's naming, so its sweep drops this database once it is stale.
-    let name = format!("uc_test_{now}_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let db = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    }
+    let db = common::fresh_postgres_database().await;
     let dir = tempfile::tempdir().unwrap();
     run(db, dir.path()).await;
-}
-
-/// `UC_TEST_POSTGRES_URL`, or `None` to skip Postgres (a failure under `UC_REQUIRE_POSTGRES=1`,
-/// as in the shared harness).
-fn postgres_admin_url() -> Option<String> {
-    let url = std::env::var("UC_TEST_POSTGRES_URL").ok();
-    assert!(
-        url.is_some() || !std::env::var("UC_REQUIRE_POSTGRES").is_ok_and(|v| v == "1"),
-        "UC_REQUIRE_POSTGRES=1 but UC_TEST_POSTGRES_URL is not set"
-    );
-    url
 }

@@ -4,30 +4,11 @@
 mod common;
 
 use common::*;
-use hmac::{Hmac, Mac};
-use md5::{Digest, Md5};
 use reqwest::Method;
-use sha1::Sha1;
 
 const V7: &str = "application/vnd.uploadcare-v0.7+json";
 const INCORRECT: &str = r#"{"detail":"Incorrect authentication credentials."}"#;
 const BAD_SIGNATURE: &str = r#"{"detail":"Invalid signature. Please check your Secret key."}"#;
-
-/// Hex HMAC-SHA1 of the canonical string.
-fn sign(
-    secret: &str,
-    method: &str,
-    body: &[u8],
-    content_type: &str,
-    date: &str,
-    uri: &str,
-) -> String {
-    let md5 = hex::encode(Md5::digest(body));
-    let text = format!("{method}\n{md5}\n{content_type}\n{date}\n{uri}");
-    let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(text.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
 
 /// The server clock's time, `offset_s` seconds away, as an RFC 2822 date.
 fn http_date(s: &TestServer, offset_s: i64) -> String {
@@ -71,7 +52,7 @@ fn test_signer_matches_openssl_vector() {
     // printf 'GET\nd41d8cd98f00b204e9800998ecf8427e\napplication/json\nFri, 30 Sep 2016 11:10:54 GMT\n/files/?limit=1' \
     //   | openssl dgst -sha1 -hmac demosecretkey
     assert_eq!(
-        sign(
+        common::rest_signature(
             "demosecretkey",
             "GET",
             b"",
@@ -208,7 +189,7 @@ async fn simple_scheme_over_http_when_https_is_required() {
         .await;
         assert_eq!(proxied.status, 200);
         let date = http_date(&s, 0);
-        let sig = sign(SECRET, "GET", b"", "", &date, "/groups/");
+        let sig = common::rest_signature(SECRET, "GET", b"", "", &date, "/groups/");
         let signed_auth = format!("Uploadcare {PUB}:{sig}");
         let signed = call(
             &s,
@@ -236,7 +217,7 @@ async fn signed_scheme() {
 
         // Query string, Date header, Content-Type on a GET (as pyuploadcare sends).
         let date = http_date(&s, 0);
-        let sig = sign(SECRET, "GET", b"", json, &date, uri);
+        let sig = common::rest_signature(SECRET, "GET", b"", json, &date, uri);
         let auth = format!("Uploadcare {PUB}:{sig}");
         let ok = call(
             &s,
@@ -259,7 +240,7 @@ async fn signed_scheme() {
         );
 
         // The query string is signed: dropping it from the signed URI fails.
-        let sig_no_query = sign(SECRET, "GET", b"", json, &date, "/groups/");
+        let sig_no_query = common::rest_signature(SECRET, "GET", b"", json, &date, "/groups/");
         let auth_no_query = format!("Uploadcare {PUB}:{sig_no_query}");
         let r = call(
             &s,
@@ -281,7 +262,7 @@ async fn signed_scheme() {
 
         // A body is signed through its md5.
         let body = format!(r#"["{file}"]"#);
-        let sig_body = sign(
+        let sig_body = common::rest_signature(
             SECRET,
             "PUT",
             body.as_bytes(),
@@ -315,7 +296,7 @@ async fn signed_scheme() {
         // Wrong secret.
         let wrong = format!(
             "Uploadcare {PUB}:{}",
-            sign(OTHER_SECRET, "GET", b"", json, &date, uri)
+            common::rest_signature(OTHER_SECRET, "GET", b"", json, &date, uri)
         );
         let r = call(
             &s,
@@ -356,7 +337,7 @@ async fn signed_scheme() {
         let py = py_date(&s);
         let py_auth = format!(
             "Uploadcare {PUB}:{}",
-            sign(SECRET, "GET", b"", json, &py, uri)
+            common::rest_signature(SECRET, "GET", b"", json, &py, uri)
         );
         let r = call(
             &s,
@@ -406,7 +387,7 @@ async fn signed_scheme() {
         let junk = "yesterday";
         let junk_auth = format!(
             "Uploadcare {PUB}:{}",
-            sign(SECRET, "GET", b"", json, junk, uri)
+            common::rest_signature(SECRET, "GET", b"", json, junk, uri)
         );
         let r = call(
             &s,
@@ -426,7 +407,7 @@ async fn signed_scheme() {
             let d = http_date(&s, offset);
             let a = format!(
                 "Uploadcare {PUB}:{}",
-                sign(SECRET, "GET", b"", json, &d, uri)
+                common::rest_signature(SECRET, "GET", b"", json, &d, uri)
             );
             let r = call(
                 &s,
@@ -446,7 +427,7 @@ async fn signed_scheme() {
         let d = http_date(&s, -14 * 60);
         let a = format!(
             "Uploadcare {PUB}:{}",
-            sign(SECRET, "GET", b"", json, &d, uri)
+            common::rest_signature(SECRET, "GET", b"", json, &d, uri)
         );
         let r = call(
             &s,

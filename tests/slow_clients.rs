@@ -70,28 +70,12 @@ fn parse(raw: &str) -> (String, String, String) {
     (status, content_type, body.to_owned())
 }
 
-/// Files under `dir`, recursively.
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 /// Nothing of a dropped request is left: no temporary blob, no stored blob, no file row.
 async fn nothing_kept(s: &TestServer) {
     let data = &s.state.config.data_dir;
-    let tmp = files_under(&data.join("tmp"));
+    let tmp = common::files_under(&data.join("tmp"));
     assert!(tmp.is_empty(), "temporary files left: {tmp:?}");
-    let blobs = files_under(&data.join("blobs"));
+    let blobs = common::files_under(&data.join("blobs"));
     assert!(blobs.is_empty(), "blobs left: {blobs:?}");
     let r = s
         .client
@@ -319,7 +303,7 @@ async fn a_stalled_multipart_part_is_not_kept() {
             "{backend:?}"
         );
         // No record says the part arrived, and no temporary file is left.
-        let left: Vec<_> = files_under(&s.state.config.data_dir.join("multipart"))
+        let left: Vec<_> = common::files_under(&s.state.config.data_dir.join("multipart"))
             .into_iter()
             .filter(|p| !p.ends_with("data"))
             .collect();

@@ -71,6 +71,15 @@ fn projects() -> Vec<ProjectConfig> {
     ]
 }
 
+/// `UC_TEST_POSTGRES_URL`, or `None` to skip Postgres (a failure under
+/// `UC_REQUIRE_POSTGRES=1`), for tests that start the binary themselves.
+pub fn postgres_admin_url() -> Option<String> {
+    backends()
+        .contains(&Backend::Postgres)
+        .then(|| std::env::var("UC_TEST_POSTGRES_URL").ok())
+        .flatten()
+}
+
 /// A fresh, empty Postgres database on the server named by `UC_TEST_POSTGRES_URL`.
 /// Named `uc_test_<unix seconds>_<random>`; databases of earlier runs older than two hours are
 /// dropped on the way (once per test process), so the server does not fill up with them.
@@ -370,4 +379,39 @@ where
         (200, JS, format!("cb({json_body})").as_str()),
         "jsonp {code}"
     );
+}
+
+/// Files under `dir`, recursively (none when it does not exist).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Hex HMAC-SHA1 of the REST API's canonical string, computed here independently of the
+/// emulator's own code.
+pub fn rest_signature(
+    secret: &str,
+    method: &str,
+    body: &[u8],
+    content_type: &str,
+    date: &str,
+    uri: &str,
+) -> String {
+    use hmac::{Hmac, Mac};
+    use md5::{Digest, Md5};
+    let md5 = hex::encode(Md5::digest(body));
+    let text = format!("{method}\n{md5}\n{content_type}\n{date}\n{uri}");
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(text.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
