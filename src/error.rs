@@ -36,3 +36,28 @@ impl From<std::io::Error> for StoreError {
         StoreError::Internal(e.to_string())
     }
 }
+
+/// Fills the `%s`/`%d` placeholders of an error message template (the notation of
+/// production's error tables) with `args`, in order. A placeholder without an argument, and
+/// a `%` that starts no placeholder, stay as they are; arguments are never re-read.
+pub fn fill_template(template: &str, args: &[&str]) -> String {
+    let mut message = String::with_capacity(template.len());
+    let mut rest = template;
+    let mut args = args.iter();
+    while let Some(at) = rest.find('%') {
+        let (before, after) = rest.split_at(at);
+        message.push_str(before);
+        match (after.as_bytes().get(1), args.next()) {
+            (Some(b's' | b'd'), Some(arg)) => {
+                message.push_str(arg);
+                rest = &after[2..];
+            }
+            _ => {
+                message.push('%');
+                rest = &after[1..];
+            }
+        }
+    }
+    message.push_str(rest);
+    message
+}

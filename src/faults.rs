@@ -13,6 +13,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
+use crate::rest_api::error::{RestError, RestErrorCode};
+use crate::routing::Api;
 use crate::upload_api::error::{apply_format, AnswerFormat, ErrorCode, UploadError};
 use crate::AppState;
 
@@ -101,25 +103,16 @@ impl Faults {
     }
 }
 
-/// The API a path belongs to, or `None` for the emulator's own routes.
-pub fn scope_of(path: &str) -> Option<Scope> {
-    const UPLOAD: [&str; 5] = ["/base/", "/info/", "/group/", "/multipart/", "/from_url/"];
-    const REST: [&str; 6] = [
-        "/files/",
-        "/groups/",
-        "/project/",
-        "/webhooks/",
-        "/addons/",
-        "/convert/",
-    ];
-    if path.starts_with("/_emulator/") {
-        None
-    } else if UPLOAD.iter().any(|p| path.starts_with(p)) {
-        Some(Scope::Upload)
-    } else if REST.iter().any(|p| path.starts_with(p)) {
-        Some(Scope::Rest)
-    } else {
-        Some(Scope::Cdn)
+impl Scope {
+    /// The scope of a call to `api`, or `None` for the emulator's own routes, which never
+    /// fail.
+    fn of(api: Api) -> Option<Scope> {
+        match api {
+            Api::Upload => Some(Scope::Upload),
+            Api::Rest => Some(Scope::Rest),
+            Api::Cdn => Some(Scope::Cdn),
+            Api::Admin => None,
+        }
     }
 }
 
@@ -160,7 +153,7 @@ fn header_fault(request: &Request) -> Option<FaultKind> {
 
 /// Middleware: applies a pending or requested fault before the real handler runs.
 pub async fn inject(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let Some(scope) = scope_of(request.uri().path()) else {
+    let Some(scope) = Scope::of(Api::of(request.uri().path())) else {
         return next.run(request).await;
     };
     let fault = header_fault(&request).or_else(|| {
@@ -188,23 +181,13 @@ pub async fn inject(State(state): State<Arc<AppState>>, request: Request, next: 
     }
 }
 
-const REST_JSON: &str = "application/vnd.uploadcare-v0.7+json";
-
 async fn throttle(scope: Scope, format: &AnswerFormat, retry_after: u32) -> Response {
     let mut response = match scope {
         Scope::Upload => {
             let r = UploadError::new(ErrorCode::RequestThrottledError).into_response();
             apply_format(format, r).await
         }
-        Scope::Rest => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::CONTENT_TYPE, REST_JSON)],
-            format!(
-                "{{\"detail\":\"Request was throttled. Expected available in {retry_after} second{}.\"}}",
-                if retry_after == 1 { "" } else { "s" }
-            ),
-        )
-            .into_response(),
+        Scope::Rest => RestError::throttled(retry_after).into_response(),
         Scope::Cdn | Scope::Any => {
             (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response()
         }
@@ -224,12 +207,7 @@ async fn server_error(scope: Scope, format: &AnswerFormat) -> Response {
             )
             .await
         }
-        Scope::Rest => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(header::CONTENT_TYPE, REST_JSON)],
-            "{\"detail\":\"A server error occurred.\"}",
-        )
-            .into_response(),
+        Scope::Rest => RestError::new(RestErrorCode::ServerError).into_response(),
         Scope::Cdn | Scope::Any => {
             (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
         }
@@ -257,13 +235,8 @@ mod tests {
     }
 
     #[test]
-    fn paths_map_to_apis() {
-        assert_eq!(scope_of("/base/"), Some(Scope::Upload));
-        assert_eq!(scope_of("/groups/x~1/"), Some(Scope::Rest));
-        assert_eq!(
-            scope_of("/d6d34fa9-addd-472c-868d-2e5c105f9fcd/"),
-            Some(Scope::Cdn)
-        );
-        assert_eq!(scope_of("/_emulator/health"), None);
+    fn admin_calls_never_fail() {
+        assert_eq!(Scope::of(Api::of("/_emulator/faults")), None);
+        assert_eq!(Scope::of(Api::of("/webhooks/")), Some(Scope::Rest));
     }
 }

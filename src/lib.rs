@@ -15,6 +15,7 @@ pub mod observe;
 pub mod projects;
 pub mod record;
 pub mod rest_api;
+pub mod routing;
 pub mod seed;
 pub mod server;
 pub mod store;
@@ -26,6 +27,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::Uri;
 use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tower_http::cors::{Any, CorsLayer};
@@ -36,6 +38,7 @@ use crate::domain::clock::Clock;
 use crate::error::StoreError;
 use crate::faults::Faults;
 use crate::projects::Projects;
+use crate::routing::Api;
 use crate::store::Store;
 
 /// Everything a handler needs, shared behind an `Arc`.
@@ -126,7 +129,7 @@ pub fn app_for(state: Arc<AppState>, apis: Apis) -> Router {
         .allow_methods(Any)
         .allow_headers(Any)
         .max_age(Duration::from_secs(86400));
-    let serves = |api: Apis| apis == Apis::All || apis == api;
+    let serves = move |api: Apis| apis == Apis::All || apis == api;
     let mut router = Router::new().merge(admin::router(state.clone()));
     if serves(Apis::Upload) {
         router = router.merge(upload_api::router());
@@ -137,7 +140,22 @@ pub fn app_for(state: Arc<AppState>, apis: Apis) -> Router {
     if serves(Apis::Cdn) {
         router = router.merge(cdn::router());
     }
+    // Paths no route matched (the CDN's catch-all takes them first where it is served).
     let router = router
+        .fallback(move |uri: Uri| async move {
+            let api = Api::of(uri.path());
+            let served = match api {
+                Api::Upload => serves(Apis::Upload),
+                Api::Rest => serves(Apis::Rest),
+                Api::Cdn => serves(Apis::Cdn),
+                Api::Admin => true,
+            };
+            if served {
+                routing::unknown_path(uri.path())
+            } else {
+                routing::not_served()
+            }
+        })
         .layer(middleware::from_fn_with_state(
             state.clone(),
             faults::inject,

@@ -1,6 +1,7 @@
 //! Request logging: a request id on every line (also sent back as `X-Uploadcare-Request-Id`,
-//! as production does), and one line per request with method, path, status, latency, the
-//! project's public key when the request shows it, and the error the client was given.
+//! as production does), and one line per request with method, path, the API it belongs to
+//! (`crate::routing`), status, latency, the project's public key when the request shows it,
+//! and the error the client was given.
 //! Query strings, bodies and `Authorization` values are never logged.
 
 use std::time::Instant;
@@ -12,9 +13,11 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use crate::faults::request_pub_key;
+use crate::routing::Api;
 use crate::upload_api::error::UploadError;
 
-/// An error message a handler answered with, left in the response for the log line.
+/// An error a handler answered with (`<code>: <message>`), left in the response for the log
+/// line by the APIs whose errors are not an [`UploadError`].
 #[derive(Clone, Debug)]
 pub struct ErrorNote(pub String);
 
@@ -23,6 +26,7 @@ pub async fn log_requests(request: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let api = Api::of(&path).name();
     let project = request_pub_key(&request);
     let span = tracing::info_span!("request", request_id = %id);
     let started = Instant::now();
@@ -44,12 +48,12 @@ pub async fn log_requests(request: Request, next: Next) -> Response {
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| match error {
         Some(error) => tracing::info!(
-            %method, %path, status, latency_ms, project = project.as_deref().unwrap_or("-"),
-            error, "request"
+            %method, %path, api, status, latency_ms,
+            project = project.as_deref().unwrap_or("-"), error, "request"
         ),
         None => tracing::info!(
-            %method, %path, status, latency_ms, project = project.as_deref().unwrap_or("-"),
-            "request"
+            %method, %path, api, status, latency_ms,
+            project = project.as_deref().unwrap_or("-"), "request"
         ),
     });
     response

@@ -1,7 +1,8 @@
 //! Answer recorder for contract checks (`--record-answers FILE`, off by default).
 //!
-//! Appends one JSON line per answer to the file: `method`, `path`, `route` (the matched route
-//! template, when one matched), `query`, `status`, `content_type` and `body`. The body is kept
+//! Appends one JSON line per answer to the file: `method`, `path`, `api` (the API the path
+//! belongs to, `crate::routing`), `route` (the matched route template, when one matched),
+//! `query`, `status`, `content_type` and `body`. The body is kept
 //! only when it is JSON (`application/json`, `application/*+json`), JSONP
 //! (`application/javascript`) or `text/plain`, and its length is known and below
 //! [`MAX_BODY`]; streamed bodies (CDN file bytes, archives) are never buffered and are
@@ -21,6 +22,8 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::{json, Value};
+
+use crate::routing::Api;
 
 /// Largest body recorded, in bytes (1 MiB).
 pub const MAX_BODY: u64 = 1024 * 1024;
@@ -82,6 +85,7 @@ pub async fn record(
 ) -> Response {
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
+    let api = Api::of(&path).name();
     let query = request.uri().query().map(str::to_owned);
     let route = request
         .extensions()
@@ -121,6 +125,7 @@ pub async fn record(
     let mut line = json!({
         "method": method,
         "path": path,
+        "api": api,
         "route": route,
         "query": query,
         "status": status,
@@ -177,7 +182,7 @@ mod tests {
             .collect();
         assert_eq!(
             lines[0],
-            json!({"method": "GET", "path": "/j/7/", "route": "/j/{id}/", "query": "x=1",
+            json!({"method": "GET", "path": "/j/7/", "api": "cdn", "route": "/j/{id}/", "query": "x=1",
                    "status": 200, "content_type": "application/json", "body": "{\"a\":1}"})
         );
         assert_eq!(lines[1]["body"], Value::Null);

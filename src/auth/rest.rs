@@ -18,14 +18,11 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method};
 
 use crate::domain::signing::{constant_time_eq, rest_signature_matches, rest_string_to_sign};
 use crate::domain::time::parse_http_date;
-use crate::rest_api::error::{
-    RestError, INCORRECT_CREDENTIALS, INVALID_SIGNATURE, SECRET_KEY_NOT_FOUND,
-    SIMPLE_AUTH_OVER_HTTP,
-};
+use crate::rest_api::error::{RestError, RestErrorCode};
 use crate::server::BodyFailure;
 use crate::store::Project;
 use crate::AppState;
@@ -53,10 +50,8 @@ impl FromRequest<Arc<AppState>> for RestCall {
         let (parts, body) = request.into_parts();
         let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
             match crate::server::body_failure(&e) {
-                BodyFailure::TooLarge => {
-                    RestError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large.")
-                }
-                _ => RestError::bad_request("Malformed request."),
+                BodyFailure::TooLarge => RestError::new(RestErrorCode::RequestBodyTooLarge),
+                _ => RestError::new(RestErrorCode::MalformedRequest),
             }
         })?;
         let uri = parts
@@ -129,7 +124,7 @@ pub fn parse_authorization(value: &str) -> Option<Credentials<'_>> {
 
 /// Checks the request's `Authorization` and returns its project.
 async fn authenticate(state: &AppState, req: &Signed<'_>) -> Result<Project, RestError> {
-    let incorrect = || RestError::unauthorized(INCORRECT_CREDENTIALS);
+    let incorrect = || RestError::new(RestErrorCode::IncorrectCredentials);
     let Credentials {
         scheme,
         pub_key,
@@ -144,17 +139,17 @@ async fn authenticate(state: &AppState, req: &Signed<'_>) -> Result<Project, Res
         && state.config.simple_auth_https_only
         && !is_https(req.headers)
     {
-        return Err(RestError::bad_request(SIMPLE_AUTH_OVER_HTTP));
+        return Err(RestError::new(RestErrorCode::SimpleAuthOverHttp));
     }
     let project = state
         .projects
         .get(pub_key)
         .await?
-        .ok_or_else(|| RestError::public_key_not_found(pub_key))?;
+        .ok_or_else(|| RestError::with(RestErrorCode::PublicKeyNotFound, &[pub_key]))?;
     match scheme {
         Scheme::Simple => {
             if !constant_time_eq(credential.as_bytes(), project.secret_key.as_bytes()) {
-                return Err(RestError::unauthorized(SECRET_KEY_NOT_FOUND));
+                return Err(RestError::new(RestErrorCode::SecretKeyNotFound));
             }
         }
         Scheme::Signed => {
@@ -179,7 +174,7 @@ async fn authenticate(state: &AppState, req: &Signed<'_>) -> Result<Project, Res
             let signed =
                 rest_string_to_sign(req.method.as_str(), req.body, content_type, date, req.uri);
             if !rest_signature_matches(&project.secret_key, &signed, credential) {
-                return Err(RestError::unauthorized(INVALID_SIGNATURE));
+                return Err(RestError::new(RestErrorCode::InvalidSignature));
             }
         }
     }

@@ -30,6 +30,7 @@ use self::http::{http_date, if_range_holds, not_modified, range, RangeAnswer};
 use self::path::{ArchiveFormat, CdnPath, GroupTarget, Operation};
 use crate::domain::files::is_live;
 use crate::domain::groups::GroupId;
+use crate::routing::Api;
 use crate::store::{FileRecord, GroupMember};
 use crate::urls::bases;
 use crate::AppState;
@@ -60,10 +61,10 @@ async fn cdn(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    // The catch-all also sees unknown REST paths (`/groups/a/b/`): those get the REST API's
-    // unknown-route answer, not the CDN's.
-    if crate::rest_api::is_rest_path(uri.path()) {
-        return crate::rest_api::error::unknown_route();
+    // The catch-all also sees the other APIs' unknown paths (`/groups/a/b/`): those get
+    // their own API's answer.
+    if Api::of(uri.path()) != Api::Cdn {
+        return crate::routing::unknown_path(uri.path());
     }
     match serve(&state, &method, &headers, &uri).await {
         Ok(response) => response,

@@ -1,89 +1,152 @@
-//! REST API errors, rendered in one place: `{"detail": ...}` with the version's exact media
-//! type (the version middleware rewrites it to the requested version), and production's
-//! HTML page for routes that do not exist.
-
-use std::borrow::Cow;
+//! REST API errors: every `detail` the REST API answers with, as data ([`RestErrorCode`]:
+//! status and text), rendered in one place as `{"detail": ...}` with the version's exact
+//! media type (the version middleware rewrites it to the requested version), and
+//! production's HTML page for routes that do not exist.
+//!
+//! Texts come from the REST reference where it gives them (authentication, 406, 404,
+//! throttling, batch limits) and from Django REST framework's wording otherwise. Metadata
+//! rules answer with the Upload API's `FileMetadata*Error` messages, as production shares
+//! them ([`RestError::metadata`]).
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::version::ApiVersion;
-use crate::error::StoreError;
+use crate::domain::metadata::MetadataError;
+use crate::error::{fill_template, StoreError};
+use crate::observe::ErrorNote;
 
-/// `Incorrect Accept header provided...` (406).
-pub const NOT_ACCEPTABLE: &str = "Incorrect Accept header provided. Make sure to specify API version. Refer to REST API docs for details.";
-/// 401 for a missing or malformed `Authorization`, an unknown scheme, or a missing, unreadable
-/// or stale date on a signed request.
-pub const INCORRECT_CREDENTIALS: &str = "Incorrect authentication credentials.";
-/// 401 when the simple scheme's secret is not the project's.
-pub const SECRET_KEY_NOT_FOUND: &str = "Secret key not found.";
-/// 401 when a signed request's signature does not match.
-pub const INVALID_SIGNATURE: &str = "Invalid signature. Please check your Secret key.";
-/// 400 for `Uploadcare.Simple` over plain HTTP when HTTPS is required.
-pub const SIMPLE_AUTH_OVER_HTTP: &str =
-    "Simple authentication over HTTP is forbidden. Please, use HTTPS or signed requests instead.";
-/// 404 for unknown or malformed ids.
-pub const NOT_FOUND: &str = "Not found.";
+macro_rules! rest_errors {
+    ($($code:ident = ($status:literal, $detail:literal),)*) => {
+        /// Every error the REST API answers with.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum RestErrorCode {
+            $(
+                #[doc = $detail]
+                $code,
+            )*
+        }
+
+        impl RestErrorCode {
+            /// Every code, in catalogue order.
+            pub const ALL: &'static [RestErrorCode] = &[$(RestErrorCode::$code,)*];
+
+            /// The code's name (for logs; production sends none).
+            pub fn name(self) -> &'static str {
+                match self { $(RestErrorCode::$code => stringify!($code),)* }
+            }
+
+            /// The HTTP status.
+            pub fn status(self) -> u16 {
+                match self { $(RestErrorCode::$code => $status,)* }
+            }
+
+            /// The `detail` template, `%s` marking the arguments.
+            pub fn template(self) -> &'static str {
+                match self { $(RestErrorCode::$code => $detail,)* }
+            }
+        }
+    };
+}
+
+rest_errors! {
+    // Negotiation and authentication (src/rest_api/version.rs, src/auth/rest.rs).
+    NotAcceptable = (406, "Incorrect Accept header provided. Make sure to specify API version. Refer to REST API docs for details."),
+    IncorrectCredentials = (401, "Incorrect authentication credentials."),
+    PublicKeyNotFound = (401, "Public key %s not found."),
+    SecretKeyNotFound = (401, "Secret key not found."),
+    InvalidSignature = (401, "Invalid signature. Please check your Secret key."),
+    SimpleAuthOverHttp = (400, "Simple authentication over HTTP is forbidden. Please, use HTTPS or signed requests instead."),
+    // Any request.
+    MethodNotAllowed = (405, "Method \"%s\" not allowed."),
+    RequestBodyTooLarge = (413, "Request body is too large."),
+    MalformedRequest = (400, "Malformed request."),
+    NotFound = (404, "Not found."),
+    Throttled = (429, "Request was throttled. Expected available in %s."),
+    ServerError = (500, "Internal server error."),
+    // Lists (src/rest_api/pagination.rs, src/rest_api/files.rs).
+    InvalidOrdering = (400, "Invalid `ordering` value. Allowed values: %s, -%s."),
+    InvalidDateTime = (400, "`%s` must be a date and time in ISO-8601 format."),
+    InvalidFlag = (400, "`%s` must be either `true` or `false`."),
+    // Batch storage and removal (src/rest_api/files.rs).
+    UuidListExpected = (400, "Expected list of UUIDs"),
+    UuidListEmpty = (400, "List of UUIDs can not be empty"),
+    UuidListTooLong = (400, "Maximum UUIDs per request is exceeded. The limit is %s"),
+    // Metadata (src/rest_api/metadata.rs): the rule's text is the Upload API's.
+    MetadataInvalid = (400, "%s"),
+    MetadataValueNotString = (400, "Not a valid string."),
+    MetadataConflict = (409, "Metadata changed concurrently, try again."),
+}
 
 /// The body of production's answer to a route that does not exist (Django's 404 page).
 const UNKNOWN_ROUTE_HTML: &str =
     "<h1>Not Found</h1><p>The requested resource was not found on this server.</p>";
 
-/// A REST API error: a status and its `detail`.
-#[derive(Debug)]
+/// A REST API error: a code and its `detail` with the arguments filled in.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestError {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// The `detail` text.
-    pub detail: Cow<'static, str>,
+    /// The code.
+    pub code: RestErrorCode,
+    /// The `detail` as sent.
+    pub detail: String,
 }
 
 impl RestError {
-    /// An error with a fixed or built message.
-    pub fn new(status: StatusCode, detail: impl Into<Cow<'static, str>>) -> Self {
+    /// An error whose `detail` has no arguments.
+    pub fn new(code: RestErrorCode) -> Self {
+        Self::with(code, &[])
+    }
+
+    /// An error with its `%s` placeholders replaced by `args`, in order.
+    pub fn with(code: RestErrorCode, args: &[&str]) -> Self {
         Self {
-            status,
-            detail: detail.into(),
+            code,
+            detail: fill_template(code.template(), args),
         }
-    }
-
-    /// 400 with `detail`.
-    pub fn bad_request(detail: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, detail)
-    }
-
-    /// 401 with `detail`.
-    pub fn unauthorized(detail: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, detail)
-    }
-
-    /// 401 `Public key {public_key} not found.`
-    pub fn public_key_not_found(public_key: &str) -> Self {
-        Self::unauthorized(format!("Public key {public_key} not found."))
     }
 
     /// 404 `Not found.`
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, NOT_FOUND)
+        Self::new(RestErrorCode::NotFound)
     }
 
-    /// 406 for a missing or unknown version.
-    pub fn not_acceptable() -> Self {
-        Self::new(StatusCode::NOT_ACCEPTABLE, NOT_ACCEPTABLE)
+    /// 429 telling the client when to come back.
+    pub fn throttled(retry_after_s: u32) -> Self {
+        let wait = match retry_after_s {
+            1 => "1 second".to_owned(),
+            n => format!("{n} seconds"),
+        };
+        Self::with(RestErrorCode::Throttled, &[&wait])
+    }
+
+    /// 400 for a broken metadata rule, in the Upload API's words.
+    pub fn metadata(e: MetadataError) -> Self {
+        let message = crate::upload_api::files::metadata_error(e).message;
+        Self::with(RestErrorCode::MetadataInvalid, &[&message])
+    }
+
+    fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
 impl From<StoreError> for RestError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "REST API store failure");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error.")
+        Self::new(RestErrorCode::ServerError)
     }
 }
 
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
-        json_response(self.status, &json!({ "detail": self.detail }))
+        let mut response = json_response(self.status(), &json!({ "detail": self.detail }));
+        response.extensions_mut().insert(ErrorNote(format!(
+            "{}: {}",
+            self.code.name(),
+            self.detail
+        )));
+        response
     }
 }
 
@@ -113,4 +176,40 @@ pub fn unknown_route() -> Response {
         UNKNOWN_ROUTE_HTML,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_statuses_valid() {
+        for (i, a) in RestErrorCode::ALL.iter().enumerate() {
+            assert!(StatusCode::from_u16(a.status()).is_ok(), "{a:?}");
+            assert!(a.status() >= 400, "{a:?}");
+            for b in &RestErrorCode::ALL[i + 1..] {
+                assert_ne!(a.template(), b.template(), "{a:?} and {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn fills_arguments() {
+        assert_eq!(
+            RestError::with(RestErrorCode::PublicKeyNotFound, &["%s"]).detail,
+            "Public key %s not found."
+        );
+        assert_eq!(
+            RestError::throttled(1).detail,
+            "Request was throttled. Expected available in 1 second."
+        );
+        assert_eq!(
+            RestError::throttled(10).detail,
+            "Request was throttled. Expected available in 10 seconds."
+        );
+        assert_eq!(
+            RestError::metadata(MetadataError::KeyEmpty).detail,
+            "File's metadata key can not be empty."
+        );
+    }
 }

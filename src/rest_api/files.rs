@@ -24,7 +24,7 @@ use axum::Extension;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::error::{json_response, RestError};
+use super::error::{json_response, RestError, RestErrorCode};
 use super::pagination::{next_link, parse_list_query_for, previous_link, reverse, FILES};
 use super::version::ApiVersion;
 use crate::auth::rest::RestCall;
@@ -112,9 +112,7 @@ fn flag(value: &str, name: &str) -> Result<bool, RestError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
-        _ => Err(RestError::bad_request(format!(
-            "`{name}` must be either `true` or `false`."
-        ))),
+        _ => Err(RestError::with(RestErrorCode::InvalidFlag, &[name])),
     }
 }
 
@@ -157,7 +155,7 @@ pub async fn list_files(
     uri: Uri,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let query = parse_list_query_for(uri.query(), &FILES).map_err(RestError::bad_request)?;
+    let query = parse_list_query_for(uri.query(), &FILES)?;
     let removed = last(&query.pairs, "removed")
         .map(|v| flag(v, "removed"))
         .transpose()?
@@ -317,15 +315,16 @@ struct Batch {
 
 /// Reads a batch body: a JSON array of 1 to 100 strings.
 fn parse_batch(body: &[u8]) -> Result<Batch, RestError> {
-    let expected = || RestError::bad_request("Expected list of UUIDs");
+    let expected = || RestError::new(RestErrorCode::UuidListExpected);
     let value: Value = serde_json::from_slice(body).map_err(|_| expected())?;
     let items = value.as_array().ok_or_else(expected)?;
     if items.is_empty() {
-        return Err(RestError::bad_request("List of UUIDs can not be empty"));
+        return Err(RestError::new(RestErrorCode::UuidListEmpty));
     }
     if items.len() > MAX_BATCH {
-        return Err(RestError::bad_request(
-            "Maximum UUIDs per request is exceeded. The limit is 100",
+        return Err(RestError::with(
+            RestErrorCode::UuidListTooLong,
+            &[&MAX_BATCH.to_string()],
         ));
     }
     let mut batch = Batch {
@@ -428,7 +427,7 @@ mod tests {
     fn detail(body: &str) -> String {
         parse_batch(body.as_bytes())
             .err()
-            .map(|e| e.detail.into_owned())
+            .map(|e| e.detail)
             .unwrap_or_default()
     }
 

@@ -118,7 +118,7 @@ pub async fn list_groups(
     uri: axum::http::Uri,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let query = parse_list_query(uri.query()).map_err(RestError::bad_request)?;
+    let query = parse_list_query(uri.query())?;
     let project = &call.project.pub_key;
     let page = state.store.list_groups(project, &query.page).await?;
     let total = state.store.count_groups(project).await?;

@@ -3,7 +3,8 @@
 //!
 //! Decisions where production is undocumented:
 //! - Key and value rules are the Upload API's (`crate::domain::metadata`), and so are the
-//!   400 `detail` texts (the Upload API's `FileMetadata*Error` messages).
+//!   400 `detail` texts (the Upload API's `FileMetadata*Error` messages, taken from its
+//!   error table by [`RestError::metadata`]).
 //! - A `PUT` body that is not a JSON string answers 400 `Not a valid string.` (Django REST
 //!   framework's text for a string field).
 //! - Unknown, malformed and other projects' file uuids, and keys the file does not have
@@ -18,42 +19,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
-use super::error::{json_response, RestError};
+use super::error::{json_response, RestError, RestErrorCode};
 use super::files::find_file;
 use crate::auth::rest::RestCall;
-use crate::domain::metadata::{
-    check_key, check_value, MetadataError, MAX_KEYS, MAX_KEY_LEN, MAX_VALUE_LEN,
-};
+use crate::domain::metadata::{check_key, check_value, MetadataError, MAX_KEYS};
 use crate::AppState;
 
 /// How often a `PUT`/`DELETE` retries when another request changed the metadata meanwhile.
 const MAX_ATTEMPTS: usize = 16;
-
-/// The 400 for a broken metadata rule, in the Upload API's words.
-fn metadata_error(e: MetadataError) -> RestError {
-    RestError::bad_request(match e {
-        MetadataError::KeyEmpty => "File's metadata key can not be empty.".to_owned(),
-        MetadataError::KeyTooLong(k) => format!(
-            "Length of file metadata key `{k}` can not be more than {MAX_KEY_LEN} symbols."
-        ),
-        MetadataError::KeyForbidden(k) => format!(
-            "File's metadata key `{k}` contains symbols not allowed by the metadata key format."
-        ),
-        MetadataError::KeyDuplicated(k) => format!("File's metadata key `{k}` has a duplicate."),
-        MetadataError::ValueEmpty(k) => {
-            format!("Value of the file metadata key `{k}` can not be empty.")
-        }
-        MetadataError::ValueTooLong(k) => format!(
-            "Value of file metadata's key `{k}` can not be more than {MAX_VALUE_LEN} symbols in length."
-        ),
-        MetadataError::ValueForbidden(k) => format!(
-            "Value of file metadata key `{k}` contains symbols not allowed by the metadata value format."
-        ),
-        MetadataError::TooManyKeys => {
-            format!("A file can not have more than {MAX_KEYS} metadata keys.")
-        }
-    })
-}
 
 /// `GET /files/<uuid>/metadata/`: the whole metadata object.
 pub async fn get_metadata(
@@ -75,7 +48,7 @@ fn key_path(
     let Ok(Path((raw, key))) = path else {
         return Err(RestError::not_found());
     };
-    check_key(&key).map_err(metadata_error)?;
+    check_key(&key).map_err(RestError::metadata)?;
     Ok((raw, key))
 }
 
@@ -104,13 +77,13 @@ pub async fn put_key(
     let mut file = find_file(&state, project, &raw).await?;
     let value = match serde_json::from_slice::<Value>(&call.body) {
         Ok(Value::String(v)) => v,
-        _ => return Err(RestError::bad_request("Not a valid string.")),
+        _ => return Err(RestError::new(RestErrorCode::MetadataValueNotString)),
     };
-    check_value(&key, &value).map_err(metadata_error)?;
+    check_value(&key, &value).map_err(RestError::metadata)?;
     for _ in 0..MAX_ATTEMPTS {
         let created = !file.metadata.contains_key(&key);
         if created && file.metadata.len() >= MAX_KEYS {
-            return Err(metadata_error(MetadataError::TooManyKeys));
+            return Err(RestError::metadata(MetadataError::TooManyKeys));
         }
         let mut new: Map<String, Value> = file.metadata.clone();
         new.insert(key.clone(), Value::String(value.clone()));
@@ -128,10 +101,7 @@ pub async fn put_key(
         }
         file = find_file(&state, project, &raw).await?;
     }
-    Err(RestError::new(
-        StatusCode::CONFLICT,
-        "Metadata changed concurrently, try again.",
-    ))
+    Err(RestError::new(RestErrorCode::MetadataConflict))
 }
 
 /// `DELETE /files/<uuid>/metadata/<key>/`: deletes one key; 204 with no body.
@@ -158,8 +128,5 @@ pub async fn delete_key(
         }
         file = find_file(&state, project, &raw).await?;
     }
-    Err(RestError::new(
-        StatusCode::CONFLICT,
-        "Metadata changed concurrently, try again.",
-    ))
+    Err(RestError::new(RestErrorCode::MetadataConflict))
 }

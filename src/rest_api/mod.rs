@@ -2,8 +2,8 @@
 //!
 //! Every matched route runs behind [`negotiate`]: a missing or unknown version in `Accept`
 //! answers 406, and JSON answers carry the requested version's media type exactly (no
-//! charset). Paths under `/files/`, `/groups/` and `/project/` that match no route answer
-//! production's HTML 404, whatever the headers.
+//! charset). REST paths that match no route answer production's HTML 404, whatever the
+//! headers (`crate::routing`).
 
 pub mod error;
 pub mod files;
@@ -16,19 +16,20 @@ pub mod version;
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::Router;
 
-use self::error::{unknown_route, RestError};
+use self::error::{RestError, RestErrorCode};
 use self::version::ApiVersion;
 use crate::AppState;
 
-/// The REST API's routes.
+/// The REST API's routes. Unknown REST paths are answered by the app's fallback
+/// (`crate::routing`): a catch-all route next to `/groups/{id}/` would be a routing conflict.
 pub fn router() -> Router<Arc<AppState>> {
-    let routes = Router::new()
+    Router::new()
         .route("/groups/", get(groups::list_groups))
         .route(
             "/groups/{id}/",
@@ -54,43 +55,19 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route("/project/", get(project::project_info))
         .method_not_allowed_fallback(method_not_allowed)
-        .route_layer(middleware::from_fn(negotiate));
-    // A catch-all route next to `/groups/{id}/` is a routing conflict, so unknown REST paths
-    // are answered by the fallback (the app's only one; if another API needs one, lib.rs
-    // should own it and dispatch by `is_rest_path`).
-    routes.fallback(fallback)
-}
-
-/// Whether a path belongs to the REST API's namespaces.
-pub fn is_rest_path(path: &str) -> bool {
-    ["/files/", "/groups/", "/project/"]
-        .iter()
-        .any(|prefix| path.starts_with(prefix))
-}
-
-/// Unmatched paths: production's HTML 404 under the REST prefixes, a bare 404 elsewhere.
-async fn fallback(uri: Uri) -> Response {
-    if is_rest_path(uri.path()) {
-        unknown_route()
-    } else {
-        StatusCode::NOT_FOUND.into_response()
-    }
+        .route_layer(middleware::from_fn(negotiate))
 }
 
 /// Django REST framework's answer to a known path with another method.
 async fn method_not_allowed(method: Method) -> Response {
-    RestError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("Method \"{method}\" not allowed."),
-    )
-    .into_response()
+    RestError::with(RestErrorCode::MethodNotAllowed, &[method.as_str()]).into_response()
 }
 
 /// Picks the version from `Accept` (406 when there is none) for the handlers, and gives the
 /// answer that version's media type.
 async fn negotiate(mut request: Request, next: Next) -> Response {
     let Some(version) = ApiVersion::from_headers(request.headers()) else {
-        return with_vary(RestError::not_acceptable().into_response());
+        return with_vary(RestError::new(RestErrorCode::NotAcceptable).into_response());
     };
     request.extensions_mut().insert(version);
     let mut response = next.run(request).await;

@@ -16,6 +16,7 @@
 //! - `offset` (skip after the cursor) defaults to 0; links always carry `offset=0`.
 //! - Unknown parameters are ignored, and kept in links.
 
+use super::error::{RestError, RestErrorCode};
 use crate::domain::time::{iso_offset, parse_iso};
 use crate::store::{Cursor, Order, PageQuery};
 
@@ -24,38 +25,22 @@ pub const DEFAULT_LIMIT: i64 = 100;
 /// Largest page.
 pub const MAX_LIMIT: i64 = 1000;
 
-/// `detail` for an unknown `ordering`.
-pub const BAD_ORDERING: &str =
-    "Invalid `ordering` value. Allowed values: datetime_created, -datetime_created.";
-/// `detail` for an unreadable `from`.
-pub const BAD_FROM: &str = "`from` must be a date and time in ISO-8601 format.";
-/// `detail` for an unreadable `to`.
-pub const BAD_TO: &str = "`to` must be a date and time in ISO-8601 format.";
-
 /// What a list is sorted by.
 #[derive(Clone, Copy, Debug)]
 pub struct ListKind {
     /// The `ordering` field (`-` before it sorts descending).
     pub field: &'static str,
-    /// The 400 `detail` for another `ordering`.
-    pub bad_ordering: &'static str,
 }
 
 /// `GET /groups/`: by `datetime_created`.
 pub const GROUPS: ListKind = ListKind {
     field: "datetime_created",
-    bad_ordering: BAD_ORDERING,
 };
 
 /// `GET /files/`: by `datetime_uploaded`.
 pub const FILES: ListKind = ListKind {
     field: "datetime_uploaded",
-    bad_ordering: BAD_FILE_ORDERING,
 };
-
-/// `detail` for an unknown `ordering` of files.
-pub const BAD_FILE_ORDERING: &str =
-    "Invalid `ordering` value. Allowed values: datetime_uploaded, -datetime_uploaded.";
 
 /// A parsed list request: the page to read and the query pairs the links are built from.
 #[derive(Clone, Debug)]
@@ -66,16 +51,13 @@ pub struct ListQuery {
     pub pairs: Vec<(String, String)>,
 }
 
-/// Parses a group list query string; `Err` carries the 400 `detail`.
-pub fn parse_list_query(query: Option<&str>) -> Result<ListQuery, &'static str> {
+/// Parses a group list query string; `Err` is the 400 to answer.
+pub fn parse_list_query(query: Option<&str>) -> Result<ListQuery, RestError> {
     parse_list_query_for(query, &GROUPS)
 }
 
-/// Parses the query string of a `kind` list; `Err` carries the 400 `detail`.
-pub fn parse_list_query_for(
-    query: Option<&str>,
-    kind: &ListKind,
-) -> Result<ListQuery, &'static str> {
+/// Parses the query string of a `kind` list; `Err` is the 400 to answer.
+pub fn parse_list_query_for(query: Option<&str>, kind: &ListKind) -> Result<ListQuery, RestError> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .into_owned()
         .collect();
@@ -91,7 +73,12 @@ pub fn parse_list_query_for(
         None => Order::Ascending,
         Some(o) if o == kind.field => Order::Ascending,
         Some(o) if o.strip_prefix('-') == Some(kind.field) => Order::Descending,
-        Some(_) => return Err(kind.bad_ordering),
+        Some(_) => {
+            return Err(RestError::with(
+                RestErrorCode::InvalidOrdering,
+                &[kind.field, kind.field],
+            ))
+        }
     };
     let limit = match last("limit").map(|l| l.trim().parse::<i64>()) {
         Some(Ok(n)) if n > 0 => n.min(MAX_LIMIT),
@@ -101,10 +88,15 @@ pub fn parse_list_query_for(
         Some(Ok(n)) if n > 0 => n,
         _ => 0,
     };
-    let from = last("from")
-        .map(|v| parse_iso(v).ok_or(BAD_FROM))
-        .transpose()?;
-    let to = last("to").map(|v| parse_iso(v).ok_or(BAD_TO)).transpose()?;
+    let time = |name: &str| {
+        last(name)
+            .map(|v| {
+                parse_iso(v).ok_or_else(|| RestError::with(RestErrorCode::InvalidDateTime, &[name]))
+            })
+            .transpose()
+    };
+    let from = time("from")?;
+    let to = time("to")?;
     let cursor = match (to, from) {
         (Some(at_us), _) => Cursor::Before { at_us },
         (None, Some(at_us)) => Cursor::After {
@@ -262,23 +254,27 @@ mod tests {
             q("query_parameters=%7B%27limit%27%3A+None%7D").page.limit,
             100
         );
+        let detail = |s: &str| parse_list_query(Some(s)).unwrap_err().detail;
         assert_eq!(
-            parse_list_query(Some("ordering=size")).unwrap_err(),
-            BAD_ORDERING
+            detail("ordering=size"),
+            "Invalid `ordering` value. Allowed values: datetime_created, -datetime_created."
         );
         assert_eq!(
-            parse_list_query(Some("from=yesterday")).unwrap_err(),
-            BAD_FROM
+            detail("from=yesterday"),
+            "`from` must be a date and time in ISO-8601 format."
         );
-        assert_eq!(parse_list_query(Some("to=soon")).unwrap_err(), BAD_TO);
+        assert_eq!(
+            detail("to=soon"),
+            "`to` must be a date and time in ISO-8601 format."
+        );
         let files = |s: &str| parse_list_query_for(Some(s), &FILES);
         assert_eq!(
             files("ordering=-datetime_uploaded").unwrap().page.order,
             Order::Descending
         );
         assert_eq!(
-            files("ordering=datetime_created").unwrap_err(),
-            BAD_FILE_ORDERING
+            files("ordering=datetime_created").unwrap_err().detail,
+            "Invalid `ordering` value. Allowed values: datetime_uploaded, -datetime_uploaded."
         );
     }
 }

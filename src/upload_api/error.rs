@@ -4,7 +4,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::StoreError;
+use crate::error::{fill_template, StoreError};
 
 macro_rules! error_codes {
     ($($code:ident = ($status:literal, $message:literal),)*) => {
@@ -148,24 +148,7 @@ impl UploadError {
 
     /// An error with its `%s`/`%d` placeholders replaced by `args`, in order.
     pub fn with(code: ErrorCode, args: &[&str]) -> Self {
-        let mut message = String::new();
-        let mut rest = code.template();
-        let mut args = args.iter();
-        while let Some(at) = rest.find(['%']) {
-            let (before, after) = rest.split_at(at);
-            message.push_str(before);
-            match (after.as_bytes().get(1), args.next()) {
-                (Some(b's' | b'd'), Some(arg)) => {
-                    message.push_str(arg);
-                    rest = &after[2..];
-                }
-                _ => {
-                    message.push('%');
-                    rest = &after[1..];
-                }
-            }
-        }
-        message.push_str(rest);
+        let message = fill_template(code.template(), args);
         Self { code, message }
     }
 
