@@ -1,4 +1,6 @@
 //! The store's error: small and free of HTTP. Each API maps it to its own wire format.
+//! Also the two helpers each API's error catalogue is built with: [`error_catalogue!`] and
+//! [`fill_template`].
 
 use std::fmt;
 
@@ -61,3 +63,40 @@ pub fn fill_template(template: &str, args: &[&str]) -> String {
     message.push_str(rest);
     message
 }
+
+/// Declares an API's error codes as data: a fieldless enum with, per code, its HTTP status
+/// and message template (`%s`/`%d` marking the arguments, filled by [`fill_template`]), and
+/// `ALL`, every code in table order, for tests that walk the table.
+macro_rules! error_catalogue {
+    ($(#[$meta:meta])* enum $name:ident; $($code:ident = ($status:literal, $message:literal),)*) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $(
+                #[doc = $message]
+                $code,
+            )*
+        }
+
+        impl $name {
+            /// Every code, in table order.
+            pub const ALL: &'static [$name] = &[$($name::$code,)*];
+
+            /// The code's name.
+            pub fn name(self) -> &'static str {
+                match self { $($name::$code => stringify!($code),)* }
+            }
+
+            /// The HTTP status.
+            pub fn status(self) -> u16 {
+                match self { $($name::$code => $status,)* }
+            }
+
+            /// The message template, `%s`/`%d` marking the arguments.
+            pub fn template(self) -> &'static str {
+                match self { $($name::$code => $message,)* }
+            }
+        }
+    };
+}
+pub(crate) use error_catalogue;

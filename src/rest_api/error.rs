@@ -14,43 +14,12 @@ use serde_json::json;
 
 use super::version::ApiVersion;
 use crate::domain::metadata::MetadataError;
-use crate::error::{fill_template, StoreError};
+use crate::error::{error_catalogue, fill_template, StoreError};
 use crate::observe::ErrorNote;
 
-macro_rules! rest_errors {
-    ($($code:ident = ($status:literal, $detail:literal),)*) => {
-        /// Every error the REST API answers with.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum RestErrorCode {
-            $(
-                #[doc = $detail]
-                $code,
-            )*
-        }
-
-        impl RestErrorCode {
-            /// Every code, in catalogue order.
-            pub const ALL: &'static [RestErrorCode] = &[$(RestErrorCode::$code,)*];
-
-            /// The code's name (for logs; production sends none).
-            pub fn name(self) -> &'static str {
-                match self { $(RestErrorCode::$code => stringify!($code),)* }
-            }
-
-            /// The HTTP status.
-            pub fn status(self) -> u16 {
-                match self { $(RestErrorCode::$code => $status,)* }
-            }
-
-            /// The `detail` template, `%s` marking the arguments.
-            pub fn template(self) -> &'static str {
-                match self { $(RestErrorCode::$code => $detail,)* }
-            }
-        }
-    };
-}
-
-rest_errors! {
+error_catalogue! {
+    /// Every error the REST API answers with (the name is for logs; production sends none).
+    enum RestErrorCode;
     // Negotiation and authentication (src/rest_api/version.rs, src/auth/rest.rs).
     NotAcceptable = (406, "Incorrect Accept header provided. Make sure to specify API version. Refer to REST API docs for details."),
     IncorrectCredentials = (401, "Incorrect authentication credentials."),

@@ -23,6 +23,7 @@ use super::error::{json_response, RestError, RestErrorCode};
 use super::files::find_file;
 use crate::auth::rest::RestCall;
 use crate::domain::metadata::{check_key, check_value, MetadataError, MAX_KEYS};
+use crate::store::FileRecord;
 use crate::AppState;
 
 /// How often a `PUT`/`DELETE` retries when another request changed the metadata meanwhile.
@@ -34,22 +35,30 @@ pub async fn get_metadata(
     path: Result<Path<String>, PathRejection>,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let Ok(Path(raw)) = path else {
-        return Err(RestError::not_found());
-    };
+    let raw = path.map_err(|_| RestError::not_found())?.0;
     let file = find_file(&state, &call.project.pub_key, &raw).await?;
     Ok(json_response(StatusCode::OK, &Value::Object(file.metadata)))
 }
 
-/// The path's uuid and checked key.
-fn key_path(
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<(String, String), RestError> {
-    let Ok(Path((raw, key))) = path else {
-        return Err(RestError::not_found());
-    };
-    check_key(&key).map_err(RestError::metadata)?;
-    Ok((raw, key))
+/// What a key path names: the path's uuid as written, the checked key (400 first), and the
+/// project's file (then 404, whatever the body).
+struct KeyPath {
+    raw: String,
+    key: String,
+    file: FileRecord,
+}
+
+impl KeyPath {
+    async fn find(
+        state: &AppState,
+        project: &str,
+        path: Result<Path<(String, String)>, PathRejection>,
+    ) -> Result<Self, RestError> {
+        let Path((raw, key)) = path.map_err(|_| RestError::not_found())?;
+        check_key(&key).map_err(RestError::metadata)?;
+        let file = find_file(state, project, &raw).await?;
+        Ok(Self { raw, key, file })
+    }
 }
 
 /// `GET /files/<uuid>/metadata/<key>/`: one value, as a JSON string.
@@ -58,8 +67,7 @@ pub async fn get_key(
     path: Result<Path<(String, String)>, PathRejection>,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let (raw, key) = key_path(path)?;
-    let file = find_file(&state, &call.project.pub_key, &raw).await?;
+    let KeyPath { key, file, .. } = KeyPath::find(&state, &call.project.pub_key, path).await?;
     let value = file.metadata.get(&key).ok_or_else(RestError::not_found)?;
     Ok(json_response(StatusCode::OK, value))
 }
@@ -71,37 +79,29 @@ pub async fn put_key(
     path: Result<Path<(String, String)>, PathRejection>,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let (raw, key) = key_path(path)?;
     let project = &call.project.pub_key;
-    // The file first: an unknown file is 404 whatever the body.
-    let mut file = find_file(&state, project, &raw).await?;
+    let KeyPath { raw, key, file } = KeyPath::find(&state, project, path).await?;
     let value = match serde_json::from_slice::<Value>(&call.body) {
         Ok(Value::String(v)) => v,
         _ => return Err(RestError::new(RestErrorCode::MetadataValueNotString)),
     };
     check_value(&key, &value).map_err(RestError::metadata)?;
-    for _ in 0..MAX_ATTEMPTS {
-        let created = !file.metadata.contains_key(&key);
-        if created && file.metadata.len() >= MAX_KEYS {
+    let created = update(&state, project, &raw, file, |metadata| {
+        let created = !metadata.contains_key(&key);
+        if created && metadata.len() >= MAX_KEYS {
             return Err(RestError::metadata(MetadataError::TooManyKeys));
         }
-        let mut new: Map<String, Value> = file.metadata.clone();
+        let mut new = metadata.clone();
         new.insert(key.clone(), Value::String(value.clone()));
-        if state
-            .store
-            .replace_file_metadata(project, file.uuid, &file.metadata, &new)
-            .await?
-        {
-            let status = if created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            return Ok(json_response(status, &Value::String(value)));
-        }
-        file = find_file(&state, project, &raw).await?;
-    }
-    Err(RestError::new(RestErrorCode::MetadataConflict))
+        Ok((new, created))
+    })
+    .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json_response(status, &Value::String(value)))
 }
 
 /// `DELETE /files/<uuid>/metadata/<key>/`: deletes one key; 204 with no body.
@@ -110,23 +110,38 @@ pub async fn delete_key(
     path: Result<Path<(String, String)>, PathRejection>,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let (raw, key) = key_path(path)?;
-    let project = &call.project.pub_key;
-    let mut file = find_file(&state, project, &raw).await?;
-    for _ in 0..MAX_ATTEMPTS {
-        if !file.metadata.contains_key(&key) {
+    let KeyPath { raw, key, file } = KeyPath::find(&state, &call.project.pub_key, path).await?;
+    update(&state, &call.project.pub_key, &raw, file, |metadata| {
+        if !metadata.contains_key(&key) {
             return Err(RestError::not_found());
         }
-        let mut new = file.metadata.clone();
+        let mut new = metadata.clone();
         new.shift_remove(&key);
+        Ok((new, ()))
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Replaces `file`'s metadata with what `change` makes of it, unless another request changed
+/// it meanwhile; then reads the file again and retries, up to [`MAX_ATTEMPTS`] times.
+async fn update<T>(
+    state: &AppState,
+    project: &str,
+    raw: &str,
+    mut file: FileRecord,
+    mut change: impl FnMut(&Map<String, Value>) -> Result<(Map<String, Value>, T), RestError>,
+) -> Result<T, RestError> {
+    for _ in 0..MAX_ATTEMPTS {
+        let (new, outcome) = change(&file.metadata)?;
         if state
             .store
             .replace_file_metadata(project, file.uuid, &file.metadata, &new)
             .await?
         {
-            return Ok(StatusCode::NO_CONTENT.into_response());
+            return Ok(outcome);
         }
-        file = find_file(&state, project, &raw).await?;
+        file = find_file(state, project, raw).await?;
     }
     Err(RestError::new(RestErrorCode::MetadataConflict))
 }

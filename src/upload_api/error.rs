@@ -4,42 +4,11 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::{fill_template, StoreError};
+use crate::error::{error_catalogue, fill_template, StoreError};
 
-macro_rules! error_codes {
-    ($($code:ident = ($status:literal, $message:literal),)*) => {
-        /// Every Upload API error code, as production names them.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum ErrorCode {
-            $(
-                #[doc = $message]
-                $code,
-            )*
-        }
-
-        impl ErrorCode {
-            /// Every code, in the order of the reference table.
-            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$code,)*];
-
-            /// The code's name (`error_code` in JSON errors).
-            pub fn name(self) -> &'static str {
-                match self { $(ErrorCode::$code => stringify!($code),)* }
-            }
-
-            /// The HTTP status production answers with.
-            pub fn status(self) -> u16 {
-                match self { $(ErrorCode::$code => $status,)* }
-            }
-
-            /// The message template, `%s`/`%d` marking the arguments.
-            pub fn template(self) -> &'static str {
-                match self { $(ErrorCode::$code => $message,)* }
-            }
-        }
-    };
-}
-
-error_codes! {
+error_catalogue! {
+    /// Every Upload API error code, as production names them (`error_code` in JSON errors).
+    enum ErrorCode;
     AccountBlockedError = (403, "Account has been blocked."),
     AccountLimitsExceededError = (403, "Account has reached its limits."),
     AccountUnpaidError = (403, "Account has been blocked for non payment."),
