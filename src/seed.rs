@@ -83,7 +83,7 @@ pub async fn load_into(
         let uuid = seeded_uuid(&project, name);
         if state
             .store
-            .file(&project, uuid)
+            .file(Some(&project), uuid)
             .await
             .map_err(|e| e.to_string())?
             .is_some()
@@ -99,7 +99,7 @@ pub async fn load_into(
     for g in manifest.groups {
         if state
             .store
-            .group(&project, g.uuid)
+            .group(Some(&project), g.uuid)
             .await
             .map_err(|e| e.to_string())?
             .is_some()

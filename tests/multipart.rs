@@ -155,7 +155,7 @@ async fn upload_in_parts_and_complete() {
         let file = s
             .state
             .store
-            .file(PUB, uuid.parse().unwrap())
+            .file(Some(PUB), uuid.parse().unwrap())
             .await
             .unwrap()
             .unwrap();
@@ -434,7 +434,7 @@ async fn an_oversized_part_never_overwrites_its_neighbour() {
         let file = s
             .state
             .store
-            .file(PUB, uuid.parse().unwrap())
+            .file(Some(PUB), uuid.parse().unwrap())
             .await
             .unwrap()
             .unwrap();

@@ -90,7 +90,7 @@ async fn serve(
         CdnPath::File { uuid, delivery } => {
             let file = state
                 .store
-                .file_by_uuid(uuid)
+                .file(None, uuid)
                 .await?
                 .filter(live)
                 .ok_or(CdnError::NotFound)?;
@@ -107,7 +107,7 @@ async fn serve(
         CdnPath::Group { id, target } => {
             let (_, members) = state
                 .store
-                .group_by_uuid(id.uuid)
+                .group(None, id.uuid)
                 .await?
                 .filter(|(g, _)| g.files_count == id.count)
                 .ok_or(CdnError::NotFound)?;

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::store::FileRecord;
+use crate::store::{Expiry, FileRecord};
 
 /// Whether an upload is stored, from `UPLOADCARE_STORE` and the project's autostore setting.
 pub fn should_store(store_field: Option<&str>, autostore: bool) -> bool {
@@ -16,9 +16,9 @@ pub fn should_store(store_field: Option<&str>, autostore: bool) -> bool {
 }
 
 /// Whether a file is still served: not removed, and stored or younger than the retention.
+/// The rule itself is [`Expiry`], shared with the store's queries.
 pub fn is_live(file: &FileRecord, now_us: i64, retention_us: i64) -> bool {
-    file.removed_us.is_none()
-        && (file.stored_us.is_some() || now_us - file.uploaded_us < retention_us)
+    Expiry::new(now_us, retention_us).is_live(file)
 }
 
 /// The cleaned name production reports as `filename`: the stem keeps only `[A-Za-z0-9_]`

@@ -25,13 +25,13 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::error::{json_response, RestError, RestErrorCode};
-use super::pagination::{next_link, parse_list_query_for, previous_link, reverse, FILES};
+use super::pagination::{page_links, parse_list_query_for, FILES};
 use super::version::ApiVersion;
 use crate::auth::rest::RestCall;
 use crate::domain::files::{content_info, image_info, is_live, sanitize_filename};
 use crate::domain::groups::parse_file_uuid;
 use crate::domain::time::iso;
-use crate::store::{FileFilter, FileRecord};
+use crate::store::{Expiry, FileFilter, FileRecord};
 use crate::urls::{bases, request_origin, Bases};
 use crate::AppState;
 
@@ -101,7 +101,7 @@ pub async fn find_file(
     let uuid = Uuid::parse_str(raw).map_err(|_| RestError::not_found())?;
     let file = state
         .store
-        .file(project, uuid)
+        .file(Some(project), uuid)
         .await?
         .ok_or_else(RestError::not_found)?;
     Ok(as_seen(file, state.clock.now_us(), state.retention_us()))
@@ -165,11 +165,11 @@ pub async fn list_files(
         .transpose()?;
     let now = state.clock.now_us();
     let retention = state.retention_us();
-    let expired_before_us = now.saturating_sub(retention);
+    let expiry = Expiry::new(now, retention);
     let filter = FileFilter {
         removed,
         stored,
-        expired_before_us,
+        expiry,
     };
     let project = &call.project.pub_key;
     let page = state
@@ -180,7 +180,7 @@ pub async fn list_files(
     let count = |removed, stored| FileFilter {
         removed,
         stored,
-        expired_before_us,
+        expiry,
     };
     let totals = json!({
         "removed": state.store.count_files(project, &count(true, None)).await?,
@@ -188,26 +188,11 @@ pub async fn list_files(
         "unstored": state.store.count_files(project, &count(false, Some(false))).await?,
     });
     let base = format!("{}/files/", request_origin(&headers));
-    let (next, previous) = match (page.first(), page.last()) {
-        (Some(first), Some(last)) => {
-            let order = query.page.order;
-            let next = state
-                .store
-                .file_beyond(project, &filter, order, last.uploaded_us)
-                .await?
-                .then(|| next_link(&base, &query.pairs, last.uploaded_us));
-            let previous = state
-                .store
-                .file_beyond(project, &filter, reverse(order), first.uploaded_us)
-                .await?
-                .then(|| previous_link(&base, &query.pairs, first.uploaded_us));
-            (next, previous)
-        }
-        _ => (None, None),
-    };
+    let (next, previous) = page_links(&base, &query.pairs, &page, |x| x.uploaded_us);
     let b = bases(&state.config.public_urls, &headers);
     let appdata = wants_appdata(&query.pairs);
     let results: Vec<Value> = page
+        .items
         .into_iter()
         .map(|f| file_json(&as_seen(f, now, retention), version, &b, appdata))
         .collect();

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::error::{json_response, unknown_route, RestError};
 use super::files::rest_file;
-use super::pagination::{next_link, parse_list_query, previous_link, reverse};
+use super::pagination::{page_links, parse_list_query};
 use super::version::ApiVersion;
 use crate::auth::rest::RestCall;
 use crate::domain::files::is_live;
@@ -104,7 +104,7 @@ async fn find_group(
     let id = GroupId::parse(&raw).ok_or_else(RestError::not_found)?;
     state
         .store
-        .group(project, id.uuid)
+        .group(Some(project), id.uuid)
         .await?
         .filter(|(g, _)| g.files_count == id.count)
         .ok_or_else(RestError::not_found)
@@ -123,25 +123,10 @@ pub async fn list_groups(
     let page = state.store.list_groups(project, &query.page).await?;
     let total = state.store.count_groups(project).await?;
     let base = format!("{}/groups/", request_origin(&headers));
-    let (next, previous) = match (page.first(), page.last()) {
-        (Some(first), Some(last)) => {
-            let order = query.page.order;
-            let next = state
-                .store
-                .group_beyond(project, order, last.created_us)
-                .await?
-                .then(|| next_link(&base, &query.pairs, last.created_us));
-            let previous = state
-                .store
-                .group_beyond(project, reverse(order), first.created_us)
-                .await?
-                .then(|| previous_link(&base, &query.pairs, first.created_us));
-            (next, previous)
-        }
-        _ => (None, None),
-    };
+    let (next, previous) = page_links(&base, &query.pairs, &page, |x| x.created_us);
     let b = bases(&state.config.public_urls, &headers);
     let results: Vec<Value> = page
+        .items
         .iter()
         .map(|g| Value::Object(group_json(g, version, None, &b)))
         .collect();
@@ -213,7 +198,7 @@ pub async fn store_group(
     state.store.store_files(project, &live, now).await?;
     let (group, members) = state
         .store
-        .group(project, group.uuid)
+        .group(Some(project), group.uuid)
         .await?
         .ok_or_else(RestError::not_found)?;
     let b = bases(&state.config.public_urls, &headers);

@@ -18,7 +18,7 @@
 
 use super::error::{RestError, RestErrorCode};
 use crate::domain::time::{iso_offset, parse_iso};
-use crate::store::{Cursor, Order, PageQuery};
+use crate::store::{Cursor, Order, Page, PageQuery};
 
 /// Page size when `limit` is absent or unusable.
 pub const DEFAULT_LIMIT: i64 = 100;
@@ -99,10 +99,7 @@ pub fn parse_list_query_for(query: Option<&str>, kind: &ListKind) -> Result<List
     let to = time("to")?;
     let cursor = match (to, from) {
         (Some(at_us), _) => Cursor::Before { at_us },
-        (None, Some(at_us)) => Cursor::After {
-            at_us,
-            inclusive: false,
-        },
+        (None, Some(at_us)) => Cursor::After { at_us },
         (None, None) => Cursor::Start,
     };
     Ok(ListQuery {
@@ -114,14 +111,6 @@ pub fn parse_list_query_for(query: Option<&str>, kind: &ListKind) -> Result<List
         },
         pairs,
     })
-}
-
-/// The opposite order.
-pub fn reverse(order: Order) -> Order {
-    match order {
-        Order::Ascending => Order::Descending,
-        Order::Descending => Order::Ascending,
-    }
 }
 
 /// Sets `name` to `value`: in place of its first occurrence (dropping any others), or
@@ -168,6 +157,27 @@ pub fn previous_link(base: &str, pairs: &[(String, String)], first_us: i64) -> S
     set(&mut pairs, "to", &iso_offset(first_us));
     set(&mut pairs, "offset", "0");
     link(base, &pairs)
+}
+
+/// The `next` and `previous` links of a page, each present when the page has neighbours on
+/// that side; `time` reads an item's time (the list's order).
+pub fn page_links<T>(
+    base: &str,
+    pairs: &[(String, String)],
+    page: &Page<T>,
+    time: impl Fn(&T) -> i64,
+) -> (Option<String>, Option<String>) {
+    let next = page
+        .items
+        .last()
+        .filter(|_| page.has_next)
+        .map(|last| next_link(base, pairs, time(last)));
+    let previous = page
+        .items
+        .first()
+        .filter(|_| page.has_previous)
+        .map(|first| previous_link(base, pairs, time(first)));
+    (next, previous)
 }
 
 #[cfg(test)]
@@ -239,10 +249,7 @@ mod tests {
         );
         assert_eq!(
             q("from=2013-04-30T09:09:15.625678%2B00:00").page.cursor,
-            Cursor::After {
-                at_us: T,
-                inclusive: false
-            }
+            Cursor::After { at_us: T }
         );
         assert_eq!(
             q("from=2000-01-01&to=2013-04-30T09:09:15.625678Z")

@@ -1,10 +1,47 @@
-//! Persistence: the [`Store`] trait, its record types and its two backends.
+//! Persistence: the [`Store`] trait, its record types and the SQL store behind it.
 //!
-//! Both backends run the same SQL (numbered `$N` parameters work in SQLite and Postgres), so
-//! one implementation is generated for each by the `sql_store!` macro in [`sql`].
+//! # Layout
+//! - One module per group of tables, each owning its SQL: [`projects`], [`files`] (with the
+//!   expiry rule), [`groups`], [`uploads`] (multipart sessions and `/from_url/` history).
+//!   Each declares a trait of its reads and writes (`FileStore`, …), implements it for
+//!   [`SqlStore`], and defines its writes as methods of [`Tx`].
+//! - [`Store`] joins those traits; the app holds it as `Arc<dyn Store>`.
+//! - `db.rs`: the statement type ([`Sql`]), the pools ([`Db`]) and the transaction ([`Tx`]),
+//!   the only code that matches on the backend. `sqlite.rs` / `postgres.rs`: opening each
+//!   backend and the SQL that differs between them. `rows.rs`: rows and their decoding.
+//!   `page.rs`: the one paging primitive ([`Page`]). `cache.rs`: SQLite's read cache.
+//!
+//! # Writing in one transaction
+//! Every write is a method of [`Tx`] (e.g. [`Tx::insert_file`], [`Tx::store_files`],
+//! [`Tx::remove_files`], [`Tx::replace_file_metadata`], [`Tx::insert_group`]); the trait
+//! methods of the same name are one-operation transactions. To write rows of another table
+//! in the same transaction as a file change (an event outbox, say):
+//!
+//! ```ignore
+//! let mut tx = store.begin().await?;
+//! let stored = tx.store_files(project, &uuids, now_us).await?;
+//! tx.insert_outbox(&events_for(&stored)).await?; // defined in the outbox's own module
+//! tx.commit().await?;                            // both or neither
+//! ```
+//!
+//! # Adding a table group
+//! Add a migration per backend, then one module: its trait (reads, and one-operation writes
+//! that `begin` a [`Tx`] and `commit` it), `impl ThatTrait for SqlStore`, and an `impl Tx`
+//! block with its writes, built with [`Sql`] and run with [`Tx::execute`] /
+//! [`Tx::fetch_all`]; then name the trait among [`Store`]'s supertraits. Writes that change
+//! file or group rows call [`Tx::files_changed`] / [`Tx::groups_changed`] so the cache drops
+//! them on commit.
 
 mod cache;
-mod sql;
+mod db;
+mod files;
+mod groups;
+mod page;
+mod postgres;
+mod projects;
+mod rows;
+mod sqlite;
+mod uploads;
 
 use std::sync::Arc;
 
@@ -13,7 +50,12 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 
-pub use sql::{PostgresStore, SqliteStore};
+pub use db::{Arg, Db, Dialect, Row, Sql, Tx};
+pub use files::{Expiry, FileFilter, FileStore};
+pub use groups::{GroupStore, GroupWithMembers};
+pub use page::Page;
+pub use projects::ProjectStore;
+pub use uploads::UploadStore;
 
 /// A project: a key pair and its settings.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -103,26 +145,42 @@ pub struct NewGroup {
     pub members: Vec<(Uuid, String)>,
 }
 
-/// Sort order of group lists.
+/// Sort order of lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Order {
-    /// Oldest first (`datetime_created`).
+    /// Oldest first (`datetime_created`, `datetime_uploaded`).
     Ascending,
-    /// Newest first (`-datetime_created`).
+    /// Newest first (`-datetime_created`, `-datetime_uploaded`).
     Descending,
 }
 
-/// Where a page of groups starts, in terms of creation time.
+impl Order {
+    /// The opposite order.
+    pub fn reverse(self) -> Self {
+        match self {
+            Order::Ascending => Order::Descending,
+            Order::Descending => Order::Ascending,
+        }
+    }
+}
+
+/// Where a page starts, in terms of the list's time (creation or upload).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cursor {
     /// From the start of the order.
     Start,
-    /// Items after this time in the list's order (`from`): strictly later when ascending,
-    /// strictly earlier when descending; `inclusive` keeps an item at exactly that time.
-    After { at_us: i64, inclusive: bool },
+    /// Items strictly after this time in the list's order (`from`): later when ascending,
+    /// earlier when descending.
+    After {
+        /// The time, microseconds since the epoch.
+        at_us: i64,
+    },
     /// Items before this time in the list's order (`to`, previous pages): the page that ends
     /// right before it.
-    Before { at_us: i64 },
+    Before {
+        /// The time, microseconds since the epoch.
+        at_us: i64,
+    },
 }
 
 /// A page request for a list.
@@ -163,163 +221,72 @@ pub struct MultipartUpload {
     pub completed: bool,
 }
 
-/// The persistence interface every backend implements.
+/// The persistence interface: every table group's trait, plus what spans them.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: ProjectStore + FileStore + GroupStore + UploadStore + Send + Sync {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
-    /// The blob addresses among `hashes` that some file row uses (any project, removed or not).
-    async fn blobs_in_use(&self, hashes: &[String]) -> Result<Vec<String>, StoreError>;
-    /// Creates or updates a project.
-    async fn upsert_project(&self, project: &Project) -> Result<(), StoreError>;
-    /// Finds a project by public key.
-    async fn project(&self, pub_key: &str) -> Result<Option<Project>, StoreError>;
-    /// Writes a new file row (its bytes are already in the blob directory).
-    async fn insert_file(&self, file: &FileRecord) -> Result<(), StoreError>;
-    /// Reads one file of a project, removed ones included.
-    async fn file(&self, project: &str, uuid: Uuid) -> Result<Option<FileRecord>, StoreError>;
-    /// Those of `uuids` that are files of the project not removed, in no particular order.
-    async fn live_files(
-        &self,
-        project: &str,
-        uuids: &[Uuid],
-    ) -> Result<Vec<FileRecord>, StoreError>;
-    /// Marks live files of the project stored at `now_us`; returns the stored files.
-    async fn store_files(
-        &self,
-        project: &str,
-        uuids: &[Uuid],
-        now_us: i64,
-    ) -> Result<Vec<FileRecord>, StoreError>;
-    /// Writes a group and its members in one transaction, with the given creation time;
-    /// `Ok(false)` when that time is taken in the project (the caller picks a later one).
-    async fn insert_group(&self, group: &NewGroup, created_us: i64) -> Result<bool, StoreError>;
-    /// Reads a group and its members, each with its file, in one query.
-    async fn group(
-        &self,
-        project: &str,
-        uuid: Uuid,
-    ) -> Result<Option<(GroupRecord, Vec<GroupMember>)>, StoreError>;
-    /// One page of the project's groups, in the page's order.
-    async fn list_groups(
-        &self,
-        project: &str,
-        page: &PageQuery,
-    ) -> Result<Vec<GroupRecord>, StoreError>;
-    /// Number of groups of the project.
-    async fn count_groups(&self, project: &str) -> Result<i64, StoreError>;
-    /// Whether any group of the project lies beyond `at_us` in `order` (strictly).
-    async fn group_beyond(
-        &self,
-        project: &str,
-        order: Order,
-        at_us: i64,
-    ) -> Result<bool, StoreError>;
-    /// Deletes a group (its files stay); `false` if it did not exist.
-    async fn delete_group(&self, project: &str, uuid: Uuid) -> Result<bool, StoreError>;
-
-    // Admin
+    /// Starts a write transaction (see the module docs).
+    async fn begin(&self) -> Result<Tx, StoreError>;
     /// Removes every file, group and member of a project (test isolation).
     async fn reset_project(&self, project: &str) -> Result<(), StoreError>;
-
-    // CDN
-    /// Reads one file of any project (the CDN is public), removed ones included.
-    async fn file_by_uuid(&self, uuid: Uuid) -> Result<Option<FileRecord>, StoreError>;
-    /// Reads a group of any project and its members, each with its file, in one query.
-    async fn group_by_uuid(
-        &self,
-        uuid: Uuid,
-    ) -> Result<Option<(GroupRecord, Vec<GroupMember>)>, StoreError>;
-
-    // Multipart
-    /// Writes a new multipart upload session.
-    async fn insert_multipart(&self, upload: &MultipartUpload) -> Result<(), StoreError>;
-    /// Reads a multipart upload session by uuid, whatever its project.
-    async fn multipart(&self, uuid: Uuid) -> Result<Option<MultipartUpload>, StoreError>;
-    /// Marks the session of `file.uuid` completed and writes the file, in one transaction;
-    /// `Ok(false)` (and nothing written) when it was already completed.
-    async fn complete_multipart(&self, file: &FileRecord) -> Result<bool, StoreError>;
-    /// Remembers that `source_url` was imported into the project as `file` (replacing an
-    /// earlier import of the same URL).
-    async fn save_url_duplicate(
-        &self,
-        project: &str,
-        source_url: &str,
-        file: Uuid,
-        created_us: i64,
-    ) -> Result<(), StoreError>;
-    /// The file a saved import of `source_url` produced in the project, if any.
-    async fn url_duplicate(
-        &self,
-        project: &str,
-        source_url: &str,
-    ) -> Result<Option<Uuid>, StoreError>;
-
-    // --- REST API (batch file storage) ---
-
-    /// Marks live files of the project removed at `now_us` (and no longer stored); returns
-    /// the removed files.
-    async fn remove_files(
-        &self,
-        project: &str,
-        uuids: &[Uuid],
-        now_us: i64,
-    ) -> Result<Vec<FileRecord>, StoreError>;
-
-    // REST files
-    /// One page of the project's files that pass `filter`, by upload time in the page's order.
-    async fn list_files(
-        &self,
-        project: &str,
-        filter: &FileFilter,
-        page: &PageQuery,
-    ) -> Result<Vec<FileRecord>, StoreError>;
-    /// Number of the project's files that pass `filter`.
-    async fn count_files(&self, project: &str, filter: &FileFilter) -> Result<i64, StoreError>;
-    /// Whether any file of the project passing `filter` lies beyond `at_us` in `order`
-    /// (strictly, by upload time).
-    async fn file_beyond(
-        &self,
-        project: &str,
-        filter: &FileFilter,
-        order: Order,
-        at_us: i64,
-    ) -> Result<bool, StoreError>;
-    /// Replaces a file's metadata with `new` if it is still `old` (compare and swap);
-    /// `false` when the file is gone or its metadata changed meanwhile.
-    async fn replace_file_metadata(
-        &self,
-        project: &str,
-        uuid: Uuid,
-        old: &serde_json::Map<String, serde_json::Value>,
-        new: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<bool, StoreError>;
 }
 
-/// Which files a REST file list shows. A file counts as removed when it was removed or when
-/// it was never stored and is older than the retention (it expired).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FileFilter {
-    /// `true`: only removed (or expired) files; `false`: only live ones.
-    pub removed: bool,
-    /// `Some(true)`: only stored files; `Some(false)`: only unstored ones; `None`: both.
-    pub stored: Option<bool>,
-    /// Unstored files uploaded at or before this time have expired (now minus retention).
-    pub expired_before_us: i64,
+/// The store over SQLite or Postgres.
+pub struct SqlStore {
+    db: Db,
+    /// SQLite's read cache, when on.
+    cache: Option<Arc<cache::Cache>>,
+}
+
+impl SqlStore {
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        self.db.begin(self.cache.clone()).await
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let _: (i32,) = self.db.fetch_one(&Sql::new("SELECT 1")).await?;
+        Ok(())
+    }
+
+    async fn begin(&self) -> Result<Tx, StoreError> {
+        SqlStore::begin(self).await
+    }
+
+    async fn reset_project(&self, project: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        tx.delete_project_groups(project).await?;
+        tx.delete_project_files(project).await?;
+        tx.commit().await
+    }
 }
 
 /// Opens the store named by a database URL (`sqlite://…` or `postgres://…`) and migrates it.
+/// A SQLite store caches its hot reads: it has one writer process, this one.
 pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    if database_url.starts_with("sqlite:") {
-        // A SQLite store has one writer process, so its reads can be cached (see cache.rs).
-        let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(database_url).await?);
-        Ok(Arc::new(cache::CachedStore::new(sqlite)))
+    open_with(database_url, true).await
+}
+
+/// [`open`] without SQLite's read cache (Postgres never has one).
+pub async fn open_uncached(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(database_url, false).await
+}
+
+async fn open_with(database_url: &str, cached: bool) -> Result<Arc<dyn Store>, StoreError> {
+    let (db, cache) = if database_url.starts_with("sqlite:") {
+        let cache = cached.then(|| Arc::new(cache::Cache::default()));
+        (sqlite::open(database_url).await?, cache)
     } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
-        Ok(Arc::new(PostgresStore::open(database_url).await?))
+        (postgres::open(database_url).await?, None)
     } else {
-        Err(StoreError::Internal(format!(
+        return Err(StoreError::Internal(format!(
             "unsupported database URL scheme (use sqlite:// or postgres://): {}",
             crate::config::redact_url(database_url)
-        )))
-    }
+        )));
+    };
+    Ok(Arc::new(SqlStore { db, cache }))
 }

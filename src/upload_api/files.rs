@@ -251,7 +251,7 @@ pub async fn file_info(
         parse_file_uuid(file_id).ok_or_else(|| UploadError::new(ErrorCode::FileIdInvalidError))?;
     let file = state
         .store
-        .file(&project.pub_key, uuid)
+        .file(Some(&project.pub_key), uuid)
         .await?
         .filter(|f| is_live(f, state.clock.now_us(), state.retention_us()))
         .ok_or_else(|| UploadError::new(ErrorCode::FileNotFoundError))?;

@@ -206,7 +206,7 @@ pub async fn from_url(
             .url_duplicate(&project.pub_key, &source_url)
             .await?
         {
-            let file = state.store.file(&project.pub_key, uuid).await?;
+            let file = state.store.file(Some(&project.pub_key), uuid).await?;
             if let Some(file) =
                 file.filter(|f| is_live(f, state.clock.now_us(), state.retention_us()))
             {
@@ -434,7 +434,7 @@ pub async fn status(
         Some(TaskState::Success { project, file }) => {
             let record = state
                 .store
-                .file(&project, file)
+                .file(Some(&project), file)
                 .await?
                 .ok_or_else(|| UploadError::new(ErrorCode::UploadAPIError))?;
             answer = file_upload_info(&record);

@@ -161,7 +161,7 @@ pub async fn group_info(
     let id = GroupId::parse(group_id).ok_or_else(not_found)?;
     let (group, members) = state
         .store
-        .group(&project.pub_key, id.uuid)
+        .group(Some(&project.pub_key), id.uuid)
         .await?
         .filter(|(g, _)| g.files_count == id.count)
         .ok_or_else(not_found)?;

@@ -1,0 +1,392 @@
+//! The one seam between the table modules and the two databases: a statement with its
+//! values ([`Sql`]), the pools ([`Db`]) and a write transaction ([`Tx`]).
+//!
+//! Table modules build an [`Sql`] (numbered `$N` parameters, which SQLite and Postgres both
+//! read) and run it on a [`Db`] (reads) or a [`Tx`] (writes), decoding rows into any type
+//! that derives `FromRow`. Only this file matches on the backend; what differs in SQL text
+//! lives in `sqlite.rs` and `postgres.rs` and is picked through [`Dialect`].
+
+use std::sync::Arc;
+
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{
+    Arguments, Database, Encode, FromRow, PgConnection, Postgres, Sqlite, SqliteConnection, Type,
+};
+use uuid::Uuid;
+
+use super::cache::Cache;
+use super::{postgres, sqlite};
+use crate::error::StoreError;
+
+/// A value bound to a statement parameter.
+#[derive(Clone, Debug)]
+pub enum Arg {
+    /// `TEXT`.
+    Text(String),
+    /// `BIGINT`.
+    Int(i64),
+    /// `BOOLEAN`.
+    Bool(bool),
+    /// Nullable `TEXT`.
+    OptText(Option<String>),
+    /// Nullable `BIGINT`.
+    OptInt(Option<i64>),
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(v.to_owned())
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(v.clone())
+    }
+}
+impl From<Uuid> for Arg {
+    fn from(v: Uuid) -> Self {
+        Arg::Text(v.to_string())
+    }
+}
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::OptText(v)
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::OptInt(v)
+    }
+}
+
+/// A statement and its values, in parameter order.
+#[derive(Clone, Debug, Default)]
+pub struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    /// A statement whose `$1`, `$2`, … are given by the following [`Sql::bind`] calls.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Gives the next numbered parameter its value.
+    pub fn bind(mut self, value: impl Into<Arg>) -> Self {
+        self.args.push(value.into());
+        self
+    }
+
+    /// Appends statement text.
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a new parameter (`$N`) holding `value`.
+    pub fn push_bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        self.args.push(value.into());
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+
+    /// Appends `$a, $b, …`, one new parameter per value (for `IN (…)` and `VALUES (…)`).
+    pub fn push_list<T: Into<Arg>>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.push_bind(v);
+        }
+        self
+    }
+
+    fn arguments<'q, DB: Database>(&self) -> Result<DB::Arguments<'q>, StoreError>
+    where
+        String: Encode<'q, DB> + Type<DB>,
+        i64: Encode<'q, DB> + Type<DB>,
+        bool: Encode<'q, DB> + Type<DB>,
+        Option<String>: Encode<'q, DB> + Type<DB>,
+        Option<i64>: Encode<'q, DB> + Type<DB>,
+    {
+        let mut out = DB::Arguments::default();
+        for a in &self.args {
+            match a.clone() {
+                Arg::Text(v) => out.add(v),
+                Arg::Int(v) => out.add(v),
+                Arg::Bool(v) => out.add(v),
+                Arg::OptText(v) => out.add(v),
+                Arg::OptInt(v) => out.add(v),
+            }
+            .map_err(|e| StoreError::Internal(format!("cannot bind a parameter: {e}")))?;
+        }
+        Ok(out)
+    }
+}
+
+/// What a query's rows decode into: any `#[derive(FromRow)]` type (or tuple) works on both
+/// backends.
+pub trait Row:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static
+{
+}
+impl<T> Row for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static
+{
+}
+
+/// Which SQL dialect a connection speaks, for the few statements that differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// Postgres.
+    Postgres,
+}
+
+impl Dialect {
+    /// An aggregate turning the rows of `columns` (a comma list), sorted by `order_by`, into
+    /// one JSON array of arrays, as text (`[]` when there are none).
+    pub fn json_rows(self, columns: &str, order_by: &str) -> String {
+        match self {
+            Dialect::Sqlite => sqlite::json_rows(columns, order_by),
+            Dialect::Postgres => postgres::json_rows(columns, order_by),
+        }
+    }
+}
+
+/// One connection of either backend.
+enum Conn<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+impl Conn<'_> {
+    async fn execute(self, q: &Sql) -> Result<u64, StoreError> {
+        Ok(match self {
+            Conn::Sqlite(c) => sqlx::query_with(&q.text, q.arguments::<Sqlite>()?)
+                .execute(c)
+                .await?
+                .rows_affected(),
+            Conn::Postgres(c) => sqlx::query_with(&q.text, q.arguments::<Postgres>()?)
+                .execute(c)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    async fn fetch_all<T: Row>(self, q: &Sql) -> Result<Vec<T>, StoreError> {
+        Ok(match self {
+            Conn::Sqlite(c) => {
+                sqlx::query_as_with(&q.text, q.arguments::<Sqlite>()?)
+                    .fetch_all(c)
+                    .await?
+            }
+            Conn::Postgres(c) => {
+                sqlx::query_as_with(&q.text, q.arguments::<Postgres>()?)
+                    .fetch_all(c)
+                    .await?
+            }
+        })
+    }
+
+    async fn fetch_optional<T: Row>(self, q: &Sql) -> Result<Option<T>, StoreError> {
+        Ok(match self {
+            Conn::Sqlite(c) => {
+                sqlx::query_as_with(&q.text, q.arguments::<Sqlite>()?)
+                    .fetch_optional(c)
+                    .await?
+            }
+            Conn::Postgres(c) => {
+                sqlx::query_as_with(&q.text, q.arguments::<Postgres>()?)
+                    .fetch_optional(c)
+                    .await?
+            }
+        })
+    }
+}
+
+/// The pools of an open database.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// SQLite: a pool of readers and a single writer connection, so writers queue in the
+    /// pool (an async wait) instead of spinning on SQLite's busy handler.
+    Sqlite {
+        /// Read connections.
+        read: sqlx::SqlitePool,
+        /// The one write connection.
+        write: sqlx::SqlitePool,
+    },
+    /// Postgres: one pool; the server handles concurrent writers.
+    Postgres(sqlx::PgPool),
+}
+
+/// A connection checked out of a [`Db`] pool.
+enum PoolConn {
+    Sqlite(sqlx::pool::PoolConnection<Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<Postgres>),
+}
+
+impl PoolConn {
+    fn conn(&mut self) -> Conn<'_> {
+        match self {
+            PoolConn::Sqlite(c) => Conn::Sqlite(c),
+            PoolConn::Postgres(c) => Conn::Postgres(c),
+        }
+    }
+}
+
+impl Db {
+    /// The dialect of this database.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Db::Sqlite { .. } => Dialect::Sqlite,
+            Db::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    async fn reader(&self) -> Result<PoolConn, StoreError> {
+        Ok(match self {
+            Db::Sqlite { read, .. } => PoolConn::Sqlite(read.acquire().await?),
+            Db::Postgres(pool) => PoolConn::Postgres(pool.acquire().await?),
+        })
+    }
+
+    /// Every row of a query.
+    pub async fn fetch_all<T: Row>(&self, q: &Sql) -> Result<Vec<T>, StoreError> {
+        self.reader().await?.conn().fetch_all(q).await
+    }
+
+    /// The first row of a query, if any.
+    pub async fn fetch_optional<T: Row>(&self, q: &Sql) -> Result<Option<T>, StoreError> {
+        self.reader().await?.conn().fetch_optional(q).await
+    }
+
+    /// The first row of a query, which must exist.
+    pub async fn fetch_one<T: Row>(&self, q: &Sql) -> Result<T, StoreError> {
+        self.fetch_optional(q)
+            .await?
+            .ok_or_else(|| StoreError::Internal("a query returned no row".into()))
+    }
+
+    /// Starts a write transaction; `cache` is told what it changed once it commits.
+    pub async fn begin(&self, cache: Option<Arc<Cache>>) -> Result<Tx, StoreError> {
+        let inner = match self {
+            Db::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
+            Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(Tx {
+            inner,
+            cache,
+            changed_files: Vec::new(),
+            changed_groups: Vec::new(),
+            changed_all: false,
+        })
+    }
+}
+
+enum TxInner {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// A write transaction: every file-changing operation is a method of `Tx` (defined in the
+/// module that owns the table), so several of them, and rows of other tables, commit or
+/// roll back together. Dropped without [`Tx::commit`], it rolls back.
+pub struct Tx {
+    inner: TxInner,
+    cache: Option<Arc<Cache>>,
+    changed_files: Vec<Uuid>,
+    changed_groups: Vec<Uuid>,
+    changed_all: bool,
+}
+
+impl Tx {
+    fn conn(&mut self) -> Conn<'_> {
+        match &mut self.inner {
+            TxInner::Sqlite(t) => Conn::Sqlite(t),
+            TxInner::Postgres(t) => Conn::Postgres(t),
+        }
+    }
+
+    /// The dialect of this transaction's database.
+    pub fn dialect(&self) -> Dialect {
+        match self.inner {
+            TxInner::Sqlite(_) => Dialect::Sqlite,
+            TxInner::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs a statement; returns the rows it changed.
+    pub async fn execute(&mut self, q: &Sql) -> Result<u64, StoreError> {
+        self.conn().execute(q).await
+    }
+
+    /// Every row of a query (or of an `… RETURNING` statement).
+    pub async fn fetch_all<T: Row>(&mut self, q: &Sql) -> Result<Vec<T>, StoreError> {
+        self.conn().fetch_all(q).await
+    }
+
+    /// The first row of a query, if any.
+    pub async fn fetch_optional<T: Row>(&mut self, q: &Sql) -> Result<Option<T>, StoreError> {
+        self.conn().fetch_optional(q).await
+    }
+
+    /// Notes that file rows changed: cached copies are dropped when the transaction commits.
+    pub fn files_changed(&mut self, uuids: impl IntoIterator<Item = Uuid>) {
+        self.changed_files.extend(uuids);
+    }
+
+    /// Notes that group rows changed (see [`Tx::files_changed`]).
+    pub fn groups_changed(&mut self, uuids: impl IntoIterator<Item = Uuid>) {
+        self.changed_groups.extend(uuids);
+    }
+
+    /// Notes that rows changed wholesale: the whole cache is dropped on commit.
+    pub fn all_changed(&mut self) {
+        self.changed_all = true;
+    }
+
+    /// Commits, then drops what the transaction changed from the cache.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        if let Some(cache) = &self.cache {
+            if self.changed_all {
+                cache.forget_all();
+            } else {
+                cache.forget(&self.changed_files, &self.changed_groups);
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits and hands back `value` (the end of a one-operation transaction).
+    pub async fn commit_with<R>(self, value: R) -> Result<R, StoreError> {
+        self.commit().await?;
+        Ok(value)
+    }
+}

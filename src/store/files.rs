@@ -1,0 +1,358 @@
+//! The `files` table: file rows, their lifecycle (stored, removed, metadata) and the expiry
+//! rule, written once for Rust and SQL.
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::db::{Sql, Tx};
+use super::page::{page, Listing, Page};
+use super::rows::{metadata_text, FileRow, FILE_COLUMNS};
+use super::{FileRecord, PageQuery, SqlStore};
+use crate::error::StoreError;
+
+/// The expiry rule: an unstored file expires `retention` after its upload. Both forms of the
+/// rule, for a record ([`Expiry::is_live`]) and for a query ([`Expiry::live_sql`]), are here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expiry {
+    /// Unstored files uploaded at or before this time have expired (now minus retention).
+    pub cutoff_us: i64,
+}
+
+impl Expiry {
+    /// The rule at `now_us` for a retention of `retention_us`.
+    pub fn new(now_us: i64, retention_us: i64) -> Self {
+        Self {
+            cutoff_us: now_us.saturating_sub(retention_us),
+        }
+    }
+
+    /// Whether a file is still served: not removed, and stored or not yet expired.
+    pub fn is_live(&self, file: &FileRecord) -> bool {
+        file.removed_us.is_none() && (file.stored_us.is_some() || file.uploaded_us > self.cutoff_us)
+    }
+
+    /// [`Expiry::is_live`] as a condition on a `files` row (`NOT (…)`: removed or expired).
+    fn live_sql(&self, sql: &mut Sql) {
+        sql.push("(removed_us IS NULL AND (stored_us IS NOT NULL OR uploaded_us > ")
+            .push_bind(self.cutoff_us)
+            .push("))");
+    }
+}
+
+/// Which files a REST file list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileFilter {
+    /// `true`: only removed (or expired) files; `false`: only live ones.
+    pub removed: bool,
+    /// `Some(true)`: only stored files; `Some(false)`: only unstored ones; `None`: both.
+    pub stored: Option<bool>,
+    /// What "expired" means now.
+    pub expiry: Expiry,
+}
+
+impl FileFilter {
+    /// Appends the condition selecting the project's files that pass the filter.
+    fn sql(&self, project: &str, sql: &mut Sql) {
+        sql.push("project = ").push_bind(project).push(" AND ");
+        if self.removed {
+            sql.push("NOT ");
+        }
+        self.expiry.live_sql(sql);
+        match self.stored {
+            Some(true) => sql.push(" AND stored_us IS NOT NULL"),
+            Some(false) => sql.push(" AND stored_us IS NULL"),
+            None => sql,
+        };
+    }
+}
+
+/// Reads and writes of file rows.
+#[async_trait]
+pub trait FileStore: Send + Sync {
+    /// Writes a new file row (its bytes are already in the blob directory).
+    async fn insert_file(&self, file: &FileRecord) -> Result<(), StoreError>;
+    /// Reads one file, removed ones included: of `project` when given, else of any project
+    /// (the CDN is public).
+    async fn file(
+        &self,
+        project: Option<&str>,
+        uuid: Uuid,
+    ) -> Result<Option<FileRecord>, StoreError>;
+    /// Those of `uuids` that are files of the project not removed, in no particular order.
+    async fn live_files(
+        &self,
+        project: &str,
+        uuids: &[Uuid],
+    ) -> Result<Vec<FileRecord>, StoreError>;
+    /// Marks live files of the project stored at `now_us`; returns the stored files.
+    async fn store_files(
+        &self,
+        project: &str,
+        uuids: &[Uuid],
+        now_us: i64,
+    ) -> Result<Vec<FileRecord>, StoreError>;
+    /// Marks live files of the project removed at `now_us` (and no longer stored); returns
+    /// the removed files.
+    async fn remove_files(
+        &self,
+        project: &str,
+        uuids: &[Uuid],
+        now_us: i64,
+    ) -> Result<Vec<FileRecord>, StoreError>;
+    /// Replaces a file's metadata with `new` if it is still `old` (compare and swap);
+    /// `false` when the file is gone or its metadata changed meanwhile.
+    async fn replace_file_metadata(
+        &self,
+        project: &str,
+        uuid: Uuid,
+        old: &Map<String, Value>,
+        new: &Map<String, Value>,
+    ) -> Result<bool, StoreError>;
+    /// One page of the project's files that pass `filter`, by upload time.
+    async fn list_files(
+        &self,
+        project: &str,
+        filter: &FileFilter,
+        page: &PageQuery,
+    ) -> Result<Page<FileRecord>, StoreError>;
+    /// Number of the project's files that pass `filter`.
+    async fn count_files(&self, project: &str, filter: &FileFilter) -> Result<i64, StoreError>;
+    /// The blob addresses among `hashes` that some file row uses (any project, removed or not).
+    async fn blobs_in_use(&self, hashes: &[String]) -> Result<Vec<String>, StoreError>;
+}
+
+impl Tx {
+    /// See [`FileStore::insert_file`].
+    pub async fn insert_file(&mut self, f: &FileRecord) -> Result<(), StoreError> {
+        let image = f.image.as_ref();
+        let sql = Sql::new(
+            "INSERT INTO files (uuid, project, size, blob, original_filename, mime_type, \
+             image_format, image_width, image_height, color_mode, metadata, uploaded_us, \
+             stored_us, removed_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(f.uuid)
+        .bind(&f.project)
+        .bind(f.size)
+        .bind(&f.blob)
+        .bind(&f.original_filename)
+        .bind(&f.mime_type)
+        .bind(image.map(|i| i.format.clone()))
+        .bind(image.map(|i| i.width))
+        .bind(image.map(|i| i.height))
+        .bind(image.map(|i| i.color_mode.clone()))
+        .bind(metadata_text(&f.metadata))
+        .bind(f.uploaded_us)
+        .bind(f.stored_us)
+        .bind(f.removed_us);
+        self.execute(&sql).await?;
+        self.files_changed([f.uuid]);
+        Ok(())
+    }
+
+    /// See [`FileStore::store_files`].
+    pub async fn store_files(
+        &mut self,
+        project: &str,
+        uuids: &[Uuid],
+        now_us: i64,
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        self.update_live("stored_us = ", now_us, project, uuids)
+            .await
+    }
+
+    /// See [`FileStore::remove_files`].
+    pub async fn remove_files(
+        &mut self,
+        project: &str,
+        uuids: &[Uuid],
+        now_us: i64,
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        self.update_live("stored_us = NULL, removed_us = ", now_us, project, uuids)
+            .await
+    }
+
+    /// `UPDATE files SET {set}{value}` on the live files of `project` among `uuids`,
+    /// returning them.
+    async fn update_live(
+        &mut self,
+        set: &str,
+        value: i64,
+        project: &str,
+        uuids: &[Uuid],
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        if uuids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(format!("UPDATE files SET {set}"));
+        sql.push_bind(value)
+            .push(" WHERE project = ")
+            .push_bind(project)
+            .push(" AND removed_us IS NULL AND uuid IN (")
+            .push_list(uuids.iter().copied())
+            .push(") RETURNING ")
+            .push(FILE_COLUMNS);
+        let rows: Vec<FileRow> = self.fetch_all(&sql).await?;
+        self.files_changed(uuids.iter().copied());
+        rows.into_iter().map(FileRecord::try_from).collect()
+    }
+
+    /// See [`FileStore::replace_file_metadata`].
+    pub async fn replace_file_metadata(
+        &mut self,
+        project: &str,
+        uuid: Uuid,
+        old: &Map<String, Value>,
+        new: &Map<String, Value>,
+    ) -> Result<bool, StoreError> {
+        let sql = Sql::new(
+            "UPDATE files SET metadata = $1 WHERE uuid = $2 AND project = $3 AND metadata = $4",
+        )
+        .bind(metadata_text(new))
+        .bind(uuid)
+        .bind(project)
+        .bind(metadata_text(old));
+        let done = self.execute(&sql).await? > 0;
+        self.files_changed([uuid]);
+        Ok(done)
+    }
+
+    /// Deletes every file row of a project (test isolation).
+    pub async fn delete_project_files(&mut self, project: &str) -> Result<(), StoreError> {
+        self.execute(&Sql::new("DELETE FROM files WHERE project = $1").bind(project))
+            .await?;
+        self.all_changed();
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl FileStore for SqlStore {
+    async fn insert_file(&self, file: &FileRecord) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        tx.insert_file(file).await?;
+        tx.commit().await
+    }
+
+    async fn file(
+        &self,
+        project: Option<&str>,
+        uuid: Uuid,
+    ) -> Result<Option<FileRecord>, StoreError> {
+        let mut sql =
+            Sql::new(format!("SELECT {FILE_COLUMNS} FROM files WHERE uuid = $1")).bind(uuid);
+        if let Some(project) = project {
+            sql.push(" AND project = ").push_bind(project);
+        }
+        self.db
+            .fetch_optional::<FileRow>(&sql)
+            .await?
+            .map(FileRecord::try_from)
+            .transpose()
+    }
+
+    async fn live_files(
+        &self,
+        project: &str,
+        uuids: &[Uuid],
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        if uuids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Some(hits) = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.live_files(project, uuids))
+        {
+            return Ok(hits);
+        }
+        let ticket = self.cache.as_ref().map(|c| c.ticket());
+        let mut sql = Sql::new(format!(
+            "SELECT {FILE_COLUMNS} FROM files WHERE project = $1"
+        ))
+        .bind(project);
+        sql.push(" AND removed_us IS NULL AND uuid IN (")
+            .push_list(uuids.iter().copied())
+            .push(")");
+        let found = self
+            .db
+            .fetch_all::<FileRow>(&sql)
+            .await?
+            .into_iter()
+            .map(FileRecord::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        if let (Some(cache), Some(ticket)) = (&self.cache, ticket) {
+            cache.fill_files(ticket, &found);
+        }
+        Ok(found)
+    }
+
+    async fn store_files(
+        &self,
+        project: &str,
+        uuids: &[Uuid],
+        now_us: i64,
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        let mut tx = self.begin().await?;
+        let files = tx.store_files(project, uuids, now_us).await?;
+        tx.commit_with(files).await
+    }
+
+    async fn remove_files(
+        &self,
+        project: &str,
+        uuids: &[Uuid],
+        now_us: i64,
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        let mut tx = self.begin().await?;
+        let files = tx.remove_files(project, uuids, now_us).await?;
+        tx.commit_with(files).await
+    }
+
+    async fn replace_file_metadata(
+        &self,
+        project: &str,
+        uuid: Uuid,
+        old: &Map<String, Value>,
+        new: &Map<String, Value>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let done = tx.replace_file_metadata(project, uuid, old, new).await?;
+        tx.commit_with(done).await
+    }
+
+    async fn list_files(
+        &self,
+        project: &str,
+        filter: &FileFilter,
+        q: &PageQuery,
+    ) -> Result<Page<FileRecord>, StoreError> {
+        let listing = Listing {
+            table: "files",
+            time: "uploaded_us",
+            columns: FILE_COLUMNS,
+            condition: &|sql| filter.sql(project, sql),
+        };
+        page::<FileRow>(&self.db, &listing, q)
+            .await?
+            .try_map(FileRecord::try_from)
+    }
+
+    async fn count_files(&self, project: &str, filter: &FileFilter) -> Result<i64, StoreError> {
+        let mut sql = Sql::new("SELECT COUNT(*) FROM files WHERE ");
+        filter.sql(project, &mut sql);
+        let (n,): (i64,) = self.db.fetch_one(&sql).await?;
+        Ok(n)
+    }
+
+    async fn blobs_in_use(&self, hashes: &[String]) -> Result<Vec<String>, StoreError> {
+        if hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("SELECT DISTINCT blob FROM files WHERE blob IN (");
+        sql.push_list(hashes.iter()).push(")");
+        let rows: Vec<(String,)> = self.db.fetch_all(&sql).await?;
+        Ok(rows.into_iter().map(|(h,)| h).collect())
+    }
+}

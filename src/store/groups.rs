@@ -1,0 +1,213 @@
+//! The `groups` and `group_members` tables, and the project's group count.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::db::{Arg, Sql, Tx};
+use super::page::{page, Listing, Page};
+use super::rows::{group_from_rows, GroupRow, MemberRow, GROUP_COLUMNS};
+use super::{GroupMember, GroupRecord, NewGroup, PageQuery, SqlStore};
+use crate::error::StoreError;
+
+/// A group and its members in order, each with its file.
+pub type GroupWithMembers = (GroupRecord, Vec<GroupMember>);
+
+/// Reads and writes of groups.
+#[async_trait]
+pub trait GroupStore: Send + Sync {
+    /// Writes a group and its members in one transaction, with the given creation time;
+    /// `Ok(false)` when that time is taken in the project (the caller picks a later one).
+    async fn insert_group(&self, group: &NewGroup, created_us: i64) -> Result<bool, StoreError>;
+    /// Reads a group and its members, each with its file, in one query: of `project` when
+    /// given, else of any project (the CDN is public).
+    async fn group(
+        &self,
+        project: Option<&str>,
+        uuid: Uuid,
+    ) -> Result<Option<GroupWithMembers>, StoreError>;
+    /// One page of the project's groups, by creation time.
+    async fn list_groups(
+        &self,
+        project: &str,
+        page: &PageQuery,
+    ) -> Result<Page<GroupRecord>, StoreError>;
+    /// Number of groups of the project.
+    async fn count_groups(&self, project: &str) -> Result<i64, StoreError>;
+    /// Deletes a group (its files stay); `false` if it did not exist.
+    async fn delete_group(&self, project: &str, uuid: Uuid) -> Result<bool, StoreError>;
+}
+
+/// Moves the project's group count by `delta`.
+fn count_by(delta: i64, project: &str) -> Sql {
+    Sql::new("UPDATE projects SET group_count = group_count + $1 WHERE pub_key = $2")
+        .bind(delta)
+        .bind(project)
+}
+
+impl Tx {
+    /// See [`GroupStore::insert_group`].
+    pub async fn insert_group(
+        &mut self,
+        g: &NewGroup,
+        created_us: i64,
+    ) -> Result<bool, StoreError> {
+        let inserted = self
+            .execute(
+                &Sql::new(
+                    "INSERT INTO groups (uuid, project, files_count, created_us) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (project, created_us) DO NOTHING",
+                )
+                .bind(g.uuid)
+                .bind(&g.project)
+                .bind(g.members.len() as i64)
+                .bind(created_us),
+            )
+            .await?;
+        if inserted == 0 {
+            return Ok(false);
+        }
+        self.execute(&count_by(1, &g.project)).await?;
+        self.groups_changed([g.uuid]);
+        if g.members.is_empty() {
+            return Ok(true);
+        }
+        let group_uuid = g.uuid.to_string();
+        let mut sql = Sql::new(
+            "INSERT INTO group_members (group_uuid, position, file_uuid, default_effects) VALUES ",
+        );
+        for (i, (file, effects)) in g.members.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(")
+                .push_list::<Arg>([
+                    group_uuid.clone().into(),
+                    (i as i64).into(),
+                    (*file).into(),
+                    effects.into(),
+                ])
+                .push(")");
+        }
+        self.execute(&sql).await?;
+        Ok(true)
+    }
+
+    /// See [`GroupStore::delete_group`].
+    pub async fn delete_group(&mut self, project: &str, uuid: Uuid) -> Result<bool, StoreError> {
+        let deleted = self
+            .execute(
+                &Sql::new("DELETE FROM groups WHERE uuid = $1 AND project = $2")
+                    .bind(uuid)
+                    .bind(project),
+            )
+            .await?;
+        if deleted == 0 {
+            return Ok(false);
+        }
+        self.execute(&Sql::new("DELETE FROM group_members WHERE group_uuid = $1").bind(uuid))
+            .await?;
+        self.execute(&count_by(-1, project)).await?;
+        self.groups_changed([uuid]);
+        Ok(true)
+    }
+
+    /// Deletes every group of a project (test isolation).
+    pub async fn delete_project_groups(&mut self, project: &str) -> Result<(), StoreError> {
+        self.execute(
+            &Sql::new(
+                "DELETE FROM group_members WHERE group_uuid IN \
+                 (SELECT uuid FROM groups WHERE project = $1)",
+            )
+            .bind(project),
+        )
+        .await?;
+        self.execute(&Sql::new("DELETE FROM groups WHERE project = $1").bind(project))
+            .await?;
+        self.execute(
+            &Sql::new("UPDATE projects SET group_count = 0 WHERE pub_key = $1").bind(project),
+        )
+        .await?;
+        self.all_changed();
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GroupStore for SqlStore {
+    async fn insert_group(&self, group: &NewGroup, created_us: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let inserted = tx.insert_group(group, created_us).await?;
+        tx.commit_with(inserted).await
+    }
+
+    async fn group(
+        &self,
+        project: Option<&str>,
+        uuid: Uuid,
+    ) -> Result<Option<GroupWithMembers>, StoreError> {
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.group(project, uuid)) {
+            return Ok(hit);
+        }
+        let ticket = self.cache.as_ref().map(|c| c.ticket());
+        // One query: the group, its members in order, and each member's file.
+        let mut sql = Sql::new(
+            "SELECT g.project AS group_project, g.files_count, g.created_us, \
+             m.file_uuid AS member_uuid, m.default_effects, \
+             f.uuid, f.project, f.size, f.blob, f.original_filename, f.mime_type, \
+             f.image_format, f.image_width, f.image_height, f.color_mode, f.metadata, \
+             f.uploaded_us, f.stored_us, f.removed_us \
+             FROM groups g \
+             LEFT JOIN group_members m ON m.group_uuid = g.uuid \
+             LEFT JOIN files f ON f.uuid = m.file_uuid AND f.project = g.project \
+             WHERE g.uuid = $1",
+        )
+        .bind(uuid);
+        if let Some(project) = project {
+            sql.push(" AND g.project = ").push_bind(project);
+        }
+        sql.push(" ORDER BY m.position");
+        let rows: Vec<MemberRow> = self.db.fetch_all(&sql).await?;
+        let owner = rows.first().map(|r| r.group_project.clone());
+        let found = group_from_rows(uuid, rows)?;
+        if let (Some(cache), Some(ticket), Some((record, members)), Some(owner)) =
+            (&self.cache, ticket, &found, owner)
+        {
+            cache.fill_group(ticket, &owner, record, members);
+        }
+        Ok(found)
+    }
+
+    async fn list_groups(
+        &self,
+        project: &str,
+        q: &PageQuery,
+    ) -> Result<Page<GroupRecord>, StoreError> {
+        let listing = Listing {
+            table: "groups",
+            time: "created_us",
+            columns: GROUP_COLUMNS,
+            condition: &|sql| {
+                sql.push("project = ").push_bind(project);
+            },
+        };
+        page::<GroupRow>(&self.db, &listing, q)
+            .await?
+            .try_map(GroupRecord::try_from)
+    }
+
+    async fn count_groups(&self, project: &str) -> Result<i64, StoreError> {
+        let row: Option<(i64,)> = self
+            .db
+            .fetch_optional(
+                &Sql::new("SELECT group_count FROM projects WHERE pub_key = $1").bind(project),
+            )
+            .await?;
+        Ok(row.map_or(0, |(n,)| n))
+    }
+
+    async fn delete_group(&self, project: &str, uuid: Uuid) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let deleted = tx.delete_group(project, uuid).await?;
+        tx.commit_with(deleted).await
+    }
+}

@@ -1,0 +1,233 @@
+//! Rows as the databases return them, and their decoding into the store's records: the one
+//! place that knows how a record is laid out in columns.
+
+use serde::Deserialize;
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::{FileRecord, GroupMember, GroupRecord, ImageFacts, MultipartUpload};
+use crate::error::StoreError;
+
+/// The columns of a `files` row, in [`FileRow`]'s order.
+pub const FILE_COLUMNS: &str =
+    "uuid, project, size, blob, original_filename, mime_type, image_format, \
+     image_width, image_height, color_mode, metadata, uploaded_us, stored_us, removed_us";
+
+/// A `files` row as the database returns it (or as a JSON array of [`FILE_COLUMNS`]).
+#[derive(FromRow, Deserialize)]
+pub struct FileRow {
+    uuid: String,
+    project: String,
+    size: i64,
+    blob: String,
+    original_filename: String,
+    mime_type: String,
+    image_format: Option<String>,
+    image_width: Option<i64>,
+    image_height: Option<i64>,
+    color_mode: Option<String>,
+    metadata: String,
+    uploaded_us: i64,
+    stored_us: Option<i64>,
+    removed_us: Option<i64>,
+}
+
+impl TryFrom<FileRow> for FileRecord {
+    type Error = StoreError;
+
+    fn try_from(r: FileRow) -> Result<Self, StoreError> {
+        let image = match (r.image_format, r.image_width, r.image_height, r.color_mode) {
+            (Some(format), Some(width), Some(height), Some(color_mode)) => Some(ImageFacts {
+                format,
+                width,
+                height,
+                color_mode,
+            }),
+            _ => None,
+        };
+        Ok(FileRecord {
+            uuid: parse_uuid(&r.uuid)?,
+            project: r.project,
+            size: r.size,
+            blob: r.blob,
+            original_filename: r.original_filename,
+            mime_type: r.mime_type,
+            image,
+            metadata: parse_metadata(&r.metadata)?,
+            uploaded_us: r.uploaded_us,
+            stored_us: r.stored_us,
+            removed_us: r.removed_us,
+        })
+    }
+}
+
+/// A group member joined with its (possibly missing) file.
+#[derive(FromRow)]
+pub struct MemberRow {
+    /// The group's project.
+    pub group_project: String,
+    files_count: i64,
+    created_us: i64,
+    member_uuid: Option<String>,
+    default_effects: Option<String>,
+    uuid: Option<String>,
+    project: Option<String>,
+    size: Option<i64>,
+    blob: Option<String>,
+    original_filename: Option<String>,
+    mime_type: Option<String>,
+    image_format: Option<String>,
+    image_width: Option<i64>,
+    image_height: Option<i64>,
+    color_mode: Option<String>,
+    metadata: Option<String>,
+    uploaded_us: Option<i64>,
+    stored_us: Option<i64>,
+    removed_us: Option<i64>,
+}
+
+impl MemberRow {
+    /// The member's file, `None` when its row is gone.
+    pub fn file(self) -> Result<Option<FileRecord>, StoreError> {
+        let (
+            Some(uuid),
+            Some(project),
+            Some(size),
+            Some(blob),
+            Some(original_filename),
+            Some(mime_type),
+            Some(metadata),
+            Some(uploaded_us),
+        ) = (
+            self.uuid,
+            self.project,
+            self.size,
+            self.blob,
+            self.original_filename,
+            self.mime_type,
+            self.metadata,
+            self.uploaded_us,
+        )
+        else {
+            return Ok(None);
+        };
+        FileRecord::try_from(FileRow {
+            uuid,
+            project,
+            size,
+            blob,
+            original_filename,
+            mime_type,
+            image_format: self.image_format,
+            image_width: self.image_width,
+            image_height: self.image_height,
+            color_mode: self.color_mode,
+            metadata,
+            uploaded_us,
+            stored_us: self.stored_us,
+            removed_us: self.removed_us,
+        })
+        .map(Some)
+    }
+}
+
+/// The columns of a `groups` row, in [`GroupRow`]'s order.
+pub const GROUP_COLUMNS: &str = "uuid, files_count, created_us";
+
+/// A `groups` row (or a JSON array of [`GROUP_COLUMNS`]).
+#[derive(FromRow, Deserialize)]
+pub struct GroupRow {
+    uuid: String,
+    files_count: i64,
+    created_us: i64,
+}
+
+impl TryFrom<GroupRow> for GroupRecord {
+    type Error = StoreError;
+
+    fn try_from(r: GroupRow) -> Result<Self, StoreError> {
+        Ok(GroupRecord {
+            uuid: parse_uuid(&r.uuid)?,
+            files_count: r.files_count,
+            created_us: r.created_us,
+        })
+    }
+}
+
+/// A `multipart_uploads` row.
+#[derive(FromRow)]
+pub struct MultipartRow {
+    uuid: String,
+    project: String,
+    filename: String,
+    size: i64,
+    part_size: i64,
+    content_type: String,
+    store: bool,
+    metadata: String,
+    created_us: i64,
+    completed: bool,
+}
+
+impl TryFrom<MultipartRow> for MultipartUpload {
+    type Error = StoreError;
+
+    fn try_from(r: MultipartRow) -> Result<Self, StoreError> {
+        Ok(MultipartUpload {
+            uuid: parse_uuid(&r.uuid)?,
+            project: r.project,
+            filename: r.filename,
+            size: r.size,
+            part_size: r.part_size,
+            content_type: r.content_type,
+            store: r.store,
+            metadata: parse_metadata(&r.metadata)?,
+            created_us: r.created_us,
+            completed: r.completed,
+        })
+    }
+}
+
+/// Reads a uuid column.
+pub fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Internal(format!("bad uuid column {s:?}: {e}")))
+}
+
+/// Reads a metadata column (a JSON object).
+pub fn parse_metadata(s: &str) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Internal(format!("bad metadata column: {e}")))
+}
+
+/// Writes a metadata column.
+pub fn metadata_text(m: &serde_json::Map<String, serde_json::Value>) -> String {
+    serde_json::Value::Object(m.clone()).to_string()
+}
+
+/// Assembles a group and its members from the rows of a group query (`groups.rs`).
+pub fn group_from_rows(
+    uuid: Uuid,
+    rows: Vec<MemberRow>,
+) -> Result<Option<(GroupRecord, Vec<GroupMember>)>, StoreError> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let group = GroupRecord {
+        uuid,
+        files_count: first.files_count,
+        created_us: first.created_us,
+    };
+    let mut members = Vec::with_capacity(rows.len());
+    for mut row in rows {
+        let (Some(member), Some(default_effects)) =
+            (row.member_uuid.take(), row.default_effects.take())
+        else {
+            continue;
+        };
+        members.push(GroupMember {
+            file_uuid: parse_uuid(&member)?,
+            default_effects,
+            file: row.file()?,
+        });
+    }
+    Ok(Some((group, members)))
+}
