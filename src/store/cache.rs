@@ -15,11 +15,13 @@
 //! between the check and the insert and leave a stale entry behind.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use uuid::Uuid;
 
-use super::{FileRecord, GroupMember, GroupRecord};
+use super::{FileRecord, GroupMember, GroupRecord, GroupWithMembers};
+use crate::error::StoreError;
 
 /// Most entries each map holds.
 pub const CAPACITY: usize = 50_000;
@@ -40,9 +42,9 @@ struct Maps {
     files: HashMap<Uuid, Option<FileRecord>>,
 }
 
-/// Proof of when a reader started reading the database (see the module docs).
+/// When a reader started reading the database (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Ticket(u64);
+struct Ticket(u64);
 
 /// The cache.
 #[derive(Default)]
@@ -65,12 +67,50 @@ impl Cache {
 
     /// Taken before reading the database for a later [`Cache::fill_files`] or
     /// [`Cache::fill_group`].
-    pub fn ticket(&self) -> Ticket {
+    fn ticket(&self) -> Ticket {
         Ticket(self.read().generation)
     }
 
+    /// The live files of `project` among `uuids`: from the cache when every one is cached
+    /// as such, else from `load` (a database read), whose answer is then cached unless a
+    /// write committed while it ran.
+    pub async fn live_files_through(
+        &self,
+        project: &str,
+        uuids: &[Uuid],
+        load: impl Future<Output = Result<Vec<FileRecord>, StoreError>>,
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        if let Some(hits) = self.live_files(project, uuids) {
+            return Ok(hits);
+        }
+        let ticket = self.ticket();
+        let found = load.await?;
+        self.fill_files(ticket, &found);
+        Ok(found)
+    }
+
+    /// A group of `project` (any project when `None`) with its members: from the cache when
+    /// it and its member files are cached, else from `load`, which also names the group's
+    /// project; cached unless a write committed while `load` ran.
+    pub async fn group_through(
+        &self,
+        project: Option<&str>,
+        uuid: Uuid,
+        load: impl Future<Output = Result<Option<(String, GroupWithMembers)>, StoreError>>,
+    ) -> Result<Option<GroupWithMembers>, StoreError> {
+        if let Some(hit) = self.group(project, uuid) {
+            return Ok(hit);
+        }
+        let ticket = self.ticket();
+        let Some((owner, (record, members))) = load.await? else {
+            return Ok(None);
+        };
+        self.fill_group(ticket, &owner, &record, &members);
+        Ok(Some((record, members)))
+    }
+
     /// The live files of `project` among `uuids`, if every one is cached as such.
-    pub fn live_files(&self, project: &str, uuids: &[Uuid]) -> Option<Vec<FileRecord>> {
+    fn live_files(&self, project: &str, uuids: &[Uuid]) -> Option<Vec<FileRecord>> {
         let maps = self.read();
         uuids
             .iter()
@@ -82,7 +122,7 @@ impl Cache {
     }
 
     /// Caches files read under `ticket`, unless a write committed since.
-    pub fn fill_files(&self, ticket: Ticket, files: &[FileRecord]) {
+    fn fill_files(&self, ticket: Ticket, files: &[FileRecord]) {
         let mut maps = self.write();
         if maps.generation != ticket.0 {
             return;
@@ -97,11 +137,7 @@ impl Cache {
 
     /// The group from the cache when it and every member file are cached: `Some(None)` when
     /// it is cached but belongs to another project than `project` (when given).
-    pub fn group(
-        &self,
-        project: Option<&str>,
-        uuid: Uuid,
-    ) -> Option<Option<(GroupRecord, Vec<GroupMember>)>> {
+    fn group(&self, project: Option<&str>, uuid: Uuid) -> Option<Option<GroupWithMembers>> {
         let maps = self.read();
         let group = maps.groups.get(&uuid)?;
         if project.is_some_and(|p| p != group.project) {
@@ -120,7 +156,7 @@ impl Cache {
 
     /// Caches a group of `project` and its member files read under `ticket`, unless a write
     /// committed since.
-    pub fn fill_group(
+    fn fill_group(
         &self,
         ticket: Ticket,
         project: &str,
@@ -194,16 +230,7 @@ mod tests {
         }
     }
 
-    /// A reader read the old row; a write committed before the reader filled the cache.
-    #[test]
-    fn a_write_between_read_and_fill_keeps_the_stale_row_out() {
-        let cache = Cache::default();
-        let u = Uuid::new_v4();
-        let ticket = cache.ticket();
-        let read_before_the_write = vec![file(u, None)];
-        cache.forget(&[u], &[]);
-        cache.fill_files(ticket, &read_before_the_write);
-        assert!(cache.live_files("p", &[u]).is_none());
+    fn group_of(u: Uuid) -> GroupWithMembers {
         let record = GroupRecord {
             uuid: Uuid::new_v4(),
             files_count: 1,
@@ -214,21 +241,56 @@ mod tests {
             default_effects: String::new(),
             file: Some(file(u, None)),
         };
-        let ticket = cache.ticket();
-        cache.forget(&[u], &[]);
-        cache.fill_group(ticket, "p", &record, &[member]);
-        assert!(cache.group(Some("p"), record.uuid).is_none());
+        (record, vec![member])
     }
 
-    /// A fill that lands before the write's commit is dropped by it.
-    #[test]
-    fn a_fill_before_the_commit_is_dropped_by_it() {
+    /// The reader's database read returns the row as it was, and a write of that row commits
+    /// before the reader gets to fill the cache (here: inside the read, so the order is
+    /// certain). The stale row must not be cached: the next read goes to the database.
+    #[tokio::test]
+    async fn a_write_committed_during_a_read_keeps_the_stale_row_out() {
         let cache = Cache::default();
         let u = Uuid::new_v4();
-        let ticket = cache.ticket();
-        cache.fill_files(ticket, &[file(u, None)]);
+        let read = cache
+            .live_files_through("p", &[u], async {
+                let as_it_was = vec![file(u, None)];
+                cache.forget(&[u], &[]);
+                Ok(as_it_was)
+            })
+            .await
+            .unwrap();
+        assert_eq!(read.len(), 1);
+        assert!(cache.live_files("p", &[u]).is_none());
+
+        let (record, members) = group_of(u);
+        let id = record.uuid;
+        let read = cache
+            .group_through(Some("p"), id, async {
+                cache.forget(&[u], &[]);
+                Ok(Some(("p".to_owned(), (record, members))))
+            })
+            .await
+            .unwrap();
+        assert!(read.is_some());
+        assert!(cache.group(Some("p"), id).is_none());
+    }
+
+    /// Without a write in between, the read is cached; a commit after the fill drops it.
+    #[tokio::test]
+    async fn a_quiet_read_is_cached_until_a_commit_drops_it() {
+        let cache = Cache::default();
+        let u = Uuid::new_v4();
+        let load = async { Ok(vec![file(u, None)]) };
+        cache.live_files_through("p", &[u], load).await.unwrap();
         assert_eq!(cache.live_files("p", &[u]).map(|f| f.len()), Some(1));
+        let (record, members) = group_of(u);
+        let id = record.uuid;
+        let load = async { Ok(Some(("p".to_owned(), (record, members)))) };
+        cache.group_through(None, id, load).await.unwrap();
+        assert!(matches!(cache.group(Some("p"), id), Some(Some(_))));
+        assert!(matches!(cache.group(Some("q"), id), Some(None)));
         cache.forget(&[u], &[]);
         assert!(cache.live_files("p", &[u]).is_none());
+        assert!(cache.group(Some("p"), id).is_none());
     }
 }

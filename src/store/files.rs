@@ -260,32 +260,25 @@ impl FileStore for SqlStore {
         if uuids.is_empty() {
             return Ok(Vec::new());
         }
-        if let Some(hits) = self
-            .cache
-            .as_ref()
-            .and_then(|c| c.live_files(project, uuids))
-        {
-            return Ok(hits);
+        let load = async {
+            let mut sql = Sql::new(format!(
+                "SELECT {FILE_COLUMNS} FROM files WHERE project = $1"
+            ))
+            .bind(project);
+            sql.push(" AND removed_us IS NULL AND uuid IN (")
+                .push_list(uuids.iter().copied())
+                .push(")");
+            self.db
+                .fetch_all::<FileRow>(&sql)
+                .await?
+                .into_iter()
+                .map(FileRecord::try_from)
+                .collect()
+        };
+        match &self.cache {
+            Some(cache) => cache.live_files_through(project, uuids, load).await,
+            None => load.await,
         }
-        let ticket = self.cache.as_ref().map(|c| c.ticket());
-        let mut sql = Sql::new(format!(
-            "SELECT {FILE_COLUMNS} FROM files WHERE project = $1"
-        ))
-        .bind(project);
-        sql.push(" AND removed_us IS NULL AND uuid IN (")
-            .push_list(uuids.iter().copied())
-            .push(")");
-        let found = self
-            .db
-            .fetch_all::<FileRow>(&sql)
-            .await?
-            .into_iter()
-            .map(FileRecord::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        if let (Some(cache), Some(ticket)) = (&self.cache, ticket) {
-            cache.fill_files(ticket, &found);
-        }
-        Ok(found)
     }
 
     async fn store_files(

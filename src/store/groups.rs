@@ -145,36 +145,32 @@ impl GroupStore for SqlStore {
         project: Option<&str>,
         uuid: Uuid,
     ) -> Result<Option<GroupWithMembers>, StoreError> {
-        if let Some(hit) = self.cache.as_ref().and_then(|c| c.group(project, uuid)) {
-            return Ok(hit);
+        let load = async {
+            // One query: the group, its members in order, and each member's file.
+            let mut sql = Sql::new(
+                "SELECT g.project AS group_project, g.files_count, g.created_us, \
+                 m.file_uuid AS member_uuid, m.default_effects, \
+                 f.uuid, f.project, f.size, f.blob, f.original_filename, f.mime_type, \
+                 f.image_format, f.image_width, f.image_height, f.color_mode, f.metadata, \
+                 f.uploaded_us, f.stored_us, f.removed_us \
+                 FROM groups g \
+                 LEFT JOIN group_members m ON m.group_uuid = g.uuid \
+                 LEFT JOIN files f ON f.uuid = m.file_uuid AND f.project = g.project \
+                 WHERE g.uuid = $1",
+            )
+            .bind(uuid);
+            if let Some(project) = project {
+                sql.push(" AND g.project = ").push_bind(project);
+            }
+            sql.push(" ORDER BY m.position");
+            let rows: Vec<MemberRow> = self.db.fetch_all(&sql).await?;
+            let owner = rows.first().map(|r| r.group_project.clone());
+            Ok(owner.zip(group_from_rows(uuid, rows)?))
+        };
+        match &self.cache {
+            Some(cache) => cache.group_through(project, uuid, load).await,
+            None => Ok(load.await?.map(|(_, group)| group)),
         }
-        let ticket = self.cache.as_ref().map(|c| c.ticket());
-        // One query: the group, its members in order, and each member's file.
-        let mut sql = Sql::new(
-            "SELECT g.project AS group_project, g.files_count, g.created_us, \
-             m.file_uuid AS member_uuid, m.default_effects, \
-             f.uuid, f.project, f.size, f.blob, f.original_filename, f.mime_type, \
-             f.image_format, f.image_width, f.image_height, f.color_mode, f.metadata, \
-             f.uploaded_us, f.stored_us, f.removed_us \
-             FROM groups g \
-             LEFT JOIN group_members m ON m.group_uuid = g.uuid \
-             LEFT JOIN files f ON f.uuid = m.file_uuid AND f.project = g.project \
-             WHERE g.uuid = $1",
-        )
-        .bind(uuid);
-        if let Some(project) = project {
-            sql.push(" AND g.project = ").push_bind(project);
-        }
-        sql.push(" ORDER BY m.position");
-        let rows: Vec<MemberRow> = self.db.fetch_all(&sql).await?;
-        let owner = rows.first().map(|r| r.group_project.clone());
-        let found = group_from_rows(uuid, rows)?;
-        if let (Some(cache), Some(ticket), Some((record, members)), Some(owner)) =
-            (&self.cache, ticket, &found, owner)
-        {
-            cache.fill_group(ticket, &owner, record, members);
-        }
-        Ok(found)
     }
 
     async fn list_groups(
