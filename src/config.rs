@@ -75,6 +75,9 @@ pub struct Args {
     /// Append one JSON line per answer to this file, for contract checks (see src/record.rs).
     #[arg(long, env = "UC_RECORD_ANSWERS")]
     pub record_answers: Option<PathBuf>,
+    /// Megabytes of processed CDN images kept in memory [default: 128].
+    #[arg(long, env = "UC_VARIANT_CACHE_MB")]
+    pub variant_cache_mb: Option<u64>,
 }
 
 /// The TOML file's shape; unknown keys are rejected.
@@ -109,6 +112,8 @@ pub struct FileConfig {
     pub simple_auth_https_only: Option<bool>,
     /// See [`Args::client_timeout_secs`].
     pub client_timeout_secs: Option<u64>,
+    /// See [`Args::variant_cache_mb`].
+    pub variant_cache_mb: Option<u64>,
     /// Projects with their settings.
     #[serde(default)]
     pub projects: Vec<ProjectConfig>,
@@ -192,6 +197,8 @@ pub struct Config {
     pub seed_dir: Option<PathBuf>,
     /// File answers are recorded to (contract checks), if any.
     pub record_answers: Option<PathBuf>,
+    /// Bytes of processed CDN images the variant cache holds.
+    pub variant_cache_bytes: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -335,6 +342,11 @@ impl Config {
                 .filter(|t| !t.is_empty()),
             seed_dir: args.seed,
             record_answers: args.record_answers,
+            variant_cache_bytes: args
+                .variant_cache_mb
+                .or(file.variant_cache_mb)
+                .unwrap_or(128)
+                .saturating_mul(1024 * 1024),
         })
     }
 }
@@ -386,6 +398,7 @@ mod tests {
         assert_eq!(c.projects[0].pub_key, DEMO_PUB_KEY);
         assert_eq!(c.retention_hours, 24);
         assert_eq!(c.client_timeout, Duration::from_secs(60));
+        assert_eq!(c.variant_cache_bytes, 128 * 1024 * 1024);
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub struct AppState {
     pub faults: Faults,
     /// `/from_url/` import tasks by token (in memory).
     pub from_url: upload_api::from_url::Tasks,
+    /// Processed CDN images (src/cdn/transform/cache.rs).
+    pub variants: cdn::transform::cache::Variants,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl AppState {
                 .await
                 .map_err(|e| failed("cannot write projects", e))?;
         }
+        let config_variant_bytes = config.variant_cache_bytes;
         let state = Arc::new(Self {
             store,
             blobs,
@@ -91,6 +94,10 @@ impl AppState {
             config,
             faults: Faults::default(),
             from_url: Default::default(),
+            variants: cdn::transform::cache::Variants::new(
+                config_variant_bytes,
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
         });
         // Bytes a crash left without a row go, in the background (src/sweep.rs).
         let sweeper = state.clone();

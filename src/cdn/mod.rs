@@ -2,14 +2,17 @@
 //! on the same listener as the other APIs. Every CDN path starts with a uuid, so one
 //! catch-all route takes what the Upload and REST routes leave, and [`path::parse`] decides.
 //!
-//! The emulator does not process images: every operation (`resize`, `preview`, `format`, …)
-//! is accepted and the original bytes are served. Two operations change the answer:
-//! `-/json/` (file info as JSON) and `-/inline/yes|no/` (`Content-Disposition`).
+//! Image operations (`resize`, `preview`, `format`, …) are applied by [`transform`] and
+//! the results cached; a path without them serves the original bytes. `-/json/` answers
+//! the (processed) file's facts, `-/inline/yes|no/` sets `Content-Disposition`, and a
+//! project with a secure delivery secret needs signed URLs ([`secure`]).
 
 pub mod archive;
 pub mod error;
 pub mod http;
 pub mod path;
+pub mod secure;
+pub mod transform;
 
 use std::sync::Arc;
 
@@ -28,6 +31,9 @@ use self::archive::{Entry, MAX_ARCHIVE_BYTES};
 use self::error::CdnError;
 use self::http::{http_date, if_range_holds, not_modified, range, RangeAnswer};
 use self::path::{ArchiveFormat, CdnPath, GroupTarget, Operation};
+use self::transform::cache::Variant;
+use self::transform::{Pipeline, TransformError};
+use axum::body::Bytes;
 use crate::domain::files::is_live;
 use crate::domain::groups::GroupId;
 use crate::routing::Api;
@@ -158,8 +164,9 @@ impl Request<'_> {
     }
 }
 
-/// Serves one file's original bytes (operations are accepted and not applied), or its
-/// info for `-/json/`, with validators, caching and single byte ranges.
+/// Serves one file: its original bytes, its processed variant, or JSON about either
+/// (`-/json/`, `-/main_colors/`, `detect_faces`), with validators, caching and single
+/// byte ranges.
 async fn deliver(
     state: &AppState,
     request: &Request<'_>,
@@ -167,27 +174,97 @@ async fn deliver(
     operations: &[Operation],
     filename: Option<String>,
 ) -> Result<Response, CdnError> {
-    if operations.iter().any(|op| op.name == "json") {
-        return Ok(file_json(file));
+    let pipeline = Pipeline::parse(operations)?;
+    if !pipeline.processes {
+        if pipeline.detect_faces {
+            if file.image.is_none() {
+                return Err(TransformError::NotAnImage.into());
+            }
+            return Ok(file_json(file, None, true));
+        }
+        if pipeline.json {
+            return Ok(file_json(file, None, false));
+        }
+        return deliver_original(state, request, file, operations, filename).await;
     }
+    if file.image.is_none() {
+        return Err(TransformError::NotAnImage.into());
+    }
+    let accepts_webp = request
+        .header(header::ACCEPT)
+        .is_some_and(|a| a.contains("image/webp"));
+    let variant = transform::variant(state, file, &pipeline, accepts_webp).await?;
+    if pipeline.json || pipeline.detect_faces {
+        return Ok(file_json(file, Some(&variant), pipeline.detect_faces));
+    }
+    let name = filename.unwrap_or_else(|| file.original_filename.clone());
+    let (mime, kind) = match variant.format {
+        Some(format) => (format.mime(), disposition(file, operations)),
+        None => ("application/json", "inline"),
+    };
+    let builder = common_headers(state, file, &variant.etag)
+        .header(header::VARY, "Accept")
+        .header("x-image-width", variant.width)
+        .header("x-image-height", variant.height);
+    let payload = Payload::Bytes(variant.bytes.clone());
+    respond(request, builder, &variant.etag, file, payload, mime, kind, &name).await
+}
+
+/// The original bytes of a file.
+async fn deliver_original(
+    state: &AppState,
+    request: &Request<'_>,
+    file: &FileRecord,
+    operations: &[Operation],
+    filename: Option<String>,
+) -> Result<Response, CdnError> {
     let path = state.blobs.path(&file.blob);
-    let mut blob = tokio::fs::File::open(&path).await?;
-    let size = blob.metadata().await?.len();
+    let blob = tokio::fs::File::open(&path).await?;
     let etag = format!("\"{}\"", file.blob);
-    let last_modified_s = file.uploaded_us.div_euclid(1_000_000);
-    let mut builder = Response::builder()
-        .header(header::ETAG, &etag)
+    let name = filename.unwrap_or_else(|| file.original_filename.clone());
+    let builder = common_headers(state, file, &etag);
+    let kind = disposition(file, operations);
+    let mime = content_type(&file.mime_type);
+    let mime = mime.to_str().unwrap_or("application/octet-stream");
+    respond(request, builder, &etag, file, Payload::File(blob), mime, kind, &name).await
+}
+
+/// A body to serve: a blob on disk or bytes in memory.
+enum Payload {
+    File(tokio::fs::File),
+    Bytes(Bytes),
+}
+
+/// Validators, caching and robots headers every delivered file carries.
+fn common_headers(state: &AppState, file: &FileRecord, etag: &str) -> axum::http::response::Builder {
+    Response::builder()
+        .header(header::ETAG, etag)
         .header(header::LAST_MODIFIED, http_date(file.uploaded_us))
         .header(
             header::CACHE_CONTROL,
             format!("public, max-age={}", max_age(state, file)),
         )
         .header(header::ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSE_HEADERS)
-        .header("x-robots-tag", ROBOTS);
+        .header("x-robots-tag", ROBOTS)
+}
+
+/// Answers 304, 206, 416 or 200 for `payload`, as the request's conditionals ask.
+#[allow(clippy::too_many_arguments)]
+async fn respond(
+    request: &Request<'_>,
+    mut builder: axum::http::response::Builder,
+    etag: &str,
+    file: &FileRecord,
+    payload: Payload,
+    mime: &str,
+    kind: &str,
+    name: &str,
+) -> Result<Response, CdnError> {
+    let last_modified_s = file.uploaded_us.div_euclid(1_000_000);
     if not_modified(
         request.header(header::IF_NONE_MATCH),
         request.header(header::IF_MODIFIED_SINCE),
-        &etag,
+        etag,
         last_modified_s,
     ) {
         return builder
@@ -195,7 +272,11 @@ async fn deliver(
             .body(Body::empty())
             .map_err(internal);
     }
-    let wanted = if if_range_holds(request.header(header::IF_RANGE), &etag, last_modified_s) {
+    let size = match &payload {
+        Payload::File(f) => f.metadata().await?.len(),
+        Payload::Bytes(b) => b.len() as u64,
+    };
+    let wanted = if if_range_holds(request.header(header::IF_RANGE), etag, last_modified_s) {
         range(request.header(header::RANGE), size)
     } else {
         RangeAnswer::Full
@@ -208,22 +289,24 @@ async fn deliver(
         }
         RangeAnswer::Unsatisfiable => return Err(CdnError::RangeNotSatisfiable(size)),
     };
-    let name = filename.unwrap_or_else(|| file.original_filename.clone());
-    let body = if request.head {
-        Body::empty()
-    } else {
-        blob.seek(std::io::SeekFrom::Start(start)).await?;
-        Body::from_stream(ReaderStream::with_capacity(blob.take(len), CHUNK))
+    let body = match payload {
+        _ if request.head => Body::empty(),
+        Payload::File(mut blob) => {
+            blob.seek(std::io::SeekFrom::Start(start)).await?;
+            Body::from_stream(ReaderStream::with_capacity(blob.take(len), CHUNK))
+        }
+        Payload::Bytes(bytes) => {
+            // Both ends lie inside the body (`range` guarantees it).
+            let (start, end) = (start as usize, (start + len) as usize);
+            Body::from(bytes.slice(start..end))
+        }
     };
     builder
         .status(status)
-        .header(header::CONTENT_TYPE, content_type(&file.mime_type))
+        .header(header::CONTENT_TYPE, mime)
         .header(header::CONTENT_LENGTH, len)
         .header(header::ACCEPT_RANGES, "bytes")
-        .header(
-            header::CONTENT_DISPOSITION,
-            content_disposition(disposition(file, operations), &name),
-        )
+        .header(header::CONTENT_DISPOSITION, content_disposition(kind, name))
         .body(body)
         .map_err(internal)
 }
@@ -288,21 +371,37 @@ fn internal(e: axum::http::Error) -> CdnError {
     CdnError::Internal(crate::error::StoreError::Internal(e.to_string()))
 }
 
-/// `-/json/`: the file object of url-api.openapi.yml, in production's Python spacing.
-/// Non-images carry only `id`; perceptual `hash`/`blurhash` are not computed.
-fn file_json(file: &FileRecord) -> Response {
+/// `-/json/`: the file object of url-api.openapi.yml, in production's Python spacing, of
+/// the processed image when there is one. Non-images carry only `id`; perceptual
+/// `hash`/`blurhash` are not computed. `detect_faces` adds `faces`: the emulator finds
+/// none, an honest answer in production's shape (pyuploadcare's cassette
+/// `test_file_detect_faces.yaml`).
+fn file_json(file: &FileRecord, processed: Option<&Variant>, faces: bool) -> Response {
     let mut object = serde_json::Map::new();
     object.insert("id".into(), file.uuid.to_string().into());
     if let Some(image) = &file.image {
+        let (width, height, format) = match processed {
+            Some(v) => (
+                v.width.into(),
+                v.height.into(),
+                v.format.map_or(image.format.clone(), |f| f.name().to_owned()),
+            ),
+            None => (image.width.into(), image.height.into(), image.format.clone()),
+        };
+        let width: Value = width;
+        let height: Value = height;
         object.insert("dpi".into(), Value::Null);
-        object.insert("width".into(), image.width.into());
-        object.insert("format".into(), image.format.clone().into());
-        object.insert("height".into(), image.height.into());
+        object.insert("width".into(), width);
+        object.insert("format".into(), format.into());
+        object.insert("height".into(), height);
         object.insert("sequence".into(), false.into());
         object.insert("color_mode".into(), image.color_mode.clone().into());
         object.insert("orientation".into(), Value::Null);
         object.insert("geo_location".into(), Value::Null);
         object.insert("datetime_original".into(), Value::Null);
+        if faces {
+            object.insert("faces".into(), Value::Array(Vec::new()));
+        }
     }
     (
         [

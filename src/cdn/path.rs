@@ -104,7 +104,24 @@ pub fn parse(path: &str) -> Option<CdnPath> {
 }
 
 /// Parses what follows `<uuid>/`: `""`, `<filename>`, or `-/<ops>/…[<filename>]`.
+/// `…/detect_faces/` (pyuploadcare writes `detect_faces//`) ends the path as an operation
+/// of that name.
 fn parse_delivery(tail: &str) -> Option<Delivery> {
+    let faces = ["detect_faces//", "detect_faces/", "detect_faces"]
+        .iter()
+        .find_map(|suffix| tail.strip_suffix(suffix))
+        .filter(|rest| rest.is_empty() || rest.ends_with('/'));
+    if let Some(rest) = faces {
+        let mut delivery = parse_delivery(rest)?;
+        if delivery.filename.is_some() {
+            return None;
+        }
+        delivery.operations.push(Operation {
+            name: "detect_faces".to_owned(),
+            params: Vec::new(),
+        });
+        return Some(delivery);
+    }
     let segments: Vec<&str> = tail.split('/').collect();
     // `split` always yields at least one item; the last is the filename when not empty.
     let (last, dirs) = segments.split_last()?;
@@ -276,6 +293,16 @@ mod tests {
             )
         );
         assert_eq!(parse(&format!("/{U}/-/")), file(vec![], None));
+        for faces in ["detect_faces/", "detect_faces//", "detect_faces"] {
+            assert_eq!(
+                parse(&format!("/{U}/{faces}")),
+                file(vec![op("detect_faces", &[])], None)
+            );
+        }
+        assert_eq!(
+            parse(&format!("/{U}/-/preview/detect_faces/")),
+            file(vec![op("preview", &[]), op("detect_faces", &[])], None)
+        );
     }
 
     #[test]
