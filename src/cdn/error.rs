@@ -59,7 +59,10 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
          border-radius: 2px\n}}\n</style>\n</head>\n<body>\n<h3>{reason}</h3>\n\n\n\
          <p>{message}</p>\n\n\n\n<p>\nSee <a href=\"https://uploadcare.com/docs/delivery/cdn/\">\
          CDN documentation</a>.\n</p>\n\n</body>\n</html>\n",
-        message = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"),
+        message = message
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;"),
     );
     (
         status,

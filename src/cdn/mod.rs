@@ -33,13 +33,13 @@ use self::http::{http_date, if_range_holds, not_modified, range, RangeAnswer};
 use self::path::{ArchiveFormat, CdnPath, GroupTarget, Operation};
 use self::transform::cache::Variant;
 use self::transform::{Pipeline, TransformError};
-use axum::body::Bytes;
 use crate::domain::files::is_live;
 use crate::domain::groups::GroupId;
 use crate::routing::Api;
 use crate::store::{FileRecord, GroupMember};
 use crate::urls::bases;
 use crate::AppState;
+use axum::body::Bytes;
 
 /// `Cache-Control` of stored files: production caches files "for up to one year".
 const MAX_AGE_S: i64 = 31_536_000;
@@ -207,7 +207,17 @@ async fn deliver(
         .header("x-image-width", variant.width)
         .header("x-image-height", variant.height);
     let payload = Payload::Bytes(variant.bytes.clone());
-    respond(request, builder, &variant.etag, file, payload, mime, kind, &name).await
+    respond(
+        request,
+        builder,
+        &variant.etag,
+        file,
+        payload,
+        mime,
+        kind,
+        &name,
+    )
+    .await
 }
 
 /// The original bytes of a file.
@@ -226,7 +236,17 @@ async fn deliver_original(
     let kind = disposition(file, operations);
     let mime = content_type(&file.mime_type);
     let mime = mime.to_str().unwrap_or("application/octet-stream");
-    respond(request, builder, &etag, file, Payload::File(blob), mime, kind, &name).await
+    respond(
+        request,
+        builder,
+        &etag,
+        file,
+        Payload::File(blob),
+        mime,
+        kind,
+        &name,
+    )
+    .await
 }
 
 /// A body to serve: a blob on disk or bytes in memory.
@@ -236,7 +256,11 @@ enum Payload {
 }
 
 /// Validators, caching and robots headers every delivered file carries.
-fn common_headers(state: &AppState, file: &FileRecord, etag: &str) -> axum::http::response::Builder {
+fn common_headers(
+    state: &AppState,
+    file: &FileRecord,
+    etag: &str,
+) -> axum::http::response::Builder {
     Response::builder()
         .header(header::ETAG, etag)
         .header(header::LAST_MODIFIED, http_date(file.uploaded_us))
@@ -384,9 +408,14 @@ fn file_json(file: &FileRecord, processed: Option<&Variant>, faces: bool) -> Res
             Some(v) => (
                 v.width.into(),
                 v.height.into(),
-                v.format.map_or(image.format.clone(), |f| f.name().to_owned()),
+                v.format
+                    .map_or(image.format.clone(), |f| f.name().to_owned()),
             ),
-            None => (image.width.into(), image.height.into(), image.format.clone()),
+            None => (
+                image.width.into(),
+                image.height.into(),
+                image.format.clone(),
+            ),
         };
         let width: Value = width;
         let height: Value = height;

@@ -103,17 +103,42 @@ mod tests {
         let q = "token=exp=1633997100~acl=/52da3bfc-7cd8-4861-8b05-126fef7a6994/~hmac=81852547d9dbd9eefd24bee2cada6eab02244b9013533bc8511511923098df72";
         assert!(admits(Some(q), path, SECRET, NOW));
         assert!(!admits(Some(q), path, SECRET, 1_633_997_101));
-        assert!(!admits(Some(q), "/52da3bfc-7cd8-4861-8b05-126fef7a6994/x.png", SECRET, NOW));
-        assert!(!admits(Some(&q.replace("81852", "81853")), path, SECRET, NOW));
+        assert!(!admits(
+            Some(q),
+            "/52da3bfc-7cd8-4861-8b05-126fef7a6994/x.png",
+            SECRET,
+            NOW
+        ));
+        assert!(!admits(
+            Some(&q.replace("81852", "81853")),
+            path,
+            SECRET,
+            NOW
+        ));
         let wild = "token=exp=1633997100~acl=/52da3bfc-7cd8-4861-8b05-126fef7a6994/*~hmac=b2c7526a29d0588b121aa78bc2b2c9399bfb6e1cad3d95397efed722fdbc5a78";
-        assert!(admits(Some(wild), "/52da3bfc-7cd8-4861-8b05-126fef7a6994/-/resize/10x/a.png", SECRET, NOW));
+        assert!(admits(
+            Some(wild),
+            "/52da3bfc-7cd8-4861-8b05-126fef7a6994/-/resize/10x/a.png",
+            SECRET,
+            NOW
+        ));
         assert!(!admits(None, path, SECRET, NOW));
     }
 
     #[test]
     fn pyuploadcare_url_token() {
         let q = "token=exp=1633997100~hmac=25c485fd7f85c19704013673c80d2a86df1b4241fb44cdfa7b7762cb27ef3f57";
-        assert!(admits(Some(q), "/52da3bfc-7cd8-4861-8b05-126fef7a6994/", SECRET, NOW));
-        assert!(!admits(Some(q), "/52da3bfc-7cd8-4861-8b05-126fef7a6995/", SECRET, NOW));
+        assert!(admits(
+            Some(q),
+            "/52da3bfc-7cd8-4861-8b05-126fef7a6994/",
+            SECRET,
+            NOW
+        ));
+        assert!(!admits(
+            Some(q),
+            "/52da3bfc-7cd8-4861-8b05-126fef7a6995/",
+            SECRET,
+            NOW
+        ));
     }
 }

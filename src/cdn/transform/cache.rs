@@ -94,7 +94,10 @@ impl Variants {
 
     /// Bytes held.
     pub fn held_bytes(&self) -> u64 {
-        self.lru.lock().unwrap_or_else(PoisonError::into_inner).bytes
+        self.lru
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .bytes
     }
 
     /// The cached variant, or the result of `compute` run once however many ask at once.
@@ -102,7 +105,12 @@ impl Variants {
     where
         F: FnOnce() -> Result<Processed, TransformError> + Send + 'static,
     {
-        if let Some(v) = self.lru.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        if let Some(v) = self
+            .lru
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
             return Ok(v);
         }
         let cell = self
@@ -185,7 +193,10 @@ mod tests {
     async fn evicts_least_recently_used() {
         let cache = Variants::new(25, 1);
         for k in 0..3u8 {
-            cache.get_or_compute([k; 32], || processed(10)).await.unwrap();
+            cache
+                .get_or_compute([k; 32], || processed(10))
+                .await
+                .unwrap();
         }
         assert_eq!(cache.held_bytes(), 20);
         // Key 0 was evicted: computing it again runs the closure.

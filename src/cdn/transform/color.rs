@@ -168,10 +168,22 @@ pub fn filter(img: &mut DynamicImage, name: &str, amount: i32) {
     let scaled = |v: f32| (v * a).round() as i32;
     let preset: &[Adjust] = &match index % 5 {
         0 => [Adjust::Warmth(scaled(30.0)), Adjust::Contrast(scaled(15.0))],
-        1 => [Adjust::Warmth(scaled(-30.0)), Adjust::Saturation(scaled(-15.0))],
-        2 => [Adjust::Contrast(scaled(-25.0)), Adjust::Brightness(scaled(10.0))],
-        3 => [Adjust::Saturation(scaled(40.0)), Adjust::Contrast(scaled(20.0))],
-        _ => [Adjust::Saturation(scaled(-70.0)), Adjust::Contrast(scaled(10.0))],
+        1 => [
+            Adjust::Warmth(scaled(-30.0)),
+            Adjust::Saturation(scaled(-15.0)),
+        ],
+        2 => [
+            Adjust::Contrast(scaled(-25.0)),
+            Adjust::Brightness(scaled(10.0)),
+        ],
+        3 => [
+            Adjust::Saturation(scaled(40.0)),
+            Adjust::Contrast(scaled(20.0)),
+        ],
+        _ => [
+            Adjust::Saturation(scaled(-70.0)),
+            Adjust::Contrast(scaled(10.0)),
+        ],
     };
     for adj in preset {
         adjust(img, *adj);
@@ -196,7 +208,9 @@ pub fn mix_with_blurred(img: &mut DynamicImage, blurred: &DynamicImage, amount: 
 pub fn main_colors(img: &DynamicImage, n: usize) -> Vec<[u8; 3]> {
     let mut buckets = vec![(0u64, [0u64; 3]); 4096];
     let mut visit = |px: &[u8]| {
-        let key = (usize::from(px[0] >> 4) << 8) | (usize::from(px[1] >> 4) << 4) | usize::from(px[2] >> 4);
+        let key = (usize::from(px[0] >> 4) << 8)
+            | (usize::from(px[1] >> 4) << 4)
+            | usize::from(px[2] >> 4);
         let b = &mut buckets[key];
         b.0 += 1;
         for (sum, c) in b.1.iter_mut().zip(px.iter()) {
@@ -212,7 +226,7 @@ pub fn main_colors(img: &DynamicImage, n: usize) -> Vec<[u8; 3]> {
             .for_each(&mut visit),
         _ => {}
     }
-    buckets.sort_by(|a, b| b.0.cmp(&a.0));
+    buckets.sort_by_key(|b| std::cmp::Reverse(b.0));
     buckets
         .iter()
         .take_while(|b| b.0 > 0)

@@ -156,9 +156,7 @@ pub fn decode(bytes: &[u8]) -> Result<(DynamicImage, ImageFormat, Orientation), 
     if w == 0 || h == 0 {
         return Err(TransformError::Undecodable);
     }
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(Orientation::NoTransforms);
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let img = DynamicImage::from_decoder(decoder).map_err(|_| TransformError::Undecodable)?;
     let img = match img {
         DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => img,
@@ -250,7 +248,9 @@ fn apply(img: DynamicImage, op: &Op, fill: &mut [u8; 3], stretch: &mut Stretch) 
             let blurred = img.fast_blur(*strength as f32 / 2.0);
             match amount {
                 None => blurred,
-                Some(a) => with(img, |i| color::mix_with_blurred(i, &blurred, *a as f32 / 100.0)),
+                Some(a) => with(img, |i| {
+                    color::mix_with_blurred(i, &blurred, *a as f32 / 100.0)
+                }),
             }
         }
         Op::Sharp(strength) => {
@@ -258,7 +258,9 @@ fn apply(img: DynamicImage, op: &Op, fill: &mut [u8; 3], stretch: &mut Stretch) 
                 return img;
             }
             let blurred = img.fast_blur(1.0);
-            with(img, |i| color::mix_with_blurred(i, &blurred, -(*strength as f32) / 10.0))
+            with(img, |i| {
+                color::mix_with_blurred(i, &blurred, -(*strength as f32) / 10.0)
+            })
         }
     }
 }
@@ -285,7 +287,10 @@ fn fit_size(iw: u32, ih: u32, size: Size, upscale: bool) -> (u32, u32) {
     let bh = size.height.unwrap_or(u32::MAX / 4);
     let (w, h) = fit(iw, ih, bw, bh, upscale);
     // Production's sides stay within its limit even when only one was given.
-    (w.min(super::ops::MAX_SIDE_JPEG), h.min(super::ops::MAX_SIDE_JPEG))
+    (
+        w.min(super::ops::MAX_SIDE_JPEG),
+        h.min(super::ops::MAX_SIDE_JPEG),
+    )
 }
 
 /// Cuts a `w`×`h` window (already within the image) at `align`.
@@ -301,9 +306,7 @@ fn crop_at(img: &DynamicImage, w: u32, h: u32, align: Alignment) -> DynamicImage
         Alignment::At(x, y) => {
             let place = |l: super::ops::Length, free: u32| match l {
                 super::ops::Length::Px(v) => v.min(free),
-                super::ops::Length::Percent(p) => {
-                    ((u64::from(free) * u64::from(p)) / 100) as u32
-                }
+                super::ops::Length::Percent(p) => ((u64::from(free) * u64::from(p)) / 100) as u32,
             };
             (place(x, fx), place(y, fy))
         }
@@ -323,7 +326,8 @@ fn pad(img: &DynamicImage, w: u32, h: u32, fill: [u8; 3]) -> DynamicImage {
     let y = i64::from(h.saturating_sub(img.height()) / 2);
     match img {
         DynamicImage::ImageRgba8(src) => {
-            let mut canvas = RgbaImage::from_pixel(w, h, image::Rgba([fill[0], fill[1], fill[2], 255]));
+            let mut canvas =
+                RgbaImage::from_pixel(w, h, image::Rgba([fill[0], fill[1], fill[2], 255]));
             image::imageops::replace(&mut canvas, src, x, y);
             DynamicImage::ImageRgba8(canvas)
         }
@@ -351,8 +355,8 @@ pub fn resize(img: &DynamicImage, w: u32, h: u32) -> DynamicImage {
         return img.resize_exact(w, h, image::imageops::FilterType::Triangle);
     };
     let mut dst = fr::images::Image::new(w, h, pixel_type);
-    let options = fr::ResizeOptions::new()
-        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::CatmullRom));
+    let options =
+        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::CatmullRom));
     if fr::Resizer::new().resize(&src, &mut dst, &options).is_err() {
         return img.resize_exact(w, h, image::imageops::FilterType::Triangle);
     }
@@ -415,7 +419,12 @@ fn encode(
             let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality);
             encoder.set_progressive(progressive);
             encoder
-                .encode(rgb.as_raw(), w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+                .encode(
+                    rgb.as_raw(),
+                    w as u16,
+                    h as u16,
+                    jpeg_encoder::ColorType::Rgb,
+                )
                 .map_err(|e| failed(&e))?;
         }
         OutputFormat::Png => {
@@ -464,7 +473,18 @@ mod tests {
         assert_eq!(fit(3000, 2000, 300, 300, false), (300, 200));
         assert_eq!(fit(30, 20, 300, 300, false), (30, 20));
         assert_eq!(fit(30, 20, 300, 300, true), (300, 200));
-        assert_eq!(fit_size(40, 20, Size { width: Some(20), height: None }, true), (20, 10));
+        assert_eq!(
+            fit_size(
+                40,
+                20,
+                Size {
+                    width: Some(20),
+                    height: None
+                },
+                true
+            ),
+            (20, 10)
+        );
     }
 
     #[test]

@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-pub use self::error::TransformError;
-pub use self::ops::Pipeline;
 use self::cache::Variant;
+pub use self::error::TransformError;
 use self::execute::Context;
+pub use self::ops::Pipeline;
 use crate::store::FileRecord;
 use crate::AppState;
 
@@ -40,14 +40,19 @@ pub async fn variant(
     hasher.update(file.blob.as_bytes());
     hasher.update(b"\0");
     hasher.update(pipeline.to_string().as_bytes());
-    hasher.update(if ctx.accepts_webp { b"\0webp" } else { b"\0----" });
+    hasher.update(if ctx.accepts_webp {
+        b"\0webp"
+    } else {
+        b"\0----"
+    });
     let key: cache::Key = hasher.finalize().into();
     let path = state.blobs.path(&file.blob);
     let pipeline = pipeline.clone();
     state
         .variants
         .get_or_compute(key, move || {
-            let bytes = std::fs::read(&path).map_err(|e| TransformError::Internal(e.to_string()))?;
+            let bytes =
+                std::fs::read(&path).map_err(|e| TransformError::Internal(e.to_string()))?;
             execute::run(&bytes, &pipeline, ctx)
         })
         .await

@@ -214,18 +214,63 @@ pub struct Pipeline {
 
 /// Filter names of the File Uploader's editor and pyuploadcare's `ImageFilter`.
 pub const FILTERS: [&str; 40] = [
-    "adaris", "briaril", "calarel", "carris", "cynarel", "cyren", "elmet", "elonni",
-    "enzana", "erydark", "fenralan", "ferand", "galen", "gavin", "gethriel", "iorill",
-    "iothari", "iselva", "jadis", "lavra", "misiara", "namala", "nerion", "nethari",
-    "pamaya", "sarnar", "sedis", "sewen", "sorahel", "sorlen", "tarian", "thellassan",
-    "varriel", "varven", "vevera", "virkas", "yedis", "yllara", "zatvel", "zevcen",
+    "adaris",
+    "briaril",
+    "calarel",
+    "carris",
+    "cynarel",
+    "cyren",
+    "elmet",
+    "elonni",
+    "enzana",
+    "erydark",
+    "fenralan",
+    "ferand",
+    "galen",
+    "gavin",
+    "gethriel",
+    "iorill",
+    "iothari",
+    "iselva",
+    "jadis",
+    "lavra",
+    "misiara",
+    "namala",
+    "nerion",
+    "nethari",
+    "pamaya",
+    "sarnar",
+    "sedis",
+    "sewen",
+    "sorahel",
+    "sorlen",
+    "tarian",
+    "thellassan",
+    "varriel",
+    "varven",
+    "vevera",
+    "virkas",
+    "yedis",
+    "yllara",
+    "zatvel",
+    "zevcen",
 ];
 
 /// Operations production has that the emulator accepts and does not apply (overlays,
 /// object-aware crops, SVG rasterizing, …): listed in COMPATIBILITY.md.
 const ACCEPTED_NOT_APPLIED: [&str; 12] = [
-    "overlay", "text", "text_align", "font", "text_box", "rect", "border_radius", "trim",
-    "zoom_objects", "blur_region", "rasterize", "max_icc_size",
+    "overlay",
+    "text",
+    "text_align",
+    "font",
+    "text_box",
+    "rect",
+    "border_radius",
+    "trim",
+    "zoom_objects",
+    "blur_region",
+    "rasterize",
+    "max_icc_size",
 ];
 
 impl Pipeline {
@@ -358,7 +403,7 @@ impl Pipeline {
                     ),
                     _ => return Err(bad()),
                 };
-                image(self, Op::Blur(strength as u32, amount));
+                image(self, Op::Blur(strength, amount));
             }
             ("sharp", rest) => {
                 let s = match rest {
@@ -366,7 +411,7 @@ impl Pipeline {
                     [s] => ranged(s, 0, 20).ok_or_else(bad)?,
                     _ => return Err(bad()),
                 };
-                image(self, Op::Sharp(s as u32));
+                image(self, Op::Sharp(s));
             }
             ("enhance", rest) => {
                 let s = match rest {
@@ -374,7 +419,7 @@ impl Pipeline {
                     [s] => ranged(s, 0, 100).ok_or_else(bad)?,
                     _ => return Err(bad()),
                 };
-                image(self, Op::Enhance(s as u32));
+                image(self, Op::Enhance(s));
             }
             (
                 name @ ("brightness" | "exposure" | "gamma" | "contrast" | "saturation"
@@ -555,7 +600,11 @@ fn hex_color(s: &str) -> Option<[u8; 3]> {
     let byte = |i: usize| u8::from_str_radix(s.get(i..i + 2)?, 16).ok();
     match s.len() {
         3 => {
-            let d = |i: usize| u8::from_str_radix(s.get(i..i + 1)?, 16).ok().map(|v| v * 17);
+            let d = |i: usize| {
+                u8::from_str_radix(s.get(i..i + 1)?, 16)
+                    .ok()
+                    .map(|v| v * 17)
+            };
             Some([d(0)?, d(1)?, d(2)?])
         }
         6 | 8 => Some([byte(0)?, byte(2)?, byte(4)?]),
@@ -578,15 +627,25 @@ mod tests {
         assert_eq!(
             p.ops,
             vec![
-                Op::Resize(Size { width: Some(20), height: None }),
-                Op::ScaleCrop(10, 20, Alignment::At(Length::Percent(30), Length::Percent(40))),
+                Op::Resize(Size {
+                    width: Some(20),
+                    height: None
+                }),
+                Op::ScaleCrop(
+                    10,
+                    20,
+                    Alignment::At(Length::Percent(30), Length::Percent(40))
+                ),
                 Op::Crop(CropSize::Ratio(16, 9), Alignment::Center),
             ]
         );
         assert!(p.processes);
         let p = parse("scale_crop/10x10/smart_faces/").unwrap();
         assert_eq!(p.ops, vec![Op::ScaleCrop(10, 10, Alignment::Center)]);
-        assert_eq!(parse("setfill/f00/").unwrap().ops, vec![Op::SetFill([255, 0, 0])]);
+        assert_eq!(
+            parse("setfill/f00/").unwrap().ops,
+            vec![Op::SetFill([255, 0, 0])]
+        );
     }
 
     #[test]
@@ -594,7 +653,10 @@ mod tests {
         let p = parse("preview/").unwrap();
         assert_eq!(
             p.ops,
-            vec![Op::Preview(Size { width: Some(2048), height: Some(2048) })]
+            vec![Op::Preview(Size {
+                width: Some(2048),
+                height: Some(2048)
+            })]
         );
         assert!(!parse("inline/yes/-/json/").unwrap().processes);
     }
@@ -602,10 +664,23 @@ mod tests {
     #[test]
     fn refusals() {
         for bad in [
-            "resize/abc/", "resize/x/", "resize/0x10/", "resize/10x10/10/", "preview/1x1/2/",
-            "scale_crop/10x/", "crop/10x10/middle/", "rotate/45/", "format/gif/",
-            "quality/great/", "blur/9999/", "brightness/200/", "filter/nope/", "setfill/zz/",
-            "stretch/maybe/", "progressive/1/", "json/x/",
+            "resize/abc/",
+            "resize/x/",
+            "resize/0x10/",
+            "resize/10x10/10/",
+            "preview/1x1/2/",
+            "scale_crop/10x/",
+            "crop/10x10/middle/",
+            "rotate/45/",
+            "format/gif/",
+            "quality/great/",
+            "blur/9999/",
+            "brightness/200/",
+            "filter/nope/",
+            "setfill/zz/",
+            "stretch/maybe/",
+            "progressive/1/",
+            "json/x/",
         ] {
             assert!(
                 matches!(parse(bad), Err(TransformError::BadParams { .. })),
