@@ -1,6 +1,7 @@
 //! One typed configuration: defaults, then the TOML file, then `UC_*` environment variables,
 //! then command-line flags (later layers win). Loaded once, validated once.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -78,6 +79,14 @@ pub struct Args {
     /// Megabytes of processed CDN images kept in memory [default: 128].
     #[arg(long, env = "UC_VARIANT_CACHE_MB")]
     pub variant_cache_mb: Option<u64>,
+    /// Secure delivery for a project as PUB_KEY:HEX_SECRET: its CDN URLs then need
+    /// `?token=…` signed with that secret; repeatable (UC_SECURE_DELIVERY: comma-separated).
+    #[arg(
+        long = "secure-delivery",
+        env = "UC_SECURE_DELIVERY",
+        value_delimiter = ','
+    )]
+    pub secure_delivery: Vec<String>,
 }
 
 /// The TOML file's shape; unknown keys are rejected.
@@ -114,6 +123,9 @@ pub struct FileConfig {
     pub client_timeout_secs: Option<u64>,
     /// See [`Args::variant_cache_mb`].
     pub variant_cache_mb: Option<u64>,
+    /// Secure delivery: public key → the hex secret CDN tokens are signed with.
+    #[serde(default)]
+    pub secure_delivery: BTreeMap<String, String>,
     /// Projects with their settings.
     #[serde(default)]
     pub projects: Vec<ProjectConfig>,
@@ -199,6 +211,8 @@ pub struct Config {
     pub record_answers: Option<PathBuf>,
     /// Bytes of processed CDN images the variant cache holds.
     pub variant_cache_bytes: u64,
+    /// Projects whose CDN needs signed URLs: public key → hex secret (src/cdn/secure.rs).
+    pub secure_delivery: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -291,6 +305,20 @@ impl Config {
                 return Err("every project needs a pub_key and a secret_key".to_owned());
             }
         }
+        let mut secure_delivery = file.secure_delivery;
+        for spec in args.secure_delivery.iter().filter(|s| !s.trim().is_empty()) {
+            let (pub_key, secret) = spec.trim().split_once(':').ok_or_else(|| {
+                format!("--secure-delivery must be PUB_KEY:HEX_SECRET, got {spec:?}")
+            })?;
+            secure_delivery.insert(pub_key.to_owned(), secret.to_owned());
+        }
+        for (pub_key, secret) in &secure_delivery {
+            if hex::decode(secret).map_or(true, |k| k.is_empty()) {
+                return Err(format!(
+                    "the secure delivery secret of {pub_key} must be non-empty hex"
+                ));
+            }
+        }
         let url = |v: Option<String>| -> Result<Option<String>, String> {
             match v {
                 None => Ok(None),
@@ -347,6 +375,7 @@ impl Config {
                 .or(file.variant_cache_mb)
                 .unwrap_or(128)
                 .saturating_mul(1024 * 1024),
+            secure_delivery,
         })
     }
 }
@@ -425,6 +454,16 @@ mod tests {
         assert_eq!((c.retention_hours, c.simple_auth_https_only), (1, true));
         let c = Config::resolve(args(&[]), Some(file)).unwrap();
         assert_eq!((c.retention_hours, c.simple_auth_https_only), (5, false));
+    }
+
+    #[test]
+    fn secure_delivery_by_file_and_flag() {
+        let file = "[secure_delivery]\na = \"00ff\"\n";
+        let c = Config::resolve(args(&["--secure-delivery", "b:abcd"]), Some(file)).unwrap();
+        assert_eq!(c.secure_delivery.get("a").map(String::as_str), Some("00ff"));
+        assert_eq!(c.secure_delivery.get("b").map(String::as_str), Some("abcd"));
+        let e = Config::resolve(args(&["--secure-delivery", "b:xyz"]), None).unwrap_err();
+        assert!(e.contains("non-empty hex"), "{e}");
     }
 
     #[test]

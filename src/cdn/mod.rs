@@ -100,6 +100,7 @@ async fn serve(
                 .await?
                 .filter(live)
                 .ok_or(CdnError::NotFound)?;
+            check_token(state, &file.project, uri)?;
             let request = Request { headers, head };
             deliver(
                 state,
@@ -117,6 +118,12 @@ async fn serve(
                 .await?
                 .filter(|(g, _)| g.files_count == id.count)
                 .ok_or(CdnError::NotFound)?;
+            for project in members
+                .iter()
+                .filter_map(|m| m.file.as_ref().map(|f| &f.project))
+            {
+                check_token(state, project, uri)?;
+            }
             match target {
                 GroupTarget::Page => Ok(group_page(state, headers, id, &members, head)),
                 GroupTarget::Nth { index, delivery } => {
@@ -149,6 +156,21 @@ async fn serve(
                 }
             }
         }
+    }
+}
+
+/// Secure delivery: a project with a secret needs a valid token on every CDN path.
+fn check_token(state: &AppState, project: &str, uri: &Uri) -> Result<(), CdnError> {
+    match state.config.secure_delivery.get(project) {
+        Some(secret) => {
+            let now_s = state.clock.now_us().div_euclid(1_000_000);
+            if secure::admits(uri.query(), uri.path(), secret, now_s) {
+                Ok(())
+            } else {
+                Err(CdnError::Forbidden)
+            }
+        }
+        None => Ok(()),
     }
 }
 

@@ -731,3 +731,72 @@ async fn group_members_get_default_effects_then_the_urls() {
         assert_eq!(r.headers()[CONTENT_TYPE], "image/png");
     }
 }
+
+/// The hex secret of the test project's secure delivery (pyuploadcare's test secret).
+const TOKEN_SECRET: &str = "73636b61519adede42191efe1e73f02a67c7b692e3765f90c250c230be095211";
+
+/// `token=exp=…~acl=…~hmac=…` as pyuploadcare's `AkamaiSecureUrlBuilderWithAclToken` writes.
+fn acl_token(exp: i64, acl: &str, secret: &str) -> String {
+    use hmac::Mac;
+    let key = hex::decode(secret).unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("exp={exp}~acl={acl}").as_bytes());
+    let sig = hex::encode(mac.finalize().into_bytes());
+    format!("token=exp={exp}~acl={acl}~hmac={sig}")
+}
+
+#[tokio::test]
+async fn secure_delivery_needs_a_valid_token() {
+    let s = TestServer::start_with(Backend::Sqlite, |c| {
+        c.secure_delivery.insert(PUB.into(), TOKEN_SECRET.into());
+    })
+    .await;
+    let id = s.upload(PUB, "q.png", quadrant_png(40, 20)).await;
+    let open = s.upload(OTHER_PUB, "o.png", quadrant_png(4, 4)).await;
+    let now = s.state.clock.now_us() / 1_000_000;
+    let denied = "Access denied: this project requires a valid, unexpired secure delivery token.";
+    let exact = format!("/{id}/");
+    let resized = format!("/{id}/-/resize/20x/");
+    assert_page(&s, &exact, 403, "Forbidden", denied).await;
+    assert_page(&s, &resized, 403, "Forbidden", denied).await;
+    let valid = acl_token(now + 300, &exact, TOKEN_SECRET);
+    let r = s
+        .client
+        .get(s.url(&format!("{exact}?{valid}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap(), quadrant_png(40, 20));
+    // An exact ACL covers only its path; a wildcard covers what starts with it.
+    assert_page(&s, &format!("{resized}?{valid}"), 403, "Forbidden", denied).await;
+    let wild = acl_token(now + 300, &format!("/{id}/*"), TOKEN_SECRET);
+    let a = fetch_image(&s, &format!("{resized}?{wild}"), None).await;
+    assert_eq!(a.dims(), (20, 10));
+    let expired = acl_token(now - 1, &exact, TOKEN_SECRET);
+    assert_page(&s, &format!("{exact}?{expired}"), 403, "Forbidden", denied).await;
+    let wrong = acl_token(now + 300, &exact, "00ff00ff");
+    assert_page(&s, &format!("{exact}?{wrong}"), 403, "Forbidden", denied).await;
+    // Group members need it too; other projects' files do not.
+    let group = s.group(PUB, std::slice::from_ref(&id)).await;
+    let nth = format!("/{group}/nth/0/");
+    assert_page(&s, &nth, 403, "Forbidden", denied).await;
+    let acl = nth.replace('~', "%7e");
+    let r = s
+        .client
+        .get(s.url(&format!(
+            "{nth}?{}",
+            acl_token(now + 300, &acl, TOKEN_SECRET)
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = s
+        .client
+        .get(s.url(&format!("/{open}/")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
