@@ -5,6 +5,9 @@
   jsonschema library.
 * The Dockerfile builds with docker/build-static.sh (the script CI runs), runs as a non-root
   user, has a HEALTHCHECK using --check-ready, and declares the /data volume.
+* Its two final stages (from-binary, the first stage, which CI builds from the host's static
+  binary; from-source, the last stage and the default target) set the same user,
+  environment, volume, ports, health check and entry point, so CI tests what users build.
 
 Usage: python check.py <compose_spec.json>
 """
@@ -51,6 +54,41 @@ check("Dockerfile runs as non-root", "USER 10001" in dockerfile)
 check("Dockerfile has a HEALTHCHECK", "HEALTHCHECK" in dockerfile and "--check-ready" in dockerfile)
 check("Dockerfile declares the data volume", 'VOLUME ["/data"]' in dockerfile)
 check("Dockerfile uses a static base", "FROM scratch" in dockerfile)
+
+
+def stages(text):
+    """[(name, [instruction, ...])] with continuation lines joined and comments dropped."""
+    result, joined = [], ""
+    for line in text.splitlines():
+        if line.lstrip().startswith("#") and not joined:
+            continue
+        joined += line.rstrip("\\").strip() + " "
+        if line.rstrip().endswith("\\"):
+            continue
+        instruction, joined = " ".join(joined.split()), ""
+        if not instruction:
+            continue
+        if instruction.upper().startswith("FROM "):
+            words = instruction.split()
+            result.append((words[3] if len(words) > 3 else words[1], []))
+        elif result:
+            result[-1][1].append(instruction)
+    return result
+
+
+RUNTIME = ("USER", "ENV", "VOLUME", "EXPOSE", "HEALTHCHECK", "ENTRYPOINT", "CMD", "STOPSIGNAL")
+found = stages(dockerfile)
+names = [name for name, _ in found]
+check("Dockerfile's first stage is from-binary", names[:1] == ["from-binary"], f"stages {names}")
+check("Dockerfile's last stage is from-source", names[-1:] == ["from-source"], f"stages {names}")
+runtime = {
+    name: [i for i in body if i.split()[0].upper() in RUNTIME] for name, body in found
+}
+check(
+    "from-binary and from-source set the same runtime settings",
+    runtime.get("from-binary") == runtime.get("from-source") and bool(runtime.get("from-binary")),
+    f"{runtime.get('from-binary')} != {runtime.get('from-source')}",
+)
 
 print(f"{passes} passed, {failures} failed")
 sys.exit(1 if failures else 0)

@@ -1,0 +1,374 @@
+#!/usr/bin/env bash
+# The Docker image and compose files in a real container engine (issue 18).
+#
+# Starts its own dockerd (Debian's docker.io, installed when missing), builds every image
+# locally (no registry is needed), then for docker/docker-compose.sqlite.yml and
+# docker/docker-compose.postgres.yml (two emulator replicas): brings the stack up, waits for
+# every service to be healthy, runs the official SDKs (pyuploadcare, @uploadcare/upload-client,
+# @uploadcare/rest-client: upload, group, REST list/info, CDN bytes) against the published
+# ports and from a container on the compose network by service name, checks that data
+# survives `down` / `up`, that the emulator runs as a non-root user and that `docker stop`
+# ends it within 2 s. Measures the image size, the time to ready and to healthy, and the idle
+# memory, and stops dockerd (by its PID) at the end.
+#
+# Knobs (environment):
+#   UC_DOCKER_BIN    the static emulator binary (default: built with docker/build-static.sh)
+#   UC_DOCKER_CACHE  where the Debian root file system tarball is kept between runs
+#                    (default: target/docker-e2e)
+#
+# Runs as root (dockerd needs it); CI runs it from .ci/run. Publishes ports 8000 and 8001.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+cd "$ROOT"
+
+say() { printf '\n==> %s\n' "$*" >&2; }
+die() { printf 'e2e.sh: %s\n' "$*" >&2; exit 1; }
+now() { date +%s.%N; }
+ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
+
+[[ $(id -u) -eq 0 ]] || die "run as root (dockerd needs it): sudo $0"
+STARTED=$(now)
+
+PROJECT=ucdockere2e
+EMULATOR_IMAGE=uploadcare-emulator:latest
+DEBIAN_IMAGE=uc-e2e-debian:bookworm
+export UC_POSTGRES_IMAGE=uc-e2e-postgres:15 # read by docker/docker-compose.postgres.yml
+CACHE=${UC_DOCKER_CACHE:-$ROOT/target/docker-e2e}
+PY_DIR="$ROOT/tests/sdk/python"
+JS_DIR="$ROOT/tests/sdk/js"
+# The SDK suites' scenarios this smoke test runs: upload, group, REST list/info.
+PY_SCENARIOS=(upload_small_file upload_png_image create_group_with_cdn_operations_member
+  rest_file_info_after_upload rest_group_info rest_list_groups_limit)
+JS_SCENARIOS=(upload_small_file upload_file_group_from_buffers group_with_cdn_operations_member
+  file_info_by_uuid rest_group_info rest_list_groups_from rest_store_files)
+FIGURES=()
+figure() { FIGURES+=("$(printf '%-46s %s' "$1" "$2")"); printf '    %-46s %s\n' "$1" "$2" >&2; }
+
+WORK=$(mktemp -d /tmp/uc-docker-e2e.XXXXXX)
+DOCKERD_PID=""
+COMPOSE_FILE=""
+
+# ------------------------------------------------------------------------------ cleanup
+compose() { docker-compose -p "$PROJECT" -f "$ROOT/docker/$COMPOSE_FILE" "$@"; }
+
+cleanup() {
+  local rc=$?
+  set +e
+  if [[ -n "$DOCKERD_PID" ]]; then
+    if [[ $rc -ne 0 ]]; then
+      if [[ -n "$COMPOSE_FILE" ]]; then
+        say "logs of $COMPOSE_FILE"
+        compose logs --no-color --tail=40 >&2
+      fi
+      say "dockerd log (last lines)"
+      tail -n 20 "$WORK/dockerd.log" >&2
+    fi
+    [[ -n "$COMPOSE_FILE" ]] && compose down -v --remove-orphans -t 5 >/dev/null 2>&1
+    docker rm -f "$PROJECT-measure" >/dev/null 2>&1
+    kill -TERM "$DOCKERD_PID" 2>/dev/null
+    for _ in $(seq 1 150); do
+      kill -0 "$DOCKERD_PID" 2>/dev/null || break
+      sleep 0.2
+    done
+    kill -KILL "$DOCKERD_PID" 2>/dev/null
+    wait "$DOCKERD_PID" 2>/dev/null
+  fi
+  # Whatever dockerd left mounted under the work dir (nothing after a clean stop).
+  grep -o " $WORK[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------------------ tools
+say "tools: dockerd, docker-compose, debootstrap, node, python3-venv"
+missing=()
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+command -v docker >/dev/null 2>&1 || missing+=(docker.io)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+if [[ ${#missing[@]} -gt 0 ]]; then
+  # Never let a package's maintainer script start a system dockerd: this script runs its own.
+  policy=/usr/sbin/policy-rc.d
+  added_policy=""
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added_policy=1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+  [[ -z "$added_policy" ]] || rm -f "$policy"
+fi
+docker --version
+docker-compose version --short
+
+# ------------------------------------------------------------------------------ SDKs
+# The same installs, in the same places, as tests/sdk/run.sh (its stamps, so either reuses
+# the other's work).
+fingerprint() { sha256sum "$@" | sha256sum | cut -d' ' -f1; }
+stamp="$PY_DIR/.venv/.sdk-installed"
+want=$(fingerprint "$PY_DIR/requirements.txt")
+if [[ ! -x "$PY_DIR/.venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+  say "creating the Python venv (pyuploadcare)"
+  python3 -m venv "$PY_DIR/.venv"
+  "$PY_DIR/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$PY_DIR/requirements.txt"
+  echo "$want" >"$stamp"
+fi
+stamp="$JS_DIR/node_modules/.sdk-installed"
+want=$(fingerprint "$JS_DIR/package.json" "$JS_DIR/package-lock.json")
+if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+  say "npm ci (@uploadcare/upload-client, @uploadcare/rest-client)"
+  (cd "$JS_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" >"$stamp"
+fi
+# The client container runs Debian 12's python3 on the venv's packages (same minor version).
+site_packages=$(echo "$PY_DIR"/.venv/lib/python3*/site-packages)
+[[ "$site_packages" == */python3.11/site-packages ]] ||
+  die "the SDK venv must use Python 3.11 (Debian 12's, as the client container): $site_packages"
+
+# ------------------------------------------------------------------------------ binary
+BIN=${UC_DOCKER_BIN:-}
+if [[ -z "$BIN" ]]; then
+  say "static binary (docker/build-static.sh)"
+  BIN="$ROOT/$(./docker/build-static.sh | tail -n 1)"
+fi
+[[ -x "$BIN" ]] || die "emulator binary not found: $BIN"
+
+# ------------------------------------------------------------------------------ dockerd
+for port in 8000 8001; do
+  if ss -Hltn "sport = :$port" | grep -q .; then
+    die "port $port is in use; the compose files publish 8000 and 8001"
+  fi
+done
+say "dockerd (data root $WORK/docker)"
+export DOCKER_HOST="unix://$WORK/docker.sock"
+dockerd --host "$DOCKER_HOST" --data-root "$WORK/docker" --exec-root "$WORK/exec" \
+  --pidfile "$WORK/dockerd.pid" >"$WORK/dockerd.log" 2>&1 &
+DOCKERD_PID=$!
+for _ in $(seq 1 300); do
+  docker version >/dev/null 2>&1 && break
+  kill -0 "$DOCKERD_PID" 2>/dev/null || die "dockerd exited: $(tail -n 5 "$WORK/dockerd.log")"
+  sleep 0.1
+done
+docker version --format 'engine {{.Server.Version}}, API {{.Server.APIVersion}}'
+
+# ------------------------------------------------------------------------------ images
+# The legacy builder is in every engine and client version; BuildKit needs the buildx plugin.
+export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
+
+say "image $EMULATOR_IMAGE from $BIN (docker/Dockerfile --target from-binary)"
+ctx="$WORK/context"
+mkdir -p "$ctx/data"
+install -s -m 0755 "$BIN" "$ctx/uploadcare-emulator" # stripped, as the from-source stage does
+docker build -q -f docker/Dockerfile --target from-binary -t "$EMULATOR_IMAGE" "$ctx" >/dev/null
+image_bytes=$(docker image inspect -f '{{.Size}}' "$EMULATOR_IMAGE")
+
+say "image $DEBIAN_IMAGE (debootstrap + docker import) and $UC_POSTGRES_IMAGE"
+key=$(fingerprint "$HERE/images/build-rootfs.sh" | cut -c1-16)
+rootfs="$CACHE/debian-bookworm-$key.tar"
+if [[ -s "$rootfs" ]]; then
+  echo "reusing $rootfs" >&2
+else
+  started=$(now)
+  TMPDIR="$WORK" bash "$HERE/images/build-rootfs.sh" "$rootfs"
+  figure "debootstrap root file system" "$(ms_since "$started") ms"
+fi
+docker import -q \
+  -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  -c 'CMD ["/bin/bash"]' "$rootfs" "$DEBIAN_IMAGE" >/dev/null
+docker build -q -f "$HERE/images/postgres.Dockerfile" --build-arg "BASE=$DEBIAN_IMAGE" \
+  -t "$UC_POSTGRES_IMAGE" "$HERE/images" >/dev/null
+
+# ------------------------------------------------------------------------------ helpers
+# health CONTAINER: its health status, or its state when it has no health check.
+health() {
+  docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$1"
+}
+
+# wait_healthy: every container of the stack healthy (or running, without a health check).
+wait_healthy() {
+  local ids id status pending
+  ids=$(compose ps -q)
+  [[ -n "$ids" ]] || die "no containers in $COMPOSE_FILE"
+  for _ in $(seq 1 600); do
+    pending=""
+    for id in $ids; do
+      status=$(health "$id")
+      case "$status" in
+        healthy) ;;
+        running) docker inspect -f '{{.State.Health}}' "$id" | grep -q '<nil>' || pending=1 ;;
+        unhealthy | exited | dead) die "container $(docker inspect -f '{{.Name}}' "$id") is $status" ;;
+        *) pending=1 ;;
+      esac
+    done
+    [[ -n "$pending" ]] || return 0
+    sleep 0.1
+  done
+  die "$COMPOSE_FILE: not every service healthy within 60 s"
+}
+
+# container SERVICE: the id of the stack's container of that service.
+container() { compose ps -q "$1"; }
+
+# check_user SERVICE: the emulator's process runs as uid 10001, not root.
+check_user() {
+  local id pid uid
+  id=$(container "$1")
+  pid=$(docker inspect -f '{{.State.Pid}}' "$id")
+  uid=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
+  [[ "$uid" == 10001 ]] || die "$1 runs as uid $uid, not 10001"
+  echo "ok $1 runs as uid $uid (host pid $pid)"
+}
+
+# check_stop SERVICE: `docker stop` ends it within 2 s, by its own SIGTERM handling (exit 0).
+check_stop() {
+  local id started ms code
+  id=$(container "$1")
+  started=$(now)
+  docker stop -t 10 "$id" >/dev/null
+  ms=$(ms_since "$started")
+  code=$(docker inspect -f '{{.State.ExitCode}}' "$id")
+  [[ $ms -lt 2000 && $code == 0 ]] || die "$1: docker stop took $ms ms, exit code $code"
+  echo "ok docker stop $1: $ms ms, exit code 0"
+  figure "docker stop ($COMPOSE_FILE, $1)" "$ms ms"
+}
+
+# smoke NAME UPLOAD/API/CDN-BASE [OTHER-BASES...]: the SDK subsets and the CDN bytes check
+# from the host.
+smoke_host() {
+  local base=$1; shift
+  say "[$COMPOSE_FILE] SDKs from the host against $base"
+  (
+    export UC_UPLOAD_URL="$base/" UC_API_URL="$base/" UC_CDN_URL="$base/"
+    export UC_PUB_KEY=demopublickey UC_SECRET_KEY=demosecretkey UC_SDK_JS_DIR="$JS_DIR"
+    export UC_OTHER_BASE_URLS="$*"
+    "$PY_DIR/.venv/bin/python" "$PY_DIR/scenarios.py" "${PY_SCENARIOS[@]}"
+    node "$JS_DIR/scenarios.mjs" "${JS_SCENARIOS[@]}"
+    "$PY_DIR/.venv/bin/python" "$HERE/cdn_bytes.py"
+    node "$HERE/cdn_bytes.mjs"
+  )
+}
+
+# smoke_network BASE [OTHER-BASES...]: the same from a client container on the compose
+# network, addressing the emulator by service name.
+smoke_network() {
+  local base=$1; shift
+  say "[$COMPOSE_FILE] SDKs from a container on the compose network against $base"
+  docker run --rm --network "${PROJECT}_default" -v "$ROOT/tests:/tests:ro" \
+    -e UC_UPLOAD_URL="$base/" -e UC_API_URL="$base/" -e UC_CDN_URL="$base/" \
+    -e UC_PUB_KEY=demopublickey -e UC_SECRET_KEY=demosecretkey \
+    -e UC_OTHER_BASE_URLS="$*" -e UC_SDK_JS_DIR=/tests/sdk/js \
+    -e PYTHONPATH="/tests/sdk/python/.venv/lib/python3.11/site-packages" \
+    "$DEBIAN_IMAGE" sh -ec "
+      curl -fsS $base/_emulator/ready; echo
+      python3 /tests/sdk/python/scenarios.py ${PY_SCENARIOS[*]}
+      node /tests/sdk/js/scenarios.mjs ${JS_SCENARIOS[*]}
+      python3 /tests/docker/cdn_bytes.py
+      node /tests/docker/cdn_bytes.mjs"
+}
+
+# upload_marker BASE: uploads random bytes (kept in $WORK/marker) and prints the uuid.
+upload_marker() {
+  head -c 4096 /dev/urandom >"$WORK/marker"
+  curl -fsS "$1/base/" -F UPLOADCARE_PUB_KEY=demopublickey -F UPLOADCARE_STORE=1 \
+    -F "file=@$WORK/marker" | sed -n 's/.*"file": *"\([^"]*\)".*/\1/p'
+}
+
+# check_marker BASE UUID: the CDN answers the marker's bytes.
+check_marker() {
+  curl -fsS "$1/$2/" -o "$WORK/marker.back"
+  cmp -s "$WORK/marker" "$WORK/marker.back" || die "$1/$2/ does not answer the bytes uploaded"
+  echo "ok $1/$2/ answers the bytes uploaded before down / up"
+}
+
+# up: brings the stack up and waits until every service is healthy; prints the time taken.
+up() {
+  local started
+  started=$(now)
+  compose up -d --no-build >/dev/null 2>&1 || { compose up -d --no-build; die "compose up failed"; }
+  wait_healthy
+  ms_since "$started"
+}
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$(docker inspect -f '{{.State.Pid}}' "$1")/status"; }
+
+# ------------------------------------------------------------------------------ figures
+say "measure: size, time to ready and to healthy, idle memory (docker run $EMULATOR_IMAGE)"
+figure "image size ($EMULATOR_IMAGE)" "$(awk -v b="$image_bytes" 'BEGIN { printf "%.1f MB (%d bytes)", b / 1e6, b }')"
+started=$(now)
+docker run -d --name "$PROJECT-measure" -p 127.0.0.1::8000 \
+  -e UC_PROJECTS=demopublickey:demosecretkey "$EMULATOR_IMAGE" >/dev/null
+port=$(docker port "$PROJECT-measure" 8000/tcp | head -n1 | sed 's/.*://')
+ready_ms=""
+for _ in $(seq 1 1000); do
+  if [[ -z "$ready_ms" ]] && curl -fs -o /dev/null "http://127.0.0.1:$port/_emulator/ready"; then
+    ready_ms=$(ms_since "$started")
+  fi
+  [[ "$(health "$PROJECT-measure")" == healthy ]] && break
+  sleep 0.02
+done
+healthy_ms=$(ms_since "$started")
+[[ "$(health "$PROJECT-measure")" == healthy ]] || die "the image never became healthy"
+interval=$(docker inspect -f '{{.Config.Healthcheck.Interval}}' "$PROJECT-measure")
+figure "docker run to ready (GET /_emulator/ready 200)" "$ready_ms ms"
+figure "docker run to healthy (HEALTHCHECK, $interval interval)" "$healthy_ms ms"
+sleep 3
+figure "idle RSS after start (SQLite)" "$(($(rss_kb "$PROJECT-measure") / 1024)) MB"
+figure "idle memory, docker stats" "$(docker stats --no-stream --format '{{.MemUsage}}' "$PROJECT-measure")"
+docker rm -f "$PROJECT-measure" >/dev/null
+
+# ------------------------------------------------------------------------------ SQLite
+COMPOSE_FILE=docker-compose.sqlite.yml
+say "[$COMPOSE_FILE] up"
+ms=$(up)
+figure "compose up to all healthy ($COMPOSE_FILE)" "$ms ms"
+check_user uploadcare
+smoke_host http://127.0.0.1:8000
+smoke_network http://uploadcare:8000
+sleep 2
+figure "idle RSS after the SDK suites (SQLite)" "$(($(rss_kb "$(container uploadcare)") / 1024)) MB"
+say "[$COMPOSE_FILE] data survives down / up"
+uuid=$(upload_marker http://127.0.0.1:8000)
+[[ -n "$uuid" ]] || die "upload of the marker failed"
+compose down >/dev/null 2>&1
+up >/dev/null
+check_marker http://127.0.0.1:8000 "$uuid"
+check_stop uploadcare
+compose down -v >/dev/null 2>&1
+COMPOSE_FILE=""
+
+# ------------------------------------------------------------------------------ Postgres
+COMPOSE_FILE=docker-compose.postgres.yml
+say "[$COMPOSE_FILE] up (Postgres and two emulator replicas)"
+ms=$(up)
+figure "compose up to all healthy ($COMPOSE_FILE)" "$ms ms"
+check_user uploadcare
+check_user uploadcare-replica
+smoke_host http://127.0.0.1:8000 http://127.0.0.1:8001
+smoke_network http://uploadcare-replica:8000 http://uploadcare:8000
+sleep 2
+figure "idle RSS after the SDK suites (Postgres)" "$(($(rss_kb "$(container uploadcare)") / 1024)) MB"
+say "[$COMPOSE_FILE] data survives down / up"
+uuid=$(upload_marker http://127.0.0.1:8000)
+[[ -n "$uuid" ]] || die "upload of the marker failed"
+compose down >/dev/null 2>&1
+up >/dev/null
+check_marker http://127.0.0.1:8000 "$uuid"
+check_marker http://127.0.0.1:8001 "$uuid"
+check_stop uploadcare-replica
+check_stop uploadcare
+compose down -v >/dev/null 2>&1
+COMPOSE_FILE=""
+
+figure "e2e run time" "$(($(ms_since "$STARTED") / 1000)) s"
+say "figures"
+printf '    %s\n' "${FIGURES[@]}" >&2
+say "docker e2e passed"
