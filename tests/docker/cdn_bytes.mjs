@@ -11,7 +11,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 
 const require = createRequire(join(process.env.UC_SDK_JS_DIR, 'package.json'))
-const { UploadClient } = require('@uploadcare/upload-client')
+const { UploadClient, uploadFile } = require('@uploadcare/upload-client')
 const { fileInfo, UploadcareAuthSchema } = require('@uploadcare/rest-client')
 
 const trim = (url) => url.replace(/\/+$/, '')
@@ -33,10 +33,15 @@ const client = new UploadClient({ publicKey, baseURL: UPLOAD_URL, baseCDN: CDN_U
 const file = await client.uploadFile(data, { fileName: 'bytes.bin', contentType: 'application/octet-stream' })
 check(file.cdnUrl === `${CDN_URL}/${file.uuid}/`, `cdnUrl ${file.cdnUrl} is on baseCDN`)
 
-// Without baseCDN the client builds its own per-project host name (README, "Docker").
-const plain = new UploadClient({ publicKey, baseURL: UPLOAD_URL })
-const again = await plain.uploadFile(file.uuid)
-check(/^https:\/\/[0-9a-z]+\.ucarecd\.net\//.test(again.cdnUrl), `default cdnUrl ${again.cdnUrl}`)
+// Without baseCDN the links point at production (README, "Docker"): the UploadClient class
+// uses https://ucarecdn.com, the uploadFile function a per-project https://<prefix>.ucarecd.net.
+const byClass = await new UploadClient({ publicKey, baseURL: UPLOAD_URL }).uploadFile(file.uuid)
+check(byClass.cdnUrl.startsWith('https://ucarecdn.com/'), `UploadClient default cdnUrl ${byClass.cdnUrl}`)
+const byFunction = await uploadFile(file.uuid, { publicKey, baseURL: UPLOAD_URL })
+check(
+  /^https:\/\/[0-9a-z]{10}\.ucarecd\.net\//.test(byFunction.cdnUrl),
+  `uploadFile default cdnUrl ${byFunction.cdnUrl}`
+)
 
 for (const base of [{ cdn: CDN_URL, api: API_URL }, ...OTHERS.map((o) => ({ cdn: o, api: o }))]) {
   const answer = await fetch(`${base.cdn}/${file.uuid}/`)

@@ -9,6 +9,7 @@ suites) and UC_OTHER_BASE_URLS, space-separated base URLs of other replicas (opt
 """
 import os
 import sys
+import tempfile
 import urllib.request
 
 from pyuploadcare import Uploadcare
@@ -26,7 +27,10 @@ keys = dict(public_key=os.environ["UC_PUB_KEY"], secret_key=os.environ["UC_SECRE
 
 uc = Uploadcare(upload_base=upload_url, api_base=api_url, cdn_base=cdn_url, **keys)
 data = os.urandom(70_000)
-f = uc.upload(data)  # pyuploadcare uploads bytes as a file named "file"
+with tempfile.NamedTemporaryFile(suffix=".bin") as fh:  # pyuploadcare uploads real files
+    fh.write(data)
+    fh.seek(0)
+    f = uc.upload(fh)
 failures = 0
 
 

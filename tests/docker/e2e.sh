@@ -13,7 +13,8 @@
 #
 # Knobs (environment):
 #   UC_DOCKER_BIN    the static emulator binary (default: built with docker/build-static.sh)
-#   UC_DOCKER_CACHE  where the Debian root file system tarball is kept between runs
+#   UC_DOCKER_CACHE  kept between runs: the Debian root file system tarball and the engine's
+#                    data root, so a second run neither debootstraps nor imports again
 #                    (default: target/docker-e2e)
 #
 # Runs as root (dockerd needs it); CI runs it from .ci/run. Publishes ports 8000 and 8001.
@@ -60,13 +61,14 @@ cleanup() {
     if [[ $rc -ne 0 ]]; then
       if [[ -n "$COMPOSE_FILE" ]]; then
         say "logs of $COMPOSE_FILE"
-        compose logs --no-color --tail=40 >&2
+        compose logs --no-color --tail=15 >&2
       fi
       say "dockerd log (last lines)"
       tail -n 20 "$WORK/dockerd.log" >&2
     fi
     [[ -n "$COMPOSE_FILE" ]] && compose down -v --remove-orphans -t 5 >/dev/null 2>&1
     docker rm -f "$PROJECT-measure" >/dev/null 2>&1
+    say "stopping dockerd (pid $DOCKERD_PID)"
     kill -TERM "$DOCKERD_PID" 2>/dev/null
     for _ in $(seq 1 150); do
       kill -0 "$DOCKERD_PID" 2>/dev/null || break
@@ -78,6 +80,7 @@ cleanup() {
   # Whatever dockerd left mounted under the work dir (nothing after a clean stop).
   grep -o " $WORK[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$WORK"
+  [[ $rc -ne 0 ]] || echo "e2e run time, dockerd stopped and cleaned up: $(($(ms_since "$STARTED") / 1000)) s" >&2
   exit $rc
 }
 trap cleanup EXIT
@@ -141,16 +144,18 @@ if [[ -z "$BIN" ]]; then
   BIN="$ROOT/$(./docker/build-static.sh | tail -n 1)"
 fi
 [[ -x "$BIN" ]] || die "emulator binary not found: $BIN"
+BIN=$(realpath "$BIN")
 
 # ------------------------------------------------------------------------------ dockerd
 for port in 8000 8001; do
-  if ss -Hltn "sport = :$port" | grep -q .; then
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port is in use; the compose files publish 8000 and 8001"
   fi
 done
-say "dockerd (data root $WORK/docker)"
+say "dockerd (data root $CACHE/engine)"
 export DOCKER_HOST="unix://$WORK/docker.sock"
-dockerd --host "$DOCKER_HOST" --data-root "$WORK/docker" --exec-root "$WORK/exec" \
+mkdir -p "$CACHE/engine"
+dockerd --host "$DOCKER_HOST" --data-root "$CACHE/engine" --exec-root "$WORK/exec" \
   --pidfile "$WORK/dockerd.pid" >"$WORK/dockerd.log" 2>&1 &
 DOCKERD_PID=$!
 for _ in $(seq 1 300); do
@@ -159,6 +164,11 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 docker version --format 'engine {{.Server.Version}}, API {{.Server.APIVersion}}'
+# Whatever an interrupted run left behind in the kept data root.
+docker rm -f "$PROJECT-measure" >/dev/null 2>&1 || true
+for file in docker-compose.sqlite.yml docker-compose.postgres.yml; do
+  docker-compose -p "$PROJECT" -f "docker/$file" down -v --remove-orphans -t 1 >/dev/null 2>&1 || true
+done
 
 # ------------------------------------------------------------------------------ images
 # The legacy builder is in every engine and client version; BuildKit needs the buildx plugin.
@@ -168,24 +178,35 @@ say "image $EMULATOR_IMAGE from $BIN (docker/Dockerfile --target from-binary)"
 ctx="$WORK/context"
 mkdir -p "$ctx/data"
 install -s -m 0755 "$BIN" "$ctx/uploadcare-emulator" # stripped, as the from-source stage does
-docker build -q -f docker/Dockerfile --target from-binary -t "$EMULATOR_IMAGE" "$ctx" >/dev/null
+build() { docker build -q "$@" >/dev/null 2>"$WORK/build.log" || { cat "$WORK/build.log" >&2; die "docker build $* failed"; }; }
+build -f docker/Dockerfile --target from-binary -t "$EMULATOR_IMAGE" "$ctx"
 image_bytes=$(docker image inspect -f '{{.Size}}' "$EMULATOR_IMAGE")
 
+key=$(sha256sum <"$HERE/images/build-rootfs.sh" | cut -c1-16)
+DEBIAN_IMAGE="$DEBIAN_IMAGE-$key"
 say "image $DEBIAN_IMAGE (debootstrap + docker import) and $UC_POSTGRES_IMAGE"
-key=$(fingerprint "$HERE/images/build-rootfs.sh" | cut -c1-16)
 rootfs="$CACHE/debian-bookworm-$key.tar"
-if [[ -s "$rootfs" ]]; then
-  echo "reusing $rootfs" >&2
+if docker image inspect "$DEBIAN_IMAGE" >/dev/null 2>&1; then
+  echo "reusing the image $DEBIAN_IMAGE" >&2
 else
-  started=$(now)
-  TMPDIR="$WORK" bash "$HERE/images/build-rootfs.sh" "$rootfs"
-  figure "debootstrap root file system" "$(ms_since "$started") ms"
+  if [[ -s "$rootfs" ]]; then
+    echo "reusing $rootfs" >&2
+  else
+    started=$(now)
+    TMPDIR="$WORK" bash "$HERE/images/build-rootfs.sh" "$rootfs"
+    figure "debootstrap root file system" "$(ms_since "$started") ms"
+  fi
+  docker import \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'CMD ["/bin/bash"]' "$rootfs" "$DEBIAN_IMAGE" >/dev/null
+  # Older root file systems, from an earlier build-rootfs.sh.
+  docker images --format '{{.Repository}}:{{.Tag}}' "${DEBIAN_IMAGE%%:*}" |
+    grep -vxF "$DEBIAN_IMAGE" | xargs -r docker rmi >/dev/null 2>&1 || true
+  find "$CACHE" -maxdepth 1 -name 'debian-bookworm-*.tar' ! -name "${rootfs##*/}" -delete
 fi
-docker import -q \
-  -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  -c 'CMD ["/bin/bash"]' "$rootfs" "$DEBIAN_IMAGE" >/dev/null
-docker build -q -f "$HERE/images/postgres.Dockerfile" --build-arg "BASE=$DEBIAN_IMAGE" \
-  -t "$UC_POSTGRES_IMAGE" "$HERE/images" >/dev/null
+build -f "$HERE/images/postgres.Dockerfile" --build-arg "BASE=$DEBIAN_IMAGE" \
+  -t "$UC_POSTGRES_IMAGE" "$HERE/images"
+docker image prune -f >/dev/null # the previous run's images, now untagged
 
 # ------------------------------------------------------------------------------ helpers
 # health CONTAINER: its health status, or its state when it has no health check.
@@ -298,31 +319,45 @@ up() {
   ms_since "$started"
 }
 
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$(docker inspect -f '{{.State.Pid}}' "$1")/status"; }
+# rss CONTAINER: its process's resident memory: "VmRSS MB (anon MB + file-backed MB)".
+rss() {
+  awk '/^(VmRSS|RssAnon|RssFile):/ { kb[$1] = $2 }
+       END { printf "%.1f MB (%.1f + %.1f MB)", kb["VmRSS:"] / 1024, kb["RssAnon:"] / 1024, kb["RssFile:"] / 1024 }' \
+    "/proc/$(docker inspect -f '{{.State.Pid}}' "$1")/status"
+}
 
 # ------------------------------------------------------------------------------ figures
 say "measure: size, time to ready and to healthy, idle memory (docker run $EMULATOR_IMAGE)"
 figure "image size ($EMULATOR_IMAGE)" "$(awk -v b="$image_bytes" 'BEGIN { printf "%.1f MB (%d bytes)", b / 1e6, b }')"
+# epoch SECONDS.NANOS of a time docker prints (RFC 3339, or Go's "2006-01-02 15:04:05 +0000 UTC").
+epoch() { date -d "${1% UTC}" +%s.%N; }
+ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
 started=$(now)
 docker run -d --name "$PROJECT-measure" -p 127.0.0.1::8000 \
   -e UC_PROJECTS=demopublickey:demosecretkey "$EMULATOR_IMAGE" >/dev/null
+run_ms=$(ms_since "$started")
 port=$(docker port "$PROJECT-measure" 8000/tcp | head -n1 | sed 's/.*://')
-ready_ms=""
+ready_at=""
 for _ in $(seq 1 1000); do
-  if [[ -z "$ready_ms" ]] && curl -fs -o /dev/null "http://127.0.0.1:$port/_emulator/ready"; then
-    ready_ms=$(ms_since "$started")
+  if [[ -z "$ready_at" ]] && curl -fs -o /dev/null "http://127.0.0.1:$port/_emulator/ready"; then
+    ready_at=$(now)
   fi
   [[ "$(health "$PROJECT-measure")" == healthy ]] && break
-  sleep 0.02
+  sleep 0.01
 done
-healthy_ms=$(ms_since "$started")
 [[ "$(health "$PROJECT-measure")" == healthy ]] || die "the image never became healthy"
+# The engine's own timestamps: when the process started, when the first good probe ended.
+started_at=$(epoch "$(docker inspect -f '{{.State.StartedAt}}' "$PROJECT-measure")")
+healthy_at=$(epoch "$(docker inspect -f \
+  '{{range .State.Health.Log}}{{if eq .ExitCode 0}}{{.End}}|{{end}}{{end}}' "$PROJECT-measure" | cut -d'|' -f1)")
 interval=$(docker inspect -f '{{.Config.Healthcheck.Interval}}' "$PROJECT-measure")
-figure "docker run to ready (GET /_emulator/ready 200)" "$ready_ms ms"
-figure "docker run to healthy (HEALTHCHECK, $interval interval)" "$healthy_ms ms"
+figure "docker run (create and start the container)" "$run_ms ms"
+figure "process start to ready (/_emulator/ready 200)" "$(ms_between "$started_at" "$ready_at") ms"
+figure "process start to healthy ($interval interval)" "$(ms_between "$started_at" "$healthy_at") ms"
+figure "docker run to healthy" "$(ms_between "$started" "$healthy_at") ms"
 sleep 3
-figure "idle RSS after start (SQLite)" "$(($(rss_kb "$PROJECT-measure") / 1024)) MB"
-figure "idle memory, docker stats" "$(docker stats --no-stream --format '{{.MemUsage}}' "$PROJECT-measure")"
+figure "idle memory after start, docker stats" "$(docker stats --no-stream --format '{{.MemUsage}}' "$PROJECT-measure" | cut -d' ' -f1)"
+figure "idle RSS after start (anon + file-backed)" "$(rss "$PROJECT-measure")"
 docker rm -f "$PROJECT-measure" >/dev/null
 
 # ------------------------------------------------------------------------------ SQLite
@@ -334,7 +369,7 @@ check_user uploadcare
 smoke_host http://127.0.0.1:8000
 smoke_network http://uploadcare:8000
 sleep 2
-figure "idle RSS after the SDK suites (SQLite)" "$(($(rss_kb "$(container uploadcare)") / 1024)) MB"
+figure "idle RSS after the SDK suites (SQLite)" "$(rss "$(container uploadcare)")"
 say "[$COMPOSE_FILE] data survives down / up"
 uuid=$(upload_marker http://127.0.0.1:8000)
 [[ -n "$uuid" ]] || die "upload of the marker failed"
@@ -355,7 +390,7 @@ check_user uploadcare-replica
 smoke_host http://127.0.0.1:8000 http://127.0.0.1:8001
 smoke_network http://uploadcare-replica:8000 http://uploadcare:8000
 sleep 2
-figure "idle RSS after the SDK suites (Postgres)" "$(($(rss_kb "$(container uploadcare)") / 1024)) MB"
+figure "idle RSS after the SDK suites (Postgres)" "$(rss "$(container uploadcare)")"
 say "[$COMPOSE_FILE] data survives down / up"
 uuid=$(upload_marker http://127.0.0.1:8000)
 [[ -n "$uuid" ]] || die "upload of the marker failed"
@@ -368,7 +403,7 @@ check_stop uploadcare
 compose down -v >/dev/null 2>&1
 COMPOSE_FILE=""
 
-figure "e2e run time" "$(($(ms_since "$STARTED") / 1000)) s"
+figure "e2e run time before cleanup" "$(($(ms_since "$STARTED") / 1000)) s"
 say "figures"
 printf '    %s\n' "${FIGURES[@]}" >&2
 say "docker e2e passed"

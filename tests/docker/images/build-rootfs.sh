@@ -19,6 +19,7 @@ mirror=${mirror:-http://deb.debian.org/debian}
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/uc-rootfs.XXXXXX")
 chmod 0755 "$dir" # becomes the image's /: every user must be able to enter it
+unset TMPDIR       # the host's, meaningless inside the chroot
 cleanup() {
   umount "$dir/proc" 2>/dev/null || true
   rm -rf "$dir"
