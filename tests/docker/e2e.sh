@@ -77,8 +77,8 @@ cleanup() {
     kill -KILL "$DOCKERD_PID" 2>/dev/null
     wait "$DOCKERD_PID" 2>/dev/null
   fi
-  # Whatever dockerd left mounted under the work dir (nothing after a clean stop).
-  grep -o " $WORK[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  # Whatever dockerd left mounted (nothing after a clean stop).
+  grep -oE " ($WORK|$CACHE/engine)/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$WORK"
   [[ $rc -ne 0 ]] || echo "e2e run time, dockerd stopped and cleaned up: $(($(ms_since "$STARTED") / 1000)) s" >&2
   exit $rc

@@ -39,7 +39,8 @@ echo "create_main_cluster = false" >"$dir/etc/postgresql-common/createcluster.co
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
 mount -t proc proc "$dir/proc"
 chroot "$dir" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  postgresql-15 >/dev/null
+  postgresql-15 >"$dir.log" 2>&1 || { tail -n 30 "$dir.log" >&2; rm -f "$dir.log"; exit 1; }
+rm -f "$dir.log"
 umount "$dir/proc"
 # The data directory the image's entrypoint initialises (a named volume copies its owner).
 chroot "$dir" install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/data
