@@ -22,6 +22,7 @@ pub mod store;
 pub mod sweep;
 pub mod upload_api;
 pub mod urls;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub from_url: upload_api::from_url::Tasks,
     /// Processed CDN images (src/cdn/transform/cache.rs).
     pub variants: cdn::transform::cache::Variants,
+    /// The webhook delivery worker's handle.
+    pub webhooks: webhooks::worker::Webhooks,
 }
 
 impl AppState {
@@ -98,7 +101,9 @@ impl AppState {
                 config_variant_bytes,
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
+            webhooks: Default::default(),
         });
+        webhooks::worker::spawn(state.clone());
         // Bytes a crash left without a row go, in the background (src/sweep.rs).
         let sweeper = state.clone();
         tokio::spawn(async move {

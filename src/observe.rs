@@ -16,14 +16,20 @@ use crate::faults::request_pub_key;
 use crate::routing::Api;
 use crate::upload_api::error::UploadError;
 
+/// The id of the request being served (also sent as `X-Uploadcare-Request-Id`), for
+/// handlers that record it (webhook events' `initiator`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestId(pub uuid::Uuid);
+
 /// An error a handler answered with (`<code>: <message>`), left in the response for the log
 /// line by the APIs whose errors are not an [`UploadError`].
 #[derive(Clone, Debug)]
 pub struct ErrorNote(pub String);
 
 /// Middleware: wraps each request in a span with its id and logs one line when it ends.
-pub async fn log_requests(request: Request, next: Next) -> Response {
+pub async fn log_requests(mut request: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4();
+    request.extensions_mut().insert(RequestId(id));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let api = Api::of(&path).name();

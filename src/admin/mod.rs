@@ -3,6 +3,8 @@
 //! injection. Guarded by `Authorization: Bearer <admin token>` when a token is configured
 //! (health and readiness stay open for orchestrators).
 
+mod deliveries;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +32,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/_emulator/clock/advance", post(advance_clock))
         .route("/_emulator/faults", post(add_fault))
         .route("/_emulator/faults", delete(clear_faults))
+        .merge(deliveries::routes())
         .route_layer(middleware::from_fn_with_state(state, require_token));
     Router::new()
         .route("/_emulator/health", get(health))

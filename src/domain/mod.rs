@@ -1,5 +1,6 @@
 //! Uploadcare's rules, free of HTTP and SQL: ids, members, metadata, content, time.
 
+pub mod changes;
 pub mod clock;
 pub mod content;
 pub mod files;

@@ -46,6 +46,9 @@ error_catalogue! {
     MetadataInvalid = (400, "%s"),
     MetadataValueNotString = (400, "Not a valid string."),
     MetadataConflict = (409, "Metadata changed concurrently, try again."),
+    // Webhooks (src/rest_api/webhooks.rs; field errors are DRF's, see src/webhooks/hooks.rs).
+    WebhookTargetUrlMissing = (400, "`target_url` is missing."),
+    JsonObjectExpected = (400, "Expected JSON object."),
 }
 
 /// The body of production's answer to a route that does not exist (Django's 404 page).

@@ -28,11 +28,13 @@ use super::error::{json_response, RestError, RestErrorCode};
 use super::pagination::{page_links, parse_list_query_for, FILES};
 use super::version::ApiVersion;
 use crate::auth::rest::RestCall;
+use crate::domain::changes;
 use crate::domain::files::{content_info, image_info, is_live, sanitize_filename};
 use crate::domain::groups::parse_file_uuid;
 use crate::domain::time::iso;
 use crate::store::{Expiry, FileFilter, FileRecord};
 use crate::urls::{bases, request_origin, Bases};
+use crate::webhooks::events::EventSource;
 use crate::AppState;
 
 /// Most uuids one batch request takes.
@@ -233,6 +235,7 @@ pub async fn store_file(
     Extension(version): Extension<ApiVersion>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
+    source: EventSource,
     call: RestCall,
 ) -> Result<Response, RestError> {
     let Ok(Path(raw)) = path else {
@@ -243,9 +246,7 @@ pub async fn store_file(
     if file.removed_us.is_some() {
         return Err(RestError::not_found());
     }
-    let stored = state
-        .store
-        .store_files(project, &[file.uuid], state.clock.now_us())
+    let stored = changes::store_files(&state, project, &[file.uuid], state.clock.now_us(), &source)
         .await?
         .pop()
         .ok_or_else(RestError::not_found)?;
@@ -263,6 +264,7 @@ pub async fn delete_file(
     Extension(version): Extension<ApiVersion>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
+    source: EventSource,
     call: RestCall,
 ) -> Result<Response, RestError> {
     let Ok(Path(raw)) = path else {
@@ -273,11 +275,10 @@ pub async fn delete_file(
     let file = if file.removed_us.is_some() {
         file
     } else {
-        let removed = state
-            .store
-            .remove_files(project, &[file.uuid], state.clock.now_us())
-            .await?
-            .pop();
+        let removed =
+            changes::remove_files(&state, project, &[file.uuid], state.clock.now_us(), &source)
+                .await?
+                .pop();
         match removed {
             Some(f) => f,
             // Removed meanwhile by another request: answer what is there now.
@@ -340,20 +341,20 @@ enum BatchOp {
 pub async fn store_files(
     State(state): State<Arc<AppState>>,
     Extension(version): Extension<ApiVersion>,
-    headers: HeaderMap,
+    source: EventSource,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    batch(&state, version, &headers, call, BatchOp::Store).await
+    batch(&state, version, &source, call, BatchOp::Store).await
 }
 
 /// `DELETE /files/storage/`: removes up to 100 files.
 pub async fn remove_files(
     State(state): State<Arc<AppState>>,
     Extension(version): Extension<ApiVersion>,
-    headers: HeaderMap,
+    source: EventSource,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    batch(&state, version, &headers, call, BatchOp::Remove).await
+    batch(&state, version, &source, call, BatchOp::Remove).await
 }
 
 /// Runs a batch operation on the live files among the request's uuids; the others are
@@ -361,7 +362,7 @@ pub async fn remove_files(
 async fn batch(
     state: &AppState,
     version: ApiVersion,
-    headers: &HeaderMap,
+    source: &EventSource,
     call: RestCall,
     op: BatchOp,
 ) -> Result<Response, RestError> {
@@ -389,15 +390,14 @@ async fn batch(
         }
     }
     let mut done = match op {
-        BatchOp::Store => state.store.store_files(project, &live, now).await?,
-        BatchOp::Remove => state.store.remove_files(project, &live, now).await?,
+        BatchOp::Store => changes::store_files(state, project, &live, now, source).await?,
+        BatchOp::Remove => changes::remove_files(state, project, &live, now, source).await?,
     };
     // Answer in request order.
     done.sort_by_key(|f| live.iter().position(|u| *u == f.uuid));
-    let b = bases(&state.config.public_urls, headers);
     let result: Vec<Value> = done
         .iter()
-        .map(|f| Value::Object(rest_file(f, version, &b)))
+        .map(|f| Value::Object(rest_file(f, version, &source.bases)))
         .collect();
     Ok(json_response(
         StatusCode::OK,

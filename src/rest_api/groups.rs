@@ -15,11 +15,13 @@ use super::files::rest_file;
 use super::pagination::{page_links, parse_list_query};
 use super::version::ApiVersion;
 use crate::auth::rest::RestCall;
+use crate::domain::changes;
 use crate::domain::files::is_live;
 use crate::domain::groups::GroupId;
 use crate::domain::time::iso;
 use crate::store::{GroupMember, GroupRecord};
 use crate::urls::{bases, request_origin, Bases};
+use crate::webhooks::events::EventSource;
 use crate::AppState;
 
 /// The `group` object. v0.7 has no `datetime_stored`; earlier versions carry it (`stored`).
@@ -177,6 +179,7 @@ pub async fn store_group(
     Extension(version): Extension<ApiVersion>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
+    source: EventSource,
     request: Request,
 ) -> Result<Response, RestError> {
     if !version.is_legacy() {
@@ -195,7 +198,7 @@ pub async fn store_group(
         .collect();
     live.sort_unstable();
     live.dedup();
-    state.store.store_files(project, &live, now).await?;
+    changes::store_files(&state, project, &live, now, &source).await?;
     let (group, members) = state
         .store
         .group(Some(project), group.uuid)

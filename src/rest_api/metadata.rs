@@ -22,8 +22,10 @@ use serde_json::{Map, Value};
 use super::error::{json_response, RestError, RestErrorCode};
 use super::files::find_file;
 use crate::auth::rest::RestCall;
+use crate::domain::changes;
 use crate::domain::metadata::{check_key, check_value, MetadataError, MAX_KEYS};
 use crate::store::FileRecord;
+use crate::webhooks::events::EventSource;
 use crate::AppState;
 
 /// How often a `PUT`/`DELETE` retries when another request changed the metadata meanwhile.
@@ -77,6 +79,7 @@ pub async fn get_key(
 pub async fn put_key(
     State(state): State<Arc<AppState>>,
     path: Result<Path<(String, String)>, PathRejection>,
+    source: EventSource,
     call: RestCall,
 ) -> Result<Response, RestError> {
     let project = &call.project.pub_key;
@@ -86,7 +89,7 @@ pub async fn put_key(
         _ => return Err(RestError::new(RestErrorCode::MetadataValueNotString)),
     };
     check_value(&key, &value).map_err(RestError::metadata)?;
-    let created = update(&state, project, &raw, file, |metadata| {
+    let created = update(&state, (project, &raw, &source), file, |metadata| {
         let created = !metadata.contains_key(&key);
         if created && metadata.len() >= MAX_KEYS {
             return Err(RestError::metadata(MetadataError::TooManyKeys));
@@ -108,37 +111,39 @@ pub async fn put_key(
 pub async fn delete_key(
     State(state): State<Arc<AppState>>,
     path: Result<Path<(String, String)>, PathRejection>,
+    source: EventSource,
     call: RestCall,
 ) -> Result<Response, RestError> {
     let KeyPath { raw, key, file } = KeyPath::find(&state, &call.project.pub_key, path).await?;
-    update(&state, &call.project.pub_key, &raw, file, |metadata| {
-        if !metadata.contains_key(&key) {
-            return Err(RestError::not_found());
-        }
-        let mut new = metadata.clone();
-        new.shift_remove(&key);
-        Ok((new, ()))
-    })
+    update(
+        &state,
+        (&call.project.pub_key, &raw, &source),
+        file,
+        |metadata| {
+            if !metadata.contains_key(&key) {
+                return Err(RestError::not_found());
+            }
+            let mut new = metadata.clone();
+            new.shift_remove(&key);
+            Ok((new, ()))
+        },
+    )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Replaces `file`'s metadata with what `change` makes of it, unless another request changed
-/// it meanwhile; then reads the file again and retries, up to [`MAX_ATTEMPTS`] times.
+/// Replaces `file`'s metadata with what `change` makes of it (with its `file.info_updated`
+/// event), unless another request changed it meanwhile; then reads the file again and
+/// retries, up to [`MAX_ATTEMPTS`] times.
 async fn update<T>(
     state: &AppState,
-    project: &str,
-    raw: &str,
+    (project, raw, source): (&str, &str, &EventSource),
     mut file: FileRecord,
     mut change: impl FnMut(&Map<String, Value>) -> Result<(Map<String, Value>, T), RestError>,
 ) -> Result<T, RestError> {
     for _ in 0..MAX_ATTEMPTS {
         let (new, outcome) = change(&file.metadata)?;
-        if state
-            .store
-            .replace_file_metadata(project, file.uuid, &file.metadata, &new)
-            .await?
-        {
+        if changes::replace_metadata(state, &file, new, source).await? {
             return Ok(outcome);
         }
         file = find_file(state, project, raw).await?;

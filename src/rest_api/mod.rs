@@ -12,6 +12,7 @@ pub mod metadata;
 pub mod pagination;
 pub mod project;
 pub mod version;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{delete, get, put};
 use axum::Router;
 
 use self::error::{RestError, RestErrorCode};
@@ -54,6 +55,17 @@ pub fn router() -> Router<Arc<AppState>> {
                 .delete(metadata::delete_key),
         )
         .route("/project/", get(project::project_info))
+        .route(
+            "/webhooks/",
+            get(webhooks::list_webhooks).post(webhooks::create_webhook),
+        )
+        .route("/webhooks/unsubscribe/", delete(webhooks::unsubscribe))
+        .route(
+            "/webhooks/{id}/",
+            get(webhooks::webhook_info)
+                .put(webhooks::update_webhook)
+                .delete(webhooks::delete_webhook),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn(negotiate))
 }

@@ -42,6 +42,7 @@ mod projects;
 mod rows;
 mod sqlite;
 mod uploads;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -56,6 +57,7 @@ pub use groups::{GroupStore, GroupWithMembers};
 pub use page::Page;
 pub use projects::ProjectStore;
 pub use uploads::UploadStore;
+pub use webhooks::WebhookStore;
 
 /// A project: a key pair and its settings.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -223,7 +225,9 @@ pub struct MultipartUpload {
 
 /// The persistence interface: every table group's trait, plus what spans them.
 #[async_trait]
-pub trait Store: ProjectStore + FileStore + GroupStore + UploadStore + Send + Sync {
+pub trait Store:
+    ProjectStore + FileStore + GroupStore + UploadStore + WebhookStore + Send + Sync
+{
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Starts a write transaction (see the module docs).

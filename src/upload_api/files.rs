@@ -15,13 +15,14 @@ use super::error::{ErrorCode, UploadError};
 use super::form::{field_text, multipart_error, query_fields, Fields, BODY_LIMIT};
 use crate::auth;
 use crate::blobs::BlobWriter;
-use crate::domain::content::detect;
+use crate::domain::changes::{self, NewFile};
 use crate::domain::files::{
     base_name, is_live, sanitize_filename, should_store, ContentInfo, ImageInfo,
 };
 use crate::domain::groups::parse_file_uuid;
 use crate::domain::metadata::{self, MetadataError, MAX_KEYS, MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::store::FileRecord;
+use crate::webhooks::events::EventSource;
 use crate::AppState;
 
 /// Largest file a direct upload takes (100 MiB).
@@ -150,6 +151,7 @@ async fn receive_file(
 /// `POST /base/`: direct upload of one or more files (upload-api.openapi.yml `baseUpload`).
 pub async fn upload_base(
     State(state): State<Arc<AppState>>,
+    source: EventSource,
     uri: axum::http::Uri,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Map<String, Value>>, UploadError> {
@@ -213,25 +215,26 @@ pub async fn upload_base(
     let stored = should_store(fields.get("UPLOADCARE_STORE"), project.autostore);
 
     let mut answer = Map::new();
+    let mut records = Vec::with_capacity(files.len());
     for received in files {
-        let detected = detect(&received.blob.head);
-        let uploaded_us = state.clock.unique_us();
-        let record = FileRecord {
-            uuid: uuid::Uuid::new_v4(),
-            project: project.pub_key.clone(),
-            size: i64::try_from(received.blob.size).unwrap_or(i64::MAX),
-            blob: received.blob.hash,
-            original_filename: received.filename,
-            mime_type: detected.mime_type,
-            image: detected.image,
-            metadata: metadata.clone(),
-            uploaded_us,
-            stored_us: stored.then_some(uploaded_us),
-            removed_us: None,
-        };
-        state.store.insert_file(&record).await?;
-        answer.insert(received.field, Value::String(record.uuid.to_string()));
+        let uuid = Uuid::new_v4();
+        answer.insert(received.field, Value::String(uuid.to_string()));
+        records.push(
+            NewFile {
+                uuid,
+                project: project.pub_key.clone(),
+                blob: received.blob,
+                filename: received.filename,
+                announced_type: None,
+                metadata: metadata.clone(),
+                store: stored,
+                uploaded_us: state.clock.unique_us(),
+            }
+            .into_record(),
+        );
     }
+    // All files of the request and their events in one transaction.
+    changes::create_files(&state, &records, &source).await?;
     Ok(Json(answer))
 }
 

@@ -27,10 +27,10 @@ use super::files::{file_upload_info, metadata_error};
 use super::form::text_fields;
 use super::multipart::metadata_pairs;
 use crate::auth;
-use crate::domain::content::detect;
+use crate::domain::changes::{self, NewFile};
 use crate::domain::files::{base_name, is_live, should_store};
 use crate::domain::metadata;
-use crate::store::FileRecord;
+use crate::webhooks::events::EventSource;
 use crate::AppState;
 
 /// How long a token's status is kept.
@@ -177,12 +177,15 @@ struct Job {
     store: bool,
     metadata: Map<String, Value>,
     save_duplicate: bool,
+    /// The request that started it, for the new file's events.
+    source: EventSource,
 }
 
 /// `POST /from_url/`: starts an import and answers `{"type": "token", "token"}`, or the
 /// earlier import's file as `{"type": "file_info", …}` when duplicates are checked.
 pub async fn from_url(
     State(state): State<Arc<AppState>>,
+    source: EventSource,
     request: Request,
 ) -> Result<Json<Value>, UploadError> {
     let fields = text_fields(request).await?;
@@ -233,6 +236,7 @@ pub async fn from_url(
         store: should_store(fields.get("store"), project.autostore),
         metadata,
         save_duplicate: save,
+        source,
     };
     let task_state = state.clone();
     tokio::spawn(async move {
@@ -374,22 +378,21 @@ async fn download(state: &AppState, job: Job) -> Result<(String, Uuid), UploadEr
             .set(job.token, TaskState::Progress { total, done });
     }
     let blob = writer.finish().await.map_err(internal)?;
-    let detected = detect(&blob.head);
     let uploaded_us = state.clock.unique_us();
-    let record = FileRecord {
+    let record = NewFile {
         uuid: Uuid::new_v4(),
         project: job.project.clone(),
-        size: i64::try_from(blob.size).unwrap_or(i64::MAX),
-        blob: blob.hash,
-        original_filename: filename,
-        mime_type: detected.mime_type,
-        image: detected.image,
+        blob,
+        filename,
+        announced_type: None,
         metadata: job.metadata,
+        store: job.store,
         uploaded_us,
-        stored_us: job.store.then_some(uploaded_us),
-        removed_us: None,
-    };
-    state.store.insert_file(&record).await.map_err(internal)?;
+    }
+    .into_record();
+    changes::create_files(state, std::slice::from_ref(&record), &job.source)
+        .await
+        .map_err(internal)?;
     if job.save_duplicate {
         state
             .store

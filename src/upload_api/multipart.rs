@@ -30,13 +30,14 @@ use super::error::{ErrorCode, UploadError};
 use super::files::{file_upload_info, metadata_error};
 use super::form::{text_fields, Fields};
 use crate::auth;
-use crate::domain::content::detect;
+use crate::domain::changes::{self, NewFile};
 use crate::domain::files::{base_name, should_store};
 use crate::domain::metadata;
 use crate::error::StoreError;
 use crate::server::{body_failure, BodyFailure};
-use crate::store::{FileRecord, MultipartUpload};
+use crate::store::MultipartUpload;
 use crate::urls::bases;
+use crate::webhooks::events::EventSource;
 use crate::AppState;
 
 /// Smallest file a multipart upload takes (production: 10 MiB, smaller files go to `/base/`).
@@ -397,6 +398,7 @@ async fn receive_part(
 /// `fileUploadInfo`.
 pub async fn complete(
     State(state): State<Arc<AppState>>,
+    source: EventSource,
     request: Request,
 ) -> Result<Json<Value>, UploadError> {
     let fields = text_fields(request).await?;
@@ -480,29 +482,19 @@ pub async fn complete(
     // Every part is whole and in place: the data file is the file.
     let blob = state.blobs.adopt(&data_path(&state, uuid)).await?;
 
-    let detected = detect(&blob.head);
-    // Detection knows common formats only; otherwise keep the type the client announced.
-    let mime_type =
-        if detected.mime_type == "application/octet-stream" && upload.content_type.contains('/') {
-            upload.content_type.clone()
-        } else {
-            detected.mime_type
-        };
-    let uploaded_us = state.clock.unique_us();
-    let record = FileRecord {
+    // Detection knows common formats only; otherwise the type the client announced stays.
+    let record = NewFile {
         uuid,
         project: project.pub_key.clone(),
-        size: i64::try_from(blob.size).unwrap_or(i64::MAX),
-        blob: blob.hash,
-        original_filename: upload.filename.clone(),
-        mime_type,
-        image: detected.image,
+        blob,
+        filename: upload.filename.clone(),
+        announced_type: Some(upload.content_type.clone()),
         metadata: upload.metadata.clone(),
-        uploaded_us,
-        stored_us: upload.store.then_some(uploaded_us),
-        removed_us: None,
-    };
-    if !state.store.complete_multipart(&record).await? {
+        store: upload.store,
+        uploaded_us: state.clock.unique_us(),
+    }
+    .into_record();
+    if !changes::complete_multipart(&state, &record, &source).await? {
         return Err(UploadError::new(
             ErrorCode::MultipartFileAlreadyUploadedError,
         ));

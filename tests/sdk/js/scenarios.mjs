@@ -12,20 +12,28 @@
 // the REST API say so in their failure reason ("[needs REST API] ...").
 
 import { createHmac, randomUUID } from 'node:crypto'
+import { createServer } from 'node:http'
 import { deflateSync } from 'node:zlib'
 
 import { UploadClient, UploadError } from '@uploadcare/upload-client'
 import {
   RestClientError,
+  RestClientValidationError,
   UploadcareAuthSchema,
   UploadcareSimpleAuthSchema,
+  createWebhook,
   deleteFile,
   deleteGroup,
+  deleteWebhook,
   fileInfo,
   groupInfo,
   listOfGroups,
+  listOfWebhooks,
   paginate,
-  storeFiles
+  storeFile,
+  storeFiles,
+  updateMetadata,
+  updateWebhook
 } from '@uploadcare/rest-client'
 
 function env(name, fallback) {
@@ -567,6 +575,94 @@ restScenario('rest_error_unknown_group', async () => {
     'Not found.',
     'deleteGroup of an unknown group'
   )
+})
+
+// ------------------------------------------------------------------ webhooks
+
+/** A local HTTP receiver: records every POST (path, headers, raw body) and answers 200. */
+async function startReceiver() {
+  const got = []
+  const server = createServer((req, res) => {
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () => {
+      got.push({ path: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() })
+      res.writeHead(200).end()
+    })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${server.address().port}`, got, close: () => server.close() }
+}
+
+/** Waits until every due delivery was attempted (`POST /_emulator/webhooks/flush`). */
+async function flushWebhooks() {
+  const r = await fetch(`${API_URL.replace(/\/+$/, '')}/_emulator/webhooks/flush`, { method: 'POST' })
+  eq(r.status, 200, 'flush')
+}
+
+restScenario('webhooks_create_list_update_delete', async () => {
+  const targetUrl = `http://127.0.0.1:9/${randomUUID()}`
+  const hook = await createWebhook(
+    { targetUrl, event: 'file.uploaded', isActive: true, signingSecret: 'js-secret' },
+    REST
+  )
+  eq([hook.targetUrl, hook.event, hook.isActive, hook.signingSecret, hook.version],
+    [targetUrl, 'file.uploaded', true, 'js-secret', '0.7'], 'created hook')
+  const listed = (await listOfWebhooks({}, REST)).filter((w) => w.id === hook.id)
+  eq(listed.length, 1, 'the hook is listed')
+  // A second identical subscription: DRF's validation body, read by rest-client.
+  const dup = await expectError(
+    RestClientValidationError,
+    () => createWebhook({ targetUrl, event: 'file.uploaded' }, REST),
+    'duplicate subscription'
+  )
+  eq(dup.errors, { nonFieldErrors: ['This project is already subscribed on this event'] }, 'duplicate errors')
+  eq(dup.status, 400, 'duplicate status')
+  const bad = await expectError(
+    RestClientValidationError,
+    () => createWebhook({ targetUrl, event: 'file.nope' }, REST),
+    'unknown event'
+  )
+  eq(bad.errors, { event: ['"file.nope" is not a valid choice.'] }, 'unknown event errors')
+  const updated = await updateWebhook({ id: hook.id, isActive: false, event: 'file.stored' }, REST)
+  eq([updated.isActive, updated.event], [false, 'file.stored'], 'updated hook')
+  await deleteWebhook({ targetUrl }, REST)
+  const after = (await listOfWebhooks({}, REST)).filter((w) => w.id === hook.id)
+  eq(after.length, 0, 'the hook is gone')
+  await expectRestError(
+    () => createWebhook({ event: 'file.uploaded' }, REST),
+    400,
+    'Bad Request',
+    '`target_url` is missing.',
+    'a hook without target'
+  )
+})
+
+restScenario('webhooks_deliver_every_event_signed', async () => {
+  const receiver = await startReceiver()
+  const signingSecret = 'js-signing-secret'
+  const events = ['file.uploaded', 'file.stored', 'file.info_updated', 'file.deleted']
+  const hooks = []
+  try {
+    for (const event of events) {
+      hooks.push(await createWebhook({ targetUrl: `${receiver.url}/${event}`, event, signingSecret }, REST))
+    }
+    const file = await uploadText({ store: false })
+    await storeFile({ uuid: file.uuid }, REST)
+    await updateMetadata({ uuid: file.uuid, key: 'source', value: 'js' }, REST)
+    await deleteFile({ uuid: file.uuid }, REST)
+    await flushWebhooks()
+    const mine = receiver.got.filter((g) => JSON.parse(g.body).data.uuid === file.uuid)
+    for (const g of mine) {
+      const want = `v1=${createHmac('sha256', signingSecret).update(g.body).digest('hex')}`
+      eq(g.headers['x-uc-signature'], want, `signature of ${g.path}`)
+      eq(JSON.parse(g.body).hook.event, g.path.slice(1), 'event of the hook')
+    }
+    eq(mine.map((g) => g.path.slice(1)).sort(), [...events].sort(), 'events received for the file')
+  } finally {
+    for (const h of hooks) await deleteWebhook({ targetUrl: h.targetUrl }, REST)
+    receiver.close()
+  }
 })
 
 // ------------------------------------------------------------------ runner

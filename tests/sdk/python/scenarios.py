@@ -587,6 +587,110 @@ def rest_unknown_file() -> None:
     expect_detail(err, "Not found.", "error body")
 
 
+# Webhooks --------------------------------------------------------------------------
+
+
+class Receiver:
+    """A local HTTP receiver in a thread: records every POST (path, headers, raw body)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.got: List[Tuple[str, dict, bytes]] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                receiver.got.append((self.path, headers, body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def flush_webhooks() -> None:
+    """Waits until every due delivery was attempted (`POST /_emulator/webhooks/flush`)."""
+    request = urllib.request.Request(
+        f"{API_URL.rstrip('/')}/_emulator/webhooks/flush", data=b"", method="POST"
+    )
+    with urllib.request.urlopen(request) as answer:
+        eq(answer.status, 200, "flush")
+
+
+@scenario("webhooks_create_list_update_delete", rest=True)
+def webhooks_crud() -> None:
+    from pyuploadcare.exceptions import WebhookIsNotUnique
+
+    target = f"http://127.0.0.1:9/{uuid.uuid4()}"
+    hook = UC.create_webhook(target_url=target, event="file.uploaded", signing_secret="s3cret")
+    eq(hook.target_url, target, "target_url")
+    eq(hook.event, "file.uploaded", "event")
+    eq(hook.is_active, True, "is_active")
+    eq(hook.signing_secret, "s3cret", "signing_secret")
+    listed = [w for w in UC.list_webhooks() if w.id == hook.id]
+    eq(len(listed), 1, "the hook is listed")
+    expect_error(
+        WebhookIsNotUnique,
+        lambda: UC.create_webhook(target_url=target, event="file.uploaded"),
+        "a second identical subscription",
+    )
+    updated = UC.update_webhook(hook.id, is_active=False, event="file.stored")
+    eq((updated.is_active, updated.event), (False, "file.stored"), "update")
+    UC.delete_webhook(hook.id)
+    check(all(w.id != hook.id for w in UC.list_webhooks()), "deleted hook still listed")
+
+
+@scenario("webhooks_deliver_every_event_signed", rest=True)
+def webhooks_deliver() -> None:
+    import hashlib
+    import hmac
+
+    receiver = Receiver()
+    secret = "py-signing-secret"
+    hooks = [
+        UC.create_webhook(target_url=f"{receiver.url}/{event}", event=event, signing_secret=secret)
+        for event in ("file.uploaded", "file.stored", "file.info_updated", "file.deleted")
+    ]
+    try:
+        f = upload_text(store=False)
+        f.store()
+        UC.metadata_api.update_or_create_key(f.uuid, "source", "sdk")
+        f.delete()
+        flush_webhooks()
+        events = []
+        for path, headers, body in receiver.got:
+            payload = json.loads(body)
+            if payload["data"]["uuid"] != f.uuid:
+                continue
+            want = "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            eq(headers.get("x-uc-signature"), want, f"signature of {path}")
+            eq(payload["hook"]["event"], path.lstrip("/"), "event of the hook")
+            eq(payload["initiator"]["type"], "api", "initiator")
+            events.append(payload["hook"]["event"])
+        eq(
+            sorted(events),
+            sorted(["file.uploaded", "file.stored", "file.info_updated", "file.deleted"]),
+            "events received for the file",
+        )
+    finally:
+        for hook in hooks:
+            UC.delete_webhook(hook.id)
+        receiver.close()
+
+
 # --------------------------------------------------------------------------- runner
 
 

@@ -1,0 +1,204 @@
+//! Changes to files, each with its webhook events: every way a file is created, stored,
+//! removed or re-described is one function here, which writes the change and its events
+//! (the transactional outbox, `crate::store::webhooks`) in one database transaction and then
+//! wakes the delivery worker. Handlers parse, call one of these, and render.
+//!
+//! Which events each change writes:
+//! - a new file (`/base/`, multipart completion, `/from_url/`): `file.uploaded`, then
+//!   `file.stored` when it is stored at once (`UPLOADCARE_STORE=1`, or autostore);
+//! - storing (single, batch, group): `file.stored` for every file the call stored, also one
+//!   that was stored already (its `datetime_stored` moves);
+//! - removing (single, batch): `file.deleted` for every file the call removed;
+//! - metadata set or deleted: `file.info_updated` with `previous_values.metadata`.
+//!
+//! Not events, by decision: an unstored file that expires after the retention period (the
+//! emulator computes expiry when reading, nothing changes at that moment), and fixtures
+//! loaded at start-up or through the admin seed route (test set-up, not activity).
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::blobs::Blob;
+use crate::domain::content::detect;
+use crate::error::StoreError;
+use crate::store::FileRecord;
+use crate::webhooks::events::{outbox_event, EventSource, OutboxEvent, Previous};
+use crate::webhooks::hooks::Event;
+use crate::AppState;
+
+/// A file coming into being, before it is written: the one place its [`FileRecord`] is
+/// built (direct upload, multipart completion, URL import, fixtures).
+#[derive(Debug)]
+pub struct NewFile {
+    /// Its uuid.
+    pub uuid: Uuid,
+    /// Owning project's public key.
+    pub project: String,
+    /// Its bytes, already in the blob directory.
+    pub blob: Blob,
+    /// File name as given.
+    pub filename: String,
+    /// The type the client announced, kept when detection finds nothing better.
+    pub announced_type: Option<String>,
+    /// Metadata.
+    pub metadata: Map<String, Value>,
+    /// Whether it is stored at once.
+    pub store: bool,
+    /// Upload time (a unique stamp of the clock).
+    pub uploaded_us: i64,
+}
+
+impl NewFile {
+    /// The file row: type and image facts detected from the bytes.
+    pub fn into_record(self) -> FileRecord {
+        let detected = detect(&self.blob.head);
+        let mime_type = match self.announced_type {
+            Some(announced)
+                if detected.mime_type == "application/octet-stream" && announced.contains('/') =>
+            {
+                announced
+            }
+            _ => detected.mime_type,
+        };
+        FileRecord {
+            uuid: self.uuid,
+            project: self.project,
+            size: i64::try_from(self.blob.size).unwrap_or(i64::MAX),
+            blob: self.blob.hash,
+            original_filename: self.filename,
+            mime_type,
+            image: detected.image,
+            metadata: self.metadata,
+            uploaded_us: self.uploaded_us,
+            stored_us: self.store.then_some(self.uploaded_us),
+            removed_us: None,
+        }
+    }
+}
+
+/// The events of a new file.
+fn created_events(file: &FileRecord, source: &EventSource, now_us: i64) -> Vec<OutboxEvent> {
+    let mut events = vec![outbox_event(
+        Event::FileUploaded,
+        file,
+        source,
+        None,
+        now_us,
+    )];
+    if file.stored_us.is_some() {
+        events.push(outbox_event(Event::FileStored, file, source, None, now_us));
+    }
+    events
+}
+
+/// Writes new files (their bytes are already in the blob directory) and their events.
+pub async fn create_files(
+    state: &AppState,
+    files: &[FileRecord],
+    source: &EventSource,
+) -> Result<(), StoreError> {
+    let now = state.clock.now_us();
+    let mut tx = state.store.begin().await?;
+    for file in files {
+        tx.insert_file(file).await?;
+        tx.insert_events(&created_events(file, source, now)).await?;
+    }
+    tx.commit().await?;
+    state.webhooks.wake();
+    Ok(())
+}
+
+/// Completes a multipart upload: marks its session done and writes its file and events;
+/// `false` (nothing written) when it was completed already.
+pub async fn complete_multipart(
+    state: &AppState,
+    file: &FileRecord,
+    source: &EventSource,
+) -> Result<bool, StoreError> {
+    let now = state.clock.now_us();
+    let mut tx = state.store.begin().await?;
+    if !tx.complete_multipart(file).await? {
+        return Ok(false);
+    }
+    tx.insert_events(&created_events(file, source, now)).await?;
+    tx.commit().await?;
+    state.webhooks.wake();
+    Ok(true)
+}
+
+/// Stores the project's live files among `uuids` at `now_us`; returns those stored.
+pub async fn store_files(
+    state: &AppState,
+    project: &str,
+    uuids: &[Uuid],
+    now_us: i64,
+    source: &EventSource,
+) -> Result<Vec<FileRecord>, StoreError> {
+    change_live(state, (project, uuids, now_us), source, Event::FileStored).await
+}
+
+/// Removes the project's live files among `uuids` at `now_us`; returns those removed.
+pub async fn remove_files(
+    state: &AppState,
+    project: &str,
+    uuids: &[Uuid],
+    now_us: i64,
+    source: &EventSource,
+) -> Result<Vec<FileRecord>, StoreError> {
+    change_live(state, (project, uuids, now_us), source, Event::FileDeleted).await
+}
+
+/// Stores or removes live files with their events.
+async fn change_live(
+    state: &AppState,
+    (project, uuids, now): (&str, &[Uuid], i64),
+    source: &EventSource,
+    event: Event,
+) -> Result<Vec<FileRecord>, StoreError> {
+    if uuids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = state.store.begin().await?;
+    let changed = match event {
+        Event::FileDeleted => tx.remove_files(project, uuids, now).await?,
+        _ => tx.store_files(project, uuids, now).await?,
+    };
+    let events: Vec<OutboxEvent> = changed
+        .iter()
+        .map(|f| outbox_event(event, f, source, None, now))
+        .collect();
+    tx.insert_events(&events).await?;
+    tx.commit().await?;
+    if !events.is_empty() {
+        state.webhooks.wake();
+    }
+    Ok(changed)
+}
+
+/// Replaces `file`'s metadata with `new` if it is still `file.metadata` (compare and swap),
+/// with a `file.info_updated` event; `false` when it changed meanwhile (nothing written).
+pub async fn replace_metadata(
+    state: &AppState,
+    file: &FileRecord,
+    new: Map<String, Value>,
+    source: &EventSource,
+) -> Result<bool, StoreError> {
+    let now = state.clock.now_us();
+    let mut tx = state.store.begin().await?;
+    if !tx
+        .replace_file_metadata(&file.project, file.uuid, &file.metadata, &new)
+        .await?
+    {
+        return Ok(false);
+    }
+    let previous = Previous::Metadata(file.metadata.clone());
+    let after = FileRecord {
+        metadata: new,
+        ..file.clone()
+    };
+    let event = outbox_event(Event::FileInfoUpdated, &after, source, Some(&previous), now);
+    tx.insert_events(&[event]).await?;
+    tx.commit().await?;
+    state.webhooks.wake();
+    Ok(true)
+}
