@@ -13,7 +13,6 @@
 //! cannot pass. Further cases: a database password given in the URL's query
 //! (`?password=`) or containing an unencoded `@`, and an admin token shaped `user:password`.
 
-mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -277,7 +276,7 @@ async fn rest_calls(c: &mut Client, s: &mut Secrets, secret: &str, other_secret:
     ] {
         let signature = s.add(
             "REST signature",
-            common::rest_signature(key, method.as_str(), body, "application/json", &date, uri),
+            crate::common::rest_signature(key, method.as_str(), body, "application/json", &date, uri),
         );
         let auth = s.add("Authorization", format!("Uploadcare {PUB}:{signature}"));
         let r = c
@@ -318,7 +317,7 @@ async fn rest_calls(c: &mut Client, s: &mut Secrets, secret: &str, other_secret:
     let old = "Mon, 01 Jan 2018 00:00:00 GMT";
     let stale = s.add(
         "REST signature",
-        common::rest_signature(secret, "GET", b"", "", old, "/groups/"),
+        crate::common::rest_signature(secret, "GET", b"", "", old, "/groups/"),
     );
     let auth = s.add("Authorization", format!("Uploadcare {PUB}:{stale}"));
     let r = c
@@ -765,8 +764,8 @@ enum Password {
 /// A fresh database on the server of `UC_TEST_POSTGRES_URL`, its URL carrying a password
 /// (the server trusts local connections, so any password works); `None` without Postgres.
 async fn postgres_with_password(password: Password) -> Option<Database> {
-    let admin = common::postgres_admin_url()?;
-    let fresh = common::fresh_postgres_database().await;
+    let admin = crate::common::postgres_admin_url()?;
+    let fresh = crate::common::fresh_postgres_database().await;
     let name = fresh.rsplit_once('/').unwrap().1.to_owned();
     let admin = url::Url::parse(&admin).unwrap();
     let server = format!(

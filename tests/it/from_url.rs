@@ -2,12 +2,11 @@
 
 // The shared harness trips a newer clippy lint; it is not ours to change here.
 #[allow(clippy::same_item_push)]
-mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;

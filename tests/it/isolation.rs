@@ -6,9 +6,8 @@
 //! path, or under another project's key, is refused. Resetting one project leaves the others
 //! whole.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 use uploadcare_emulator::config::ProjectConfig;
 
@@ -104,7 +103,7 @@ fn no_leak(a: &Answer, owner: &Owned, what: &str) {
 }
 
 fn sign(secret: &str, method: &str, body: &[u8], date: &str, uri: &str) -> String {
-    common::rest_signature(secret, method, body, "application/json", date, uri)
+    crate::common::rest_signature(secret, method, body, "application/json", date, uri)
 }
 
 /// One probe by `p` of `o`'s resources through the endpoint numbered `which`.

@@ -1,9 +1,8 @@
 //! REST API versioning and authentication over HTTP, on every backend. Signatures are
 //! computed here with the hmac/sha1/md-5 crates, independently of the server's code.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 
 const V7: &str = "application/vnd.uploadcare-v0.7+json";
@@ -52,7 +51,7 @@ fn test_signer_matches_openssl_vector() {
     // printf 'GET\nd41d8cd98f00b204e9800998ecf8427e\napplication/json\nFri, 30 Sep 2016 11:10:54 GMT\n/files/?limit=1' \
     //   | openssl dgst -sha1 -hmac demosecretkey
     assert_eq!(
-        common::rest_signature(
+        crate::common::rest_signature(
             "demosecretkey",
             "GET",
             b"",
@@ -189,7 +188,7 @@ async fn simple_scheme_over_http_when_https_is_required() {
         .await;
         assert_eq!(proxied.status, 200);
         let date = http_date(&s, 0);
-        let sig = common::rest_signature(SECRET, "GET", b"", "", &date, "/groups/");
+        let sig = crate::common::rest_signature(SECRET, "GET", b"", "", &date, "/groups/");
         let signed_auth = format!("Uploadcare {PUB}:{sig}");
         let signed = call(
             &s,
@@ -217,7 +216,7 @@ async fn signed_scheme() {
 
         // Query string, Date header, Content-Type on a GET (as pyuploadcare sends).
         let date = http_date(&s, 0);
-        let sig = common::rest_signature(SECRET, "GET", b"", json, &date, uri);
+        let sig = crate::common::rest_signature(SECRET, "GET", b"", json, &date, uri);
         let auth = format!("Uploadcare {PUB}:{sig}");
         let ok = call(
             &s,
@@ -240,7 +239,7 @@ async fn signed_scheme() {
         );
 
         // The query string is signed: dropping it from the signed URI fails.
-        let sig_no_query = common::rest_signature(SECRET, "GET", b"", json, &date, "/groups/");
+        let sig_no_query = crate::common::rest_signature(SECRET, "GET", b"", json, &date, "/groups/");
         let auth_no_query = format!("Uploadcare {PUB}:{sig_no_query}");
         let r = call(
             &s,
@@ -262,7 +261,7 @@ async fn signed_scheme() {
 
         // A body is signed through its md5.
         let body = format!(r#"["{file}"]"#);
-        let sig_body = common::rest_signature(
+        let sig_body = crate::common::rest_signature(
             SECRET,
             "PUT",
             body.as_bytes(),
@@ -296,7 +295,7 @@ async fn signed_scheme() {
         // Wrong secret.
         let wrong = format!(
             "Uploadcare {PUB}:{}",
-            common::rest_signature(OTHER_SECRET, "GET", b"", json, &date, uri)
+            crate::common::rest_signature(OTHER_SECRET, "GET", b"", json, &date, uri)
         );
         let r = call(
             &s,
@@ -337,7 +336,7 @@ async fn signed_scheme() {
         let py = py_date(&s);
         let py_auth = format!(
             "Uploadcare {PUB}:{}",
-            common::rest_signature(SECRET, "GET", b"", json, &py, uri)
+            crate::common::rest_signature(SECRET, "GET", b"", json, &py, uri)
         );
         let r = call(
             &s,
@@ -387,7 +386,7 @@ async fn signed_scheme() {
         let junk = "yesterday";
         let junk_auth = format!(
             "Uploadcare {PUB}:{}",
-            common::rest_signature(SECRET, "GET", b"", json, junk, uri)
+            crate::common::rest_signature(SECRET, "GET", b"", json, junk, uri)
         );
         let r = call(
             &s,
@@ -407,7 +406,7 @@ async fn signed_scheme() {
             let d = http_date(&s, offset);
             let a = format!(
                 "Uploadcare {PUB}:{}",
-                common::rest_signature(SECRET, "GET", b"", json, &d, uri)
+                crate::common::rest_signature(SECRET, "GET", b"", json, &d, uri)
             );
             let r = call(
                 &s,
@@ -427,7 +426,7 @@ async fn signed_scheme() {
         let d = http_date(&s, -14 * 60);
         let a = format!(
             "Uploadcare {PUB}:{}",
-            common::rest_signature(SECRET, "GET", b"", json, &d, uri)
+            crate::common::rest_signature(SECRET, "GET", b"", json, &d, uri)
         );
         let r = call(
             &s,

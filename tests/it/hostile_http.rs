@@ -7,11 +7,10 @@
 //! never a 5xx or a hang. The seed is printed; `UC_HOSTILE_SEED` and `UC_HOSTILE_CASES`
 //! (default 3000 per backend) replay or extend a run.
 
-mod common;
 
 use std::time::Duration;
 
-use common::{backends, Backend, TestServer, PUB, SECRET, TEXT};
+use crate::common::{backends, Backend, TestServer, PUB, SECRET, TEXT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -378,7 +377,7 @@ async fn random_malformed_requests_never_get_a_5xx() {
         // Real ids, so the cases reach past the id parsers.
         let mut real = Vec::new();
         for i in 0..3 {
-            real.push(s.upload(PUB, &format!("r{i}.png"), common::png(2, 2)).await);
+            real.push(s.upload(PUB, &format!("r{i}.png"), crate::common::png(2, 2)).await);
         }
         let group = s.group(PUB, &real).await;
         real.push(group);
@@ -537,7 +536,7 @@ async fn null_characters_in_the_remaining_places() {
     for backend in backends() {
         let s = TestServer::start_with(backend, |c| c.record_answers = None).await;
         let uuid = s.upload(PUB, "a.txt", b"a".to_vec()).await;
-        let null = |status: u16, a: common::Answer, what: &str| {
+        let null = |status: u16, a: crate::common::Answer, what: &str| {
             assert_eq!(
                 (a.status, a.content_type.as_str(), a.body.as_str()),
                 (status, TEXT, "Null characters are not allowed."),
@@ -552,7 +551,7 @@ async fn null_characters_in_the_remaining_places() {
                 "file",
                 reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a\u{0}b.txt"),
             );
-        let a = common::Answer::of(
+        let a = crate::common::Answer::of(
             s.client
                 .post(s.url("/base/"))
                 .multipart(form)
@@ -575,7 +574,7 @@ async fn null_characters_in_the_remaining_places() {
             ),
             ("/from_url/status/", vec![("token", "\u{0}")]),
         ] {
-            let a = common::Answer::of(
+            let a = crate::common::Answer::of(
                 s.client
                     .get(s.url(path))
                     .query(&query)
@@ -587,7 +586,7 @@ async fn null_characters_in_the_remaining_places() {
             null(400, a, path);
         }
         // `/from_url/` source URL.
-        let a = common::Answer::of(
+        let a = crate::common::Answer::of(
             s.client
                 .post(s.url("/from_url/"))
                 .form(&[("pub_key", PUB), ("source_url", "http://x/\u{0}")])
@@ -601,7 +600,7 @@ async fn null_characters_in_the_remaining_places() {
         let rest = |method: reqwest::Method, path: String, body: &'static str| {
             s.client
                 .request(method, s.url(&path))
-                .header("Accept", common::V7)
+                .header("Accept", crate::common::V7)
                 .header("Authorization", format!("Uploadcare.Simple {PUB}:{SECRET}"))
                 .header("Content-Type", "application/json")
                 .body(body)

@@ -1,8 +1,7 @@
 //! REST API groups and batch file storage over HTTP, on every backend.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -1,8 +1,7 @@
 //! The admin API: health, readiness, projects at run time, reset, clock, faults, seeding.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[tokio::test]

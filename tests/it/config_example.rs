@@ -4,7 +4,7 @@ use uploadcare_emulator::config::{Args, Config, LogFormat};
 
 #[test]
 fn example_config_parses() {
-    let text = include_str!("../config/emulator.example.toml");
+    let text = include_str!("../../config/emulator.example.toml");
     let c = Config::resolve(Args::default(), Some(text)).expect("example config");
     assert_eq!(c.listen.to_string(), "127.0.0.1:8000");
     assert_eq!(c.data_dir.to_str(), Some("uploadcare-data"));
@@ -30,7 +30,7 @@ fn example_config_parses() {
 /// Every commented-out key is also valid: uncommenting them all still parses.
 #[test]
 fn example_config_commented_keys_parse() {
-    let text = include_str!("../config/emulator.example.toml");
+    let text = include_str!("../../config/emulator.example.toml");
     let mut seen = std::collections::BTreeSet::new();
     let uncommented: String = text
         .lines()

@@ -1,8 +1,7 @@
 //! Upload API groups over HTTP, on every backend.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use hmac::{Hmac, Mac};
 use reqwest::RequestBuilder;
 use sha2::Sha256;

@@ -3,11 +3,10 @@
 //! error and nothing half-written; a slow but steady client is served; a crowd of stalled
 //! connections does not stop anyone else. Talks raw TCP so the pauses are real.
 
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{backends, Backend, TestServer, PUB, SECRET, TEXT, V7};
+use crate::common::{backends, Backend, TestServer, PUB, SECRET, TEXT, V7};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -73,9 +72,9 @@ fn parse(raw: &str) -> (String, String, String) {
 /// Nothing of a dropped request is left: no temporary blob, no stored blob, no file row.
 async fn nothing_kept(s: &TestServer) {
     let data = &s.state.config.data_dir;
-    let tmp = common::files_under(&data.join("tmp"));
+    let tmp = crate::common::files_under(&data.join("tmp"));
     assert!(tmp.is_empty(), "temporary files left: {tmp:?}");
-    let blobs = common::files_under(&data.join("blobs"));
+    let blobs = crate::common::files_under(&data.join("blobs"));
     assert!(blobs.is_empty(), "blobs left: {blobs:?}");
     let r = s
         .client
@@ -296,14 +295,14 @@ async fn a_stalled_multipart_part_is_not_kept() {
             .send()
             .await
             .unwrap();
-        let a = common::Answer::of(r).await;
+        let a = crate::common::Answer::of(r).await;
         assert_eq!(
             (a.status, a.content_type.as_str(), a.body.as_str()),
             (400, TEXT, "File size mismatch. Not all parts uploaded?"),
             "{backend:?}"
         );
         // No record says the part arrived, and no temporary file is left.
-        let left: Vec<_> = common::files_under(&s.state.config.data_dir.join("multipart"))
+        let left: Vec<_> = crate::common::files_under(&s.state.config.data_dir.join("multipart"))
             .into_iter()
             .filter(|p| !p.ends_with("data"))
             .collect();

@@ -6,13 +6,12 @@
 //! once the dust settles every group must show exactly its members, `null` where the file is
 //! gone and the file where it lives, the same in the Upload and REST APIs.
 
-mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 use serde_json::Value;
 

@@ -3,9 +3,8 @@
 
 // The shared harness trips a newer clippy lint; it is not ours to change here.
 #[allow(clippy::same_item_push)]
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::sync::Arc;
 
 use futures_util::StreamExt;

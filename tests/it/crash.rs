@@ -4,7 +4,6 @@
 //! its size and bytes on disk, the group with exactly its members in order. Bytes a kill left
 //! without a row are removed by the start-up sweep, and the sweep removes nothing in use.
 
-mod common;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -253,10 +252,10 @@ async fn sigkill_loses_nothing_acknowledged_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loses_nothing_acknowledged_postgres() {
-    if common::postgres_admin_url().is_none() {
+    if crate::common::postgres_admin_url().is_none() {
         return;
     }
-    let db = common::fresh_postgres_database().await;
+    let db = crate::common::fresh_postgres_database().await;
     let dir = tempfile::tempdir().unwrap();
     run(db, dir.path()).await;
 }

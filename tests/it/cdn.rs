@@ -1,9 +1,8 @@
 //! The CDN over HTTP, on every backend: file forms and headers, ranges, validators, HEAD,
 //! 404s, group pages, `nth`, and zip/tar archives.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use reqwest::header::{
     ACCEPT_RANGES, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE,
     ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED, RANGE,

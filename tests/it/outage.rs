@@ -5,12 +5,11 @@
 //! counted); and when the cause goes away everything works again with all acknowledged data
 //! intact.
 
-mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{backends, Answer, Backend, TestServer, PUB, SECRET, TEXT, V7};
+use crate::common::{backends, Answer, Backend, TestServer, PUB, SECRET, TEXT, V7};
 use reqwest::multipart::{Form, Part};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -59,7 +58,7 @@ impl Proxy {
 
 /// `UC_TEST_POSTGRES_URL`'s host and port, and a fresh database reached through `proxy`.
 async fn proxied_database(proxy_port: u16) -> String {
-    let direct = common::fresh_postgres_database().await;
+    let direct = crate::common::fresh_postgres_database().await;
     let url = url::Url::parse(&direct).unwrap();
     let mut proxied = url.clone();
     proxied.set_host(Some("127.0.0.1")).unwrap();
@@ -383,9 +382,9 @@ async fn disk_full_answers_5xx_and_recovers() {
         assert_eq!(cdn.status(), 200);
         assert_eq!(cdn.bytes().await.unwrap().as_ref(), b"kept bytes");
         // Nothing half-written: no temporary file, no part counted, no new row.
-        let tmp = common::files_under(&data.join("tmp"));
+        let tmp = crate::common::files_under(&data.join("tmp"));
         assert!(tmp.is_empty(), "{backend:?}: temporary files left: {tmp:?}");
-        let records: Vec<_> = common::files_under(&data.join("multipart"))
+        let records: Vec<_> = crate::common::files_under(&data.join("multipart"))
             .into_iter()
             .filter(|p| !p.ends_with("data"))
             .collect();

@@ -7,7 +7,6 @@
 //! flight at once. Every file's size is checked with `/info/` and every downloaded byte
 //! against the bytes sent.
 
-mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -387,10 +386,10 @@ async fn upload_and_download_burst_keeps_memory_flat_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_and_download_burst_keeps_memory_flat_postgres() {
-    if common::postgres_admin_url().is_none() {
+    if crate::common::postgres_admin_url().is_none() {
         return;
     }
-    let db = common::fresh_postgres_database().await;
+    let db = crate::common::fresh_postgres_database().await;
     let dir = tempfile::tempdir().unwrap();
     run(db, dir.path()).await;
 }

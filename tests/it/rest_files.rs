@@ -4,11 +4,10 @@
 
 // The shared harness trips a newer clippy lint; it is not ours to change here.
 #[allow(clippy::same_item_push)]
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

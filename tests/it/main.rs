@@ -1,0 +1,27 @@
+//! Every integration test in one binary: one link instead of twenty-two (see README,
+//! "Tests"). Each module is named after what it exercises.
+
+mod common;
+
+mod admin;
+mod binary;
+mod cdn;
+mod concurrency;
+mod cdn_transform;
+mod config_example;
+mod crash;
+mod from_url;
+mod fuzz_parsers;
+mod hostile_http;
+mod isolation;
+mod log_secrets;
+mod member_parsing;
+mod multipart;
+mod outage;
+mod resources;
+mod rest_auth;
+mod rest_files;
+mod rest_groups;
+mod slow_clients;
+mod upload_api;
+mod upload_groups;
