@@ -1,6 +1,5 @@
 //! The admin API: health, readiness, projects at run time, reset, clock, faults, seeding.
 
-
 use crate::common::*;
 use serde_json::json;
 

@@ -1,7 +1,6 @@
 //! The CDN over HTTP, on every backend: file forms and headers, ranges, validators, HEAD,
 //! 404s, group pages, `nth`, and zip/tar archives.
 
-
 use crate::common::*;
 use reqwest::header::{
     ACCEPT_RANGES, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE,

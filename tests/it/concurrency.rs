@@ -6,7 +6,6 @@
 //! once the dust settles every group must show exactly its members, `null` where the file is
 //! gone and the file where it lives, the same in the Upload and REST APIs.
 
-
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

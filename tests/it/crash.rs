@@ -4,7 +4,6 @@
 //! its size and bytes on disk, the group with exactly its members in order. Bytes a kill left
 //! without a row are removed by the start-up sweep, and the sweep removes nothing in use.
 
-
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

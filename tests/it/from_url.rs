@@ -1,8 +1,5 @@
 //! `/from_url/` imports over HTTP on every backend, fetching from a tiny local HTTP server.
 
-// The shared harness trips a newer clippy lint; it is not ours to change here.
-#[allow(clippy::same_item_push)]
-
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -7,7 +7,6 @@
 //! never a 5xx or a hang. The seed is printed; `UC_HOSTILE_SEED` and `UC_HOSTILE_CASES`
 //! (default 3000 per backend) replay or extend a run.
 
-
 use std::time::Duration;
 
 use crate::common::{backends, Backend, TestServer, PUB, SECRET, TEXT};
@@ -377,7 +376,10 @@ async fn random_malformed_requests_never_get_a_5xx() {
         // Real ids, so the cases reach past the id parsers.
         let mut real = Vec::new();
         for i in 0..3 {
-            real.push(s.upload(PUB, &format!("r{i}.png"), crate::common::png(2, 2)).await);
+            real.push(
+                s.upload(PUB, &format!("r{i}.png"), crate::common::png(2, 2))
+                    .await,
+            );
         }
         let group = s.group(PUB, &real).await;
         real.push(group);

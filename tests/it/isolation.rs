@@ -6,7 +6,6 @@
 //! path, or under another project's key, is refused. Resetting one project leaves the others
 //! whole.
 
-
 use crate::common::*;
 use reqwest::Method;
 use uploadcare_emulator::config::ProjectConfig;

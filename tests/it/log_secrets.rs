@@ -13,7 +13,6 @@
 //! cannot pass. Further cases: a database password given in the URL's query
 //! (`?password=`) or containing an unencoded `@`, and an admin token shaped `user:password`.
 
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -276,7 +275,14 @@ async fn rest_calls(c: &mut Client, s: &mut Secrets, secret: &str, other_secret:
     ] {
         let signature = s.add(
             "REST signature",
-            crate::common::rest_signature(key, method.as_str(), body, "application/json", &date, uri),
+            crate::common::rest_signature(
+                key,
+                method.as_str(),
+                body,
+                "application/json",
+                &date,
+                uri,
+            ),
         );
         let auth = s.add("Authorization", format!("Uploadcare {PUB}:{signature}"));
         let r = c

@@ -1,9 +1,6 @@
 //! Multipart uploads over HTTP on every backend: start, part PUTs, complete, and every
 //! documented error of the three steps.
 
-// The shared harness trips a newer clippy lint; it is not ours to change here.
-#[allow(clippy::same_item_push)]
-
 use crate::common::*;
 use std::sync::Arc;
 

@@ -5,7 +5,6 @@
 //! counted); and when the cause goes away everything works again with all acknowledged data
 //! intact.
 
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

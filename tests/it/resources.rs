@@ -7,7 +7,6 @@
 //! flight at once. Every file's size is checked with `/info/` and every downloaded byte
 //! against the bytes sent.
 
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

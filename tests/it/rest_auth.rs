@@ -1,7 +1,6 @@
 //! REST API versioning and authentication over HTTP, on every backend. Signatures are
 //! computed here with the hmac/sha1/md-5 crates, independently of the server's code.
 
-
 use crate::common::*;
 use reqwest::Method;
 
@@ -239,7 +238,8 @@ async fn signed_scheme() {
         );
 
         // The query string is signed: dropping it from the signed URI fails.
-        let sig_no_query = crate::common::rest_signature(SECRET, "GET", b"", json, &date, "/groups/");
+        let sig_no_query =
+            crate::common::rest_signature(SECRET, "GET", b"", json, &date, "/groups/");
         let auth_no_query = format!("Uploadcare {PUB}:{sig_no_query}");
         let r = call(
             &s,

@@ -2,9 +2,6 @@
 //! expiry as every API sees them; and the whole path of a file from multipart and from_url
 //! upload through grouping, batch storing, the CDN and deletion.
 
-// The shared harness trips a newer clippy lint; it is not ours to change here.
-#[allow(clippy::same_item_push)]
-
 use std::time::Duration;
 
 use crate::common::*;

@@ -1,6 +1,5 @@
 //! REST API groups and batch file storage over HTTP, on every backend.
 
-
 use crate::common::*;
 use proptest::prelude::*;
 use reqwest::Method;

@@ -3,7 +3,6 @@
 //! error and nothing half-written; a slow but steady client is served; a crowd of stalled
 //! connections does not stop anyone else. Talks raw TCP so the pauses are real.
 
-
 use std::time::{Duration, Instant};
 
 use crate::common::{backends, Backend, TestServer, PUB, SECRET, TEXT, V7};

@@ -2,7 +2,6 @@
 //! all three renderings (text, `jsonerrors=1`, JSONP), signed uploads, storing, metadata,
 //! several files per request, the 100 MiB limit, method errors and CORS preflights.
 
-
 use crate::common::*;
 use hmac::{Hmac, Mac};
 use reqwest::multipart::{Form, Part};

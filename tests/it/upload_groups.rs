@@ -1,6 +1,5 @@
 //! Upload API groups over HTTP, on every backend.
 
-
 use crate::common::*;
 use hmac::{Hmac, Mac};
 use reqwest::RequestBuilder;
