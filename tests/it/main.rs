@@ -27,3 +27,4 @@ mod rest_groups;
 mod slow_clients;
 mod upload_api;
 mod upload_groups;
+mod webhooks;
