@@ -78,10 +78,15 @@ pub struct Context {
 
 /// Decodes, processes and encodes.
 pub fn run(bytes: &[u8], pipeline: &Pipeline, ctx: Context) -> Result<Processed, TransformError> {
-    let (mut img, source, orientation) = decode(bytes)?;
+    let autorotate = !pipeline.ops.contains(&Op::Autorotate(false));
+    let (mut img, source, orientation) = decode(bytes, |w, h, o| {
+        let swaps = autorotate && swaps_axes(o);
+        let (ow, oh) = if swaps { (h, w) } else { (w, h) };
+        let (tw, th) = shrink_target(pipeline, ow, oh)?;
+        Some(if swaps { (th, tw) } else { (tw, th) })
+    })?;
     let mut fill = [255u8, 255, 255];
     let mut stretch = Stretch::On;
-    let autorotate = !pipeline.ops.contains(&Op::Autorotate(false));
     if autorotate {
         img.apply_orientation(orientation);
     }
@@ -128,8 +133,65 @@ pub fn run(bytes: &[u8], pipeline: &Pipeline, ctx: Context) -> Result<Processed,
     })
 }
 
-/// Decodes within limits; images are normalised to 8-bit RGB or RGBA.
-pub fn decode(bytes: &[u8]) -> Result<(DynamicImage, ImageFormat, Orientation), TransformError> {
+/// Whether an EXIF orientation swaps width and height.
+fn swaps_axes(o: Orientation) -> bool {
+    matches!(
+        o,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+/// The size the first operation shrinks an oriented `w`×`h` image to, when it only
+/// shrinks it to half or less: JPEGs are then decoded at a reduced scale.
+fn shrink_target(pipeline: &Pipeline, w: u32, h: u32) -> Option<(u32, u32)> {
+    let (tw, th) = match pipeline.ops.first()? {
+        Op::Preview(size) => fit_size(w, h, *size, false),
+        Op::Resize(size) => match (size.width, size.height) {
+            (Some(tw), Some(th)) => (tw, th),
+            _ => fit_size(w, h, *size, true),
+        },
+        Op::ScaleCrop(cw, ch, _) => {
+            let scale = (f64::from(*cw) / f64::from(w)).max(f64::from(*ch) / f64::from(h));
+            (
+                (f64::from(w) * scale).ceil() as u32,
+                (f64::from(h) * scale).ceil() as u32,
+            )
+        }
+        _ => return None,
+    };
+    (tw.saturating_mul(2) <= w && th.saturating_mul(2) <= h).then_some((tw, th))
+}
+
+/// Decodes a JPEG at the smallest DCT scale (1/8, 1/4, 1/2) that stays at least twice
+/// `want`, as libvips' shrink-on-load does; `None` to fall back to a full decode.
+fn decode_jpeg_scaled(bytes: &[u8], want: (u32, u32)) -> Option<DynamicImage> {
+    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    d.set_max_decoding_buffer_size(MAX_DECODE_ALLOC as usize);
+    let ask = |v: u32| u16::try_from(v.saturating_mul(2)).unwrap_or(u16::MAX);
+    d.scale(ask(want.0), ask(want.1)).ok()?;
+    let pixels = d.decode().ok()?;
+    let info = d.info()?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => {
+            RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
+        }
+        jpeg_decoder::PixelFormat::L8 => image::GrayImage::from_raw(w, h, pixels)
+            .map(|g| DynamicImage::ImageRgb8(DynamicImage::ImageLuma8(g).to_rgb8())),
+        _ => None,
+    }
+}
+
+/// Decodes within limits; images are normalised to 8-bit RGB or RGBA. `shrink` may name
+/// a size (before orientation) the pipeline shrinks the image to at once, for JPEGs'
+/// reduced-scale decoding.
+pub fn decode(
+    bytes: &[u8],
+    shrink: impl FnOnce(u32, u32, Orientation) -> Option<(u32, u32)>,
+) -> Result<(DynamicImage, ImageFormat, Orientation), TransformError> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|_| TransformError::Undecodable)?;
@@ -157,7 +219,14 @@ pub fn decode(bytes: &[u8]) -> Result<(DynamicImage, ImageFormat, Orientation), 
         return Err(TransformError::Undecodable);
     }
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let img = DynamicImage::from_decoder(decoder).map_err(|_| TransformError::Undecodable)?;
+    let scaled = match shrink(w, h, orientation) {
+        Some(want) if format == ImageFormat::Jpeg => decode_jpeg_scaled(bytes, want),
+        _ => None,
+    };
+    let img = match scaled {
+        Some(img) => img,
+        None => DynamicImage::from_decoder(decoder).map_err(|_| TransformError::Undecodable)?,
+    };
     let img = match img {
         DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => img,
         other if other.color().has_alpha() => DynamicImage::ImageRgba8(other.to_rgba8()),
@@ -488,13 +557,43 @@ mod tests {
     }
 
     #[test]
+    fn jpegs_shrink_on_load() {
+        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(800, 400, |x, _| {
+            image::Rgb([(x / 4) as u8, 0, 0])
+        }));
+        let mut jpeg = Vec::new();
+        img.write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .unwrap();
+        let (small, _, _) = decode(&jpeg, |_, _, _| Some((100, 50))).unwrap();
+        assert_eq!((small.width(), small.height()), (200, 100));
+        let p: Pipeline = Pipeline {
+            ops: vec![Op::Preview(Size {
+                width: Some(100),
+                height: Some(100),
+            })],
+            ..Pipeline::default()
+        };
+        assert_eq!(shrink_target(&p, 800, 400), Some((100, 50)));
+        assert_eq!(shrink_target(&p, 150, 150), None);
+        let out = run(
+            &jpeg,
+            &p,
+            Context {
+                accepts_webp: false,
+            },
+        )
+        .unwrap();
+        assert_eq!((out.width, out.height), (100, 50));
+    }
+
+    #[test]
     fn garbage_is_an_error() {
-        assert!(decode(b"not an image").is_err());
+        assert!(decode(b"not an image", |_, _, _| None).is_err());
         let mut png = Vec::new();
         DynamicImage::ImageRgb8(RgbImage::new(4, 4))
             .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
             .unwrap();
         png.truncate(png.len() / 2);
-        assert!(decode(&png).is_err());
+        assert!(decode(&png, |_, _, _| None).is_err());
     }
 }
