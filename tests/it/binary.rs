@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const BIN: &str = env!("CARGO_BIN_EXE_uploadcare-emulator");
 
@@ -165,21 +165,38 @@ fn bad_settings_exit_non_zero_with_a_clear_message() {
     }
 }
 
+/// A request the server is still answering when SIGTERM arrives gets its answer. The request
+/// is held in flight by a delay fault; SIGTERM is sent once the server has logged that it is
+/// injecting it, so the request is known to be inside the server.
 #[test]
 fn sigterm_finishes_in_flight_requests() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = start(dir.path(), &[]);
+    let mut log = BufReader::new(r.child.stderr.take().unwrap()).lines();
     let base = r.base.clone();
     let slow = std::thread::spawn(move || {
-        reqwest::blocking::Client::new()
-            .get(format!("{base}/_emulator/health"))
+        let answer = reqwest::blocking::Client::new()
+            .get(format!("{base}/info/"))
             .header("X-Emulator-Fault", "delay=800")
-            .send()
-            .map(|r| r.status().as_u16())
+            .send()?;
+        Ok::<_, reqwest::Error>((answer.status().as_u16(), answer.text()?))
     });
-    std::thread::sleep(Duration::from_millis(200));
+    let mut seen = Vec::new();
+    loop {
+        let line = log
+            .next()
+            .unwrap_or_else(|| panic!("the log ended before the fault: {seen:?}"))
+            .unwrap();
+        if line.contains("injecting fault") {
+            break;
+        }
+        seen.push(line);
+    }
     sigterm(&r.child);
-    assert_eq!(slow.join().unwrap().unwrap(), 200);
+    assert_eq!(
+        slow.join().unwrap().unwrap(),
+        (403, "pub_key is required.".to_owned())
+    );
     assert!(r.child.wait().unwrap().success());
 }
 

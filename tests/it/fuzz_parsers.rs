@@ -13,9 +13,7 @@ use uploadcare_emulator::cdn::http::{if_range_holds, not_modified, range, RangeA
 use uploadcare_emulator::cdn::path::{parse as parse_cdn_path, parse_effects, CdnPath};
 use uploadcare_emulator::domain::content::detect;
 use uploadcare_emulator::domain::files::{base_name, sanitize_filename, should_store};
-use uploadcare_emulator::domain::groups::{
-    member_slot, parse_file_uuid, parse_member, GroupId, MemberFields,
-};
+use uploadcare_emulator::domain::groups::{parse_file_uuid, parse_member, GroupId, MemberFields};
 use uploadcare_emulator::domain::metadata;
 use uploadcare_emulator::domain::signing::{rest_signature_matches, upload_signature_matches};
 use uploadcare_emulator::domain::time::{parse_http_date, parse_iso};
@@ -176,8 +174,10 @@ proptest! {
         }
     }
 
-    /// `MemberFields`: any field names and values, in any number; the ordered list has one
-    /// value per distinct index plus every `files[]`, and never panics on huge indices.
+    /// `MemberFields`: any field names and values, in any number, never panic (huge indices
+    /// included); only names of the form `files[…]` are taken; the ordered list holds no
+    /// blank value, no more values than non-blank fields taken, and every `files[]` value
+    /// after every indexed one, in arrival order.
     #[test]
     fn member_fields(fields in prop::collection::vec(
         (text("files[]0123456789a ", &["files[]", "files[0]", "files[0007]", "files[99999999999999999999]", "files[1"]),
@@ -185,15 +185,25 @@ proptest! {
         0..60,
     )) {
         let mut slots = MemberFields::default();
+        let mut taken = 0;
+        let mut appended = Vec::new();
         for (name, value) in &fields {
-            let is_slot = slots.offer(name, value);
-            prop_assert_eq!(is_slot, member_slot(name).is_some());
+            if slots.offer(name, value) {
+                prop_assert!(name.starts_with("files[") && name.ends_with(']'), "{name:?}");
+                if !value.trim().is_empty() {
+                    taken += 1;
+                    if name == "files[]" {
+                        appended.push(value.clone());
+                    }
+                }
+            }
         }
         let len = slots.len();
         let ordered = slots.into_ordered();
         prop_assert_eq!(ordered.len(), len);
+        prop_assert!(len <= taken);
         prop_assert!(ordered.iter().all(|v| !v.trim().is_empty()));
-        prop_assert!(len <= fields.len());
+        prop_assert_eq!(&ordered[len - appended.len()..], &appended[..]);
     }
 
     /// `parse_http_date`: never panics; what parses is a whole number of seconds that

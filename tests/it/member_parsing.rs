@@ -136,13 +136,34 @@ proptest! {
         prop_assert_eq!(slots.into_ordered(), vec![values.last().unwrap().clone()]);
     }
 
-    /// Field names that are not member slots are ignored.
+    /// A name that does not close with `]` is never a member slot.
     #[test]
-    fn other_names_are_not_members(name in "[a-z_\\[\\]0-9]{0,12}") {
-        let is_slot = name.strip_prefix("files[").and_then(|r| r.strip_suffix(']'))
-            .is_some_and(|inner| inner.bytes().all(|b| b.is_ascii_digit()));
+    fn unclosed_names_are_not_members(name in "\\PC{0,16}", last in "[^\\]]") {
+        let name = format!("{name}{last}");
         let mut slots = MemberFields::default();
-        prop_assert_eq!(slots.offer(&name, "v"), is_slot, "{}", name);
+        prop_assert!(!slots.offer(&name, "v"), "{}", name);
+        prop_assert_eq!(slots.len(), 0);
+    }
+
+    /// An index with anything but ASCII digits in it is never a member slot.
+    #[test]
+    fn non_digit_indices_are_not_members(
+        before in "[0-9]{0,4}",
+        odd in "[^0-9]",
+        after in "[0-9]{0,4}",
+    ) {
+        let name = format!("files[{before}{odd}{after}]");
+        let mut slots = MemberFields::default();
+        prop_assert!(!slots.offer(&name, "v"), "{}", name);
+    }
+
+    /// Any run of digits, however long, is an index.
+    #[test]
+    fn digit_indices_are_members(digits in "[0-9]{1,40}") {
+        let mut slots = MemberFields::default();
+        let name = format!("files[{digits}]");
+        prop_assert!(slots.offer(&name, "v"), "{}", name);
+        prop_assert_eq!(slots.into_ordered(), vec!["v".to_owned()]);
     }
 
     /// Group ids round-trip, and a bad count is refused.
@@ -155,5 +176,38 @@ proptest! {
         prop_assert_eq!(GroupId::parse(&id.to_string().to_uppercase()), Some(id));
         let bad_id = format!("{u}~{bad}");
         prop_assert_eq!(GroupId::parse(&bad_id), None, "{}", bad_id);
+    }
+}
+
+/// Field names, one by one, against what production's `files[N]` / `files[]` convention says.
+#[test]
+fn member_slot_names() {
+    let cases = [
+        ("files[]", true),
+        ("files[0]", true),
+        ("files[007]", true),
+        ("files[123456789012345678901234567890]", true),
+        ("", false),
+        ("pub_key", false),
+        ("files", false),
+        ("files[", false),
+        ("files]", false),
+        ("file[0]", false),
+        ("Files[0]", false),
+        ("xfiles[0]", false),
+        ("files[0]x", false),
+        ("files[a]", false),
+        ("files[ 1]", false),
+        ("files[-1]", false),
+        ("files[+1]", false),
+        ("files[1.0]", false),
+        ("files[0x1]", false),
+        ("files[[0]]", false),
+        ("files[\u{ff10}]", false),
+    ];
+    for (name, is_slot) in cases {
+        let mut slots = MemberFields::default();
+        assert_eq!(slots.offer(name, "v"), is_slot, "{name:?}");
+        assert_eq!(slots.len(), usize::from(is_slot), "{name:?}");
     }
 }
