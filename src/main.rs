@@ -80,6 +80,7 @@ async fn run() -> Result<(), String> {
             p.name, p.pub_key, secret
         ));
     }
+    let shutdown = shutdown_signal();
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
@@ -100,7 +101,7 @@ async fn run() -> Result<(), String> {
     }
     servers.spawn(serve(state, listener, wait()));
     tokio::spawn(async move {
-        shutdown_signal().await;
+        shutdown.await;
         let _ = stop.send(true);
     });
     while let Some(done) = servers.join_next().await {
@@ -148,21 +149,29 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers the SIGTERM handler now, so that a SIGTERM arriving as soon as the banner is out
+/// already shuts down gracefully, and returns what resolves on SIGTERM or Ctrl-C.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
 }
