@@ -3,95 +3,91 @@
 use crate::common::*;
 use serde_json::json;
 
-#[tokio::test]
-async fn health_and_readiness() {
-    for backend in backends() {
-        let s = TestServer::start(backend).await;
-        let r = Answer::of(
-            s.client
-                .get(s.url("/_emulator/health"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!((r.status, r.body.as_str()), (200, r#"{"status":"ok"}"#));
-        let r = Answer::of(
-            s.client
-                .get(s.url("/_emulator/ready"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!((r.status, r.body.as_str()), (200, r#"{"status":"ready"}"#));
-        assert_eq!(r.content_type, "application/json");
-    }
+per_backend!(health_and_readiness);
+async fn health_and_readiness(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let r = Answer::of(
+        s.client
+            .get(s.url("/_emulator/health"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((r.status, r.body.as_str()), (200, r#"{"status":"ok"}"#));
+    let r = Answer::of(
+        s.client
+            .get(s.url("/_emulator/ready"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((r.status, r.body.as_str()), (200, r#"{"status":"ready"}"#));
+    assert_eq!(r.content_type, "application/json");
 }
 
-#[tokio::test]
-async fn projects_created_at_run_time_and_reset() {
-    for backend in backends() {
-        let s = TestServer::start(backend).await;
-        let r = s
-            .client
-            .post(s.url("/_emulator/projects"))
-            .json(&json!({"pub_key": "newpub", "secret_key": "newsecret"}))
+per_backend!(projects_created_at_run_time_and_reset);
+async fn projects_created_at_run_time_and_reset(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let r = s
+        .client
+        .post(s.url("/_emulator/projects"))
+        .json(&json!({"pub_key": "newpub", "secret_key": "newsecret"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let file = s.upload("newpub", "a.png", png(2, 2)).await;
+    let group = s.group("newpub", std::slice::from_ref(&file)).await;
+    let info = |id: String| {
+        s.client
+            .get(s.url("/group/info/"))
+            .query(&[("pub_key", "newpub"), ("group_id", id.as_str())])
             .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let file = s.upload("newpub", "a.png", png(2, 2)).await;
-        let group = s.group("newpub", std::slice::from_ref(&file)).await;
-        let info = |id: String| {
-            s.client
-                .get(s.url("/group/info/"))
-                .query(&[("pub_key", "newpub"), ("group_id", id.as_str())])
-                .send()
-        };
-        assert_eq!(info(group.clone()).await.unwrap().status(), 200);
-        // Another project's data survives the reset.
-        let other = s.upload(PUB, "b.png", png(2, 2)).await;
-        let r = s
-            .client
-            .post(s.url("/_emulator/projects/newpub/reset"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 204);
-        assert_eq!(info(group).await.unwrap().status(), 404);
-        let r = s
-            .client
-            .get(s.url("/info/"))
-            .query(&[("pub_key", "newpub"), ("file_id", file.as_str())])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 404);
-        let r = s
-            .client
-            .get(s.url("/info/"))
-            .query(&[("pub_key", PUB), ("file_id", other.as_str())])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let r = s
-            .client
-            .post(s.url("/_emulator/projects/nosuch/reset"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 404);
-        let r = s
-            .client
-            .post(s.url("/_emulator/projects"))
-            .json(&json!({"pub_key": ""}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 400);
-    }
+    };
+    assert_eq!(info(group.clone()).await.unwrap().status(), 200);
+    // Another project's data survives the reset.
+    let other = s.upload(PUB, "b.png", png(2, 2)).await;
+    let r = s
+        .client
+        .post(s.url("/_emulator/projects/newpub/reset"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(info(group).await.unwrap().status(), 404);
+    let r = s
+        .client
+        .get(s.url("/info/"))
+        .query(&[("pub_key", "newpub"), ("file_id", file.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = s
+        .client
+        .get(s.url("/info/"))
+        .query(&[("pub_key", PUB), ("file_id", other.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = s
+        .client
+        .post(s.url("/_emulator/projects/nosuch/reset"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = s
+        .client
+        .post(s.url("/_emulator/projects"))
+        .json(&json!({"pub_key": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
 }
 
 #[tokio::test]
@@ -151,40 +147,38 @@ async fn clock_advance_expires_unstored_files() {
     assert_eq!(r.status(), 400);
 }
 
-#[tokio::test]
-async fn throttle_fault_answers_like_production_then_clears() {
-    for backend in backends() {
-        let s = TestServer::start(backend).await;
-        let r = s
-            .client
-            .post(s.url("/_emulator/faults"))
-            .json(&json!({"kind": "throttle", "count": 2, "api": "upload", "retry_after": 3}))
+per_backend!(throttle_fault_answers_like_production_then_clears);
+async fn throttle_fault_answers_like_production_then_clears(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let r = s
+        .client
+        .post(s.url("/_emulator/faults"))
+        .json(&json!({"kind": "throttle", "count": 2, "api": "upload", "retry_after": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let info = |q: &'static str| {
+        s.client
+            .get(s.url(&format!("/info/?pub_key={PUB}&file_id=x{q}")))
             .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let info = |q: &'static str| {
-            s.client
-                .get(s.url(&format!("/info/?pub_key={PUB}&file_id=x{q}")))
-                .send()
-        };
-        let r = info("").await.unwrap();
-        assert_eq!(r.headers()["retry-after"], "3");
-        let r = Answer::of(r).await;
-        assert_eq!(
-            (r.status, r.content_type.as_str(), r.body.as_str()),
-            (429, "text/plain; charset=utf-8", "Request was throttled.")
-        );
-        let r = Answer::of(info("&jsonerrors=1").await.unwrap()).await;
-        assert_eq!(r.status, 200);
-        assert_eq!(
-            r.body,
-            r#"{"error": {"content": "Request was throttled.", "status_code": 429, "error_code": "RequestThrottledError"}}"#
-        );
-        // Used up: the real answer comes back.
-        let r = Answer::of(info("").await.unwrap()).await;
-        assert_eq!((r.status, r.body.as_str()), (400, "file_id is invalid."));
-    }
+    };
+    let r = info("").await.unwrap();
+    assert_eq!(r.headers()["retry-after"], "3");
+    let r = Answer::of(r).await;
+    assert_eq!(
+        (r.status, r.content_type.as_str(), r.body.as_str()),
+        (429, "text/plain; charset=utf-8", "Request was throttled.")
+    );
+    let r = Answer::of(info("&jsonerrors=1").await.unwrap()).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body,
+        r#"{"error": {"content": "Request was throttled.", "status_code": 429, "error_code": "RequestThrottledError"}}"#
+    );
+    // Used up: the real answer comes back.
+    let r = Answer::of(info("").await.unwrap()).await;
+    assert_eq!((r.status, r.body.as_str()), (400, "file_id is invalid."));
 }
 
 #[tokio::test]
@@ -259,8 +253,8 @@ async fn rest_and_per_request_faults() {
     assert_eq!(r.status(), 204);
 }
 
-#[tokio::test]
-async fn seed_folder_gives_known_uuids_and_groups() {
+per_backend!(seed_folder_gives_known_uuids_and_groups);
+async fn seed_folder_gives_known_uuids_and_groups(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.png"), png(3, 2)).unwrap();
     std::fs::write(dir.path().join("b.txt"), b"hello").unwrap();
@@ -269,33 +263,31 @@ async fn seed_folder_gives_known_uuids_and_groups() {
         "[[groups]]\nuuid = \"11111111-2222-4333-8444-555555555555\"\nfiles = [\"a.png\", \"b.txt/-/resize/x800/\"]\n",
     )
     .unwrap();
-    for backend in backends() {
-        let seed = dir.path().to_path_buf();
-        let s = TestServer::start_with(backend, |c| c.seed_dir = Some(seed)).await;
-        let a = uploadcare_emulator::seed::seeded_uuid(PUB, "a.png").to_string();
-        let r = Answer::of(
-            s.client
-                .get(s.url("/group/info/"))
-                .query(&[
-                    ("pub_key", PUB),
-                    ("group_id", "11111111-2222-4333-8444-555555555555~2"),
-                ])
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        let v = r.json();
-        assert_eq!(v["files"][0]["uuid"], a.as_str());
-        assert_eq!(v["files"][0]["image_info"]["width"], 3);
-        assert_eq!(v["files"][1]["default_effects"], "resize/x800/");
-        assert_eq!(v["files"][1]["is_stored"], true);
-    }
+    let seed = dir.path().to_path_buf();
+    let s = TestServer::start_with(backend, |c| c.seed_dir = Some(seed)).await;
+    let a = uploadcare_emulator::seed::seeded_uuid(PUB, "a.png").to_string();
+    let r = Answer::of(
+        s.client
+            .get(s.url("/group/info/"))
+            .query(&[
+                ("pub_key", PUB),
+                ("group_id", "11111111-2222-4333-8444-555555555555~2"),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["files"][0]["uuid"], a.as_str());
+    assert_eq!(v["files"][0]["image_info"]["width"], 3);
+    assert_eq!(v["files"][1]["default_effects"], "resize/x800/");
+    assert_eq!(v["files"][1]["is_stored"], true);
 }
 
-#[tokio::test]
-async fn fixtures_load_into_a_project_at_run_time() {
+per_backend!(fixtures_load_into_a_project_at_run_time);
+async fn fixtures_load_into_a_project_at_run_time(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("c.png"), png(2, 2)).unwrap();
     std::fs::write(
@@ -303,44 +295,42 @@ async fn fixtures_load_into_a_project_at_run_time() {
         "[[groups]]\nuuid = \"22222222-2222-4333-8444-555555555555\"\nfiles = [\"c.png\"]\n",
     )
     .unwrap();
-    for backend in backends() {
-        let s = TestServer::start(backend).await;
-        let seed = |pub_key: &str| {
-            s.client
-                .post(s.url(&format!("/_emulator/projects/{pub_key}/seed")))
-                .json(&json!({"dir": dir.path()}))
-                .send()
-        };
-        let r = Answer::of(seed(OTHER_PUB).await.unwrap()).await;
-        assert_eq!(
-            (r.status, r.body.as_str()),
-            (201, r#"{"files":1,"groups":1}"#)
-        );
-        // Idempotent: nothing new the second time.
-        let r = Answer::of(seed(OTHER_PUB).await.unwrap()).await;
-        assert_eq!(
-            (r.status, r.body.as_str()),
-            (201, r#"{"files":0,"groups":0}"#)
-        );
-        let r = s
-            .client
-            .get(s.url("/group/info/"))
-            .query(&[
-                ("pub_key", OTHER_PUB),
-                ("group_id", "22222222-2222-4333-8444-555555555555~1"),
-            ])
+    let s = TestServer::start(backend).await;
+    let seed = |pub_key: &str| {
+        s.client
+            .post(s.url(&format!("/_emulator/projects/{pub_key}/seed")))
+            .json(&json!({"dir": dir.path()}))
             .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(seed("nosuch").await.unwrap().status(), 404);
-        let r = s
-            .client
-            .post(s.url(&format!("/_emulator/projects/{PUB}/seed")))
-            .json(&json!({"dir": "/nonexistent/fixtures"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 400);
-    }
+    };
+    let r = Answer::of(seed(OTHER_PUB).await.unwrap()).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (201, r#"{"files":1,"groups":1}"#)
+    );
+    // Idempotent: nothing new the second time.
+    let r = Answer::of(seed(OTHER_PUB).await.unwrap()).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (201, r#"{"files":0,"groups":0}"#)
+    );
+    let r = s
+        .client
+        .get(s.url("/group/info/"))
+        .query(&[
+            ("pub_key", OTHER_PUB),
+            ("group_id", "22222222-2222-4333-8444-555555555555~1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(seed("nosuch").await.unwrap().status(), 404);
+    let r = s
+        .client
+        .post(s.url(&format!("/_emulator/projects/{PUB}/seed")))
+        .json(&json!({"dir": "/nonexistent/fixtures"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
 }

@@ -234,119 +234,121 @@ async fn mutator(s: Arc<TestServer>, files: Arc<Vec<String>>, log: Arc<Mutex<Log
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn groups_over_files_being_stored_deleted_and_expired() {
-    for backend in backends() {
-        let seed = seed();
-        eprintln!("{backend:?}: seed {seed} (UC_CONCURRENCY_SEED replays it)");
-        let s = Arc::new(TestServer::start(backend).await);
-        let mut files = Vec::new();
-        for i in 0..FILES {
-            files.push(s.upload(PUB, &format!("f{i}.bin"), vec![i as u8; 64]).await);
-        }
-        let files = Arc::new(files);
-        let log = Arc::new(Mutex::new(Log::default()));
-        let mut tasks = Vec::new();
-        for c in 0..CLIENTS {
-            tasks.push(tokio::spawn(creator(
-                s.clone(),
-                files.clone(),
-                log.clone(),
-                seed.wrapping_add(c as u64 * 7919) | 1,
-            )));
-        }
-        for m in 0..4 {
-            tasks.push(tokio::spawn(mutator(
-                s.clone(),
-                files.clone(),
-                log.clone(),
-                seed.wrapping_mul(31).wrapping_add(m) | 1,
-            )));
-        }
-        // Halfway through, every file not stored by then expires.
-        let clock = {
-            let s = s.clone();
-            let log = log.clone();
-            tokio::spawn(async move {
-                loop {
-                    let done = log.lock().unwrap().groups.len();
-                    if done >= CLIENTS * GROUPS_PER_CLIENT / 2 {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                s.state.clock.advance(DAY_US + 1);
-            })
-        };
-        for t in tasks {
-            t.await.expect("client task");
-        }
-        // The clock may not have jumped if few groups could be made; make sure it has.
-        if !clock.is_finished() {
-            clock.abort();
-            s.state.clock.advance(DAY_US + 1);
-        }
-
-        // Quiet now: every group shows exactly its members, `null` exactly where the file
-        // is gone, in both APIs.
-        let log = std::mem::take(&mut *log.lock().unwrap());
-        let mut live: HashMap<String, bool> = HashMap::new();
-        for f in files.iter() {
-            let r = send(
-                s.client
-                    .get(s.url(&format!("/info/?pub_key={PUB}&file_id={f}"))),
-                "GET /info/",
-            )
-            .await;
-            let is_live = r.status == 200;
-            if log.deleted.contains(f) {
-                assert!(!is_live, "a deleted file is live: {f}");
-            } else if log.stored.contains(f) {
-                assert!(is_live, "a stored file is gone: {f}");
-            }
-            live.insert(f.clone(), is_live);
-        }
-        for (id, members) in &log.groups {
-            let r = send(
-                s.client
-                    .get(s.url(&format!("/group/info/?pub_key={PUB}&group_id={id}"))),
-                "GET /group/info/",
-            )
-            .await;
-            let v = r.json();
-            check_group(&v, members, false);
-            let r = send(
-                rest(&s, Method::GET, &format!("/groups/{id}/"), ""),
-                "GET /groups/<id>/",
-            )
-            .await;
-            let rest_v = r.json();
-            assert_eq!(rest_v["files_count"], members.len());
-            let rest_files = rest_v["files"].as_array().unwrap();
-            assert_eq!(rest_files.len(), members.len(), "{rest_v}");
-            for (i, m) in members.iter().enumerate() {
-                assert_eq!(
-                    !v["files"][i].is_null(),
-                    live[m],
-                    "Upload API position {i} of {id} disagrees with /info/ for {m}"
-                );
-                assert_eq!(
-                    !rest_files[i].is_null(),
-                    live[m],
-                    "REST position {i} of {id} disagrees with /info/ for {m}"
-                );
-            }
-        }
-        let requests = log.requests + files.len() + 2 * log.groups.len();
-        eprintln!(
-            "{backend:?}: {} groups made, {} files deleted, {} stored, {requests} requests checked",
-            log.groups.len(),
-            log.deleted.len(),
-            log.stored.len()
-        );
-        assert!(
-            log.groups.len() >= CLIENTS,
-            "too few groups were made to test anything"
-        );
+per_backend!(
+    groups_over_files_being_stored_deleted_and_expired,
+    flavor = "multi_thread",
+    worker_threads = 4
+);
+async fn groups_over_files_being_stored_deleted_and_expired(backend: Backend) {
+    let seed = seed();
+    eprintln!("{backend:?}: seed {seed} (UC_CONCURRENCY_SEED replays it)");
+    let s = Arc::new(TestServer::start(backend).await);
+    let mut files = Vec::new();
+    for i in 0..FILES {
+        files.push(s.upload(PUB, &format!("f{i}.bin"), vec![i as u8; 64]).await);
     }
+    let files = Arc::new(files);
+    let log = Arc::new(Mutex::new(Log::default()));
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        tasks.push(tokio::spawn(creator(
+            s.clone(),
+            files.clone(),
+            log.clone(),
+            seed.wrapping_add(c as u64 * 7919) | 1,
+        )));
+    }
+    for m in 0..4 {
+        tasks.push(tokio::spawn(mutator(
+            s.clone(),
+            files.clone(),
+            log.clone(),
+            seed.wrapping_mul(31).wrapping_add(m) | 1,
+        )));
+    }
+    // Halfway through, every file not stored by then expires.
+    let clock = {
+        let s = s.clone();
+        let log = log.clone();
+        tokio::spawn(async move {
+            loop {
+                let done = log.lock().unwrap().groups.len();
+                if done >= CLIENTS * GROUPS_PER_CLIENT / 2 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            s.state.clock.advance(DAY_US + 1);
+        })
+    };
+    for t in tasks {
+        t.await.expect("client task");
+    }
+    // The clock may not have jumped if few groups could be made; make sure it has.
+    if !clock.is_finished() {
+        clock.abort();
+        s.state.clock.advance(DAY_US + 1);
+    }
+
+    // Quiet now: every group shows exactly its members, `null` exactly where the file
+    // is gone, in both APIs.
+    let log = std::mem::take(&mut *log.lock().unwrap());
+    let mut live: HashMap<String, bool> = HashMap::new();
+    for f in files.iter() {
+        let r = send(
+            s.client
+                .get(s.url(&format!("/info/?pub_key={PUB}&file_id={f}"))),
+            "GET /info/",
+        )
+        .await;
+        let is_live = r.status == 200;
+        if log.deleted.contains(f) {
+            assert!(!is_live, "a deleted file is live: {f}");
+        } else if log.stored.contains(f) {
+            assert!(is_live, "a stored file is gone: {f}");
+        }
+        live.insert(f.clone(), is_live);
+    }
+    for (id, members) in &log.groups {
+        let r = send(
+            s.client
+                .get(s.url(&format!("/group/info/?pub_key={PUB}&group_id={id}"))),
+            "GET /group/info/",
+        )
+        .await;
+        let v = r.json();
+        check_group(&v, members, false);
+        let r = send(
+            rest(&s, Method::GET, &format!("/groups/{id}/"), ""),
+            "GET /groups/<id>/",
+        )
+        .await;
+        let rest_v = r.json();
+        assert_eq!(rest_v["files_count"], members.len());
+        let rest_files = rest_v["files"].as_array().unwrap();
+        assert_eq!(rest_files.len(), members.len(), "{rest_v}");
+        for (i, m) in members.iter().enumerate() {
+            assert_eq!(
+                !v["files"][i].is_null(),
+                live[m],
+                "Upload API position {i} of {id} disagrees with /info/ for {m}"
+            );
+            assert_eq!(
+                !rest_files[i].is_null(),
+                live[m],
+                "REST position {i} of {id} disagrees with /info/ for {m}"
+            );
+        }
+    }
+    let requests = log.requests + files.len() + 2 * log.groups.len();
+    eprintln!(
+        "{backend:?}: {} groups made, {} files deleted, {} stored, {requests} requests checked",
+        log.groups.len(),
+        log.deleted.len(),
+        log.stored.len()
+    );
+    assert!(
+        log.groups.len() >= CLIENTS,
+        "too few groups were made to test anything"
+    );
 }

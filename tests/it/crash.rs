@@ -4,6 +4,7 @@
 //! its size and bytes on disk, the group with exactly its members in order. Bytes a kill left
 //! without a row are removed by the start-up sweep, and the sweep removes nothing in use.
 
+use crate::common::{database_url, per_backend, Backend};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -242,19 +243,13 @@ async fn run(db: String, data_dir: &std::path::Path) {
     assert!(!a.files.is_empty() && !a.groups.is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_loses_nothing_acknowledged_sqlite() {
+per_backend!(
+    sigkill_loses_nothing_acknowledged,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
+async fn sigkill_loses_nothing_acknowledged(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("emulator.db").display());
-    run(db, dir.path()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_loses_nothing_acknowledged_postgres() {
-    if crate::common::postgres_admin_url().is_none() {
-        return;
-    }
-    let db = crate::common::fresh_postgres_database().await;
-    let dir = tempfile::tempdir().unwrap();
+    let db = database_url(backend, dir.path()).await;
     run(db, dir.path()).await;
 }

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use crate::common::{backends, Backend, TestServer, PUB, SECRET, TEXT};
+use crate::common::{per_backend, Backend, TestServer, PUB, SECRET, TEXT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -352,8 +352,12 @@ async fn send_raw(addr: &str, case: &Case) -> Option<u16> {
     line.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn random_malformed_requests_never_get_a_5xx() {
+per_backend!(
+    random_malformed_requests_never_get_a_5xx,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
+async fn random_malformed_requests_never_get_a_5xx(backend: Backend) {
     let seed = std::env::var("UC_HOSTILE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -370,50 +374,48 @@ async fn random_malformed_requests_never_get_a_5xx() {
     eprintln!(
         "hostile HTTP: seed {seed} (UC_HOSTILE_SEED={seed} replays it), {cases} cases per backend"
     );
-    for backend in backends() {
-        let s = TestServer::start_with(backend, |c| c.record_answers = None).await;
-        let addr = s.base.trim_start_matches("http://").to_owned();
-        // Real ids, so the cases reach past the id parsers.
-        let mut real = Vec::new();
-        for i in 0..3 {
-            real.push(
-                s.upload(PUB, &format!("r{i}.png"), crate::common::png(2, 2))
-                    .await,
+    let s = TestServer::start_with(backend, |c| c.record_answers = None).await;
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    // Real ids, so the cases reach past the id parsers.
+    let mut real = Vec::new();
+    for i in 0..3 {
+        real.push(
+            s.upload(PUB, &format!("r{i}.png"), crate::common::png(2, 2))
+                .await,
+        );
+    }
+    let group = s.group(PUB, &real).await;
+    real.push(group);
+    let mut rng = Rng(seed ^ (backend as u64));
+    let mut by_status = std::collections::BTreeMap::<String, usize>::new();
+    for _ in 0..cases {
+        let case = case(&mut rng, &real);
+        let status = send_raw(&addr, &case).await;
+        if let Some(status) = status {
+            assert!(
+                status < 500,
+                "{backend:?}: {status} for {} {} headers {:?} body {:?}",
+                case.method,
+                case.path,
+                case.headers,
+                String::from_utf8_lossy(&case.body[..case.body.len().min(300)])
             );
         }
-        let group = s.group(PUB, &real).await;
-        real.push(group);
-        let mut rng = Rng(seed ^ (backend as u64));
-        let mut by_status = std::collections::BTreeMap::<String, usize>::new();
-        for _ in 0..cases {
-            let case = case(&mut rng, &real);
-            let status = send_raw(&addr, &case).await;
-            if let Some(status) = status {
-                assert!(
-                    status < 500,
-                    "{backend:?}: {status} for {} {} headers {:?} body {:?}",
-                    case.method,
-                    case.path,
-                    case.headers,
-                    String::from_utf8_lossy(&case.body[..case.body.len().min(300)])
-                );
-            }
-            *by_status
-                .entry(status.map_or("closed".into(), |s| s.to_string()))
-                .or_default() += 1;
-        }
-        eprintln!("{backend:?}: answers by status {by_status:?}");
-        // Still healthy and serving.
-        let r = s
-            .client
-            .get(s.url("/_emulator/health"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let uuid = s.upload(PUB, "after.txt", b"after".to_vec()).await;
-        assert!(s.group(PUB, &[uuid]).await.ends_with("~1"));
+        *by_status
+            .entry(status.map_or("closed".into(), |s| s.to_string()))
+            .or_default() += 1;
     }
+    eprintln!("{backend:?}: answers by status {by_status:?}");
+    // Still healthy and serving.
+    let r = s
+        .client
+        .get(s.url("/_emulator/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let uuid = s.upload(PUB, "after.txt", b"after".to_vec()).await;
+    assert!(s.group(PUB, &[uuid]).await.ends_with("~1"));
 }
 
 /// One raw-socket case: bytes to send, and whether to half-close after sending.
@@ -533,126 +535,124 @@ async fn raw_socket_garbage_is_refused_cleanly() {
     eprintln!("raw socket cases:\n{}", table.join("\n"));
 }
 
-#[tokio::test]
-async fn null_characters_in_the_remaining_places() {
-    for backend in backends() {
-        let s = TestServer::start_with(backend, |c| c.record_answers = None).await;
-        let uuid = s.upload(PUB, "a.txt", b"a".to_vec()).await;
-        let null = |status: u16, a: crate::common::Answer, what: &str| {
-            assert_eq!(
-                (a.status, a.content_type.as_str(), a.body.as_str()),
-                (status, TEXT, "Null characters are not allowed."),
-                "{backend:?} {what}"
-            );
-        };
-        // A file name with a NUL: a NUL byte in a part's headers is a header the multipart
-        // parser refuses, so the documented answer is the parse failure.
-        let form = reqwest::multipart::Form::new()
-            .text("UPLOADCARE_PUB_KEY", PUB)
-            .part(
-                "file",
-                reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a\u{0}b.txt"),
-            );
-        let a = crate::common::Answer::of(
-            s.client
-                .post(s.url("/base/"))
-                .multipart(form)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+per_backend!(null_characters_in_the_remaining_places);
+async fn null_characters_in_the_remaining_places(backend: Backend) {
+    let s = TestServer::start_with(backend, |c| c.record_answers = None).await;
+    let uuid = s.upload(PUB, "a.txt", b"a".to_vec()).await;
+    let null = |status: u16, a: crate::common::Answer, what: &str| {
         assert_eq!(
             (a.status, a.content_type.as_str(), a.body.as_str()),
-            (400, TEXT, "HTTP POST request parsing failed."),
-            "{backend:?} /base/ file name"
+            (status, TEXT, "Null characters are not allowed."),
+            "{backend:?} {what}"
         );
-        // Query values of the GET endpoints.
-        for (path, query) in [
-            ("/info/", vec![("pub_key", PUB), ("file_id", "a\u{0}")]),
-            (
-                "/group/info/",
-                vec![("pub_key", PUB), ("group_id", "\u{0}~1")],
-            ),
-            ("/from_url/status/", vec![("token", "\u{0}")]),
-        ] {
-            let a = crate::common::Answer::of(
-                s.client
-                    .get(s.url(path))
-                    .query(&query)
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await;
-            null(400, a, path);
-        }
-        // `/from_url/` source URL.
+    };
+    // A file name with a NUL: a NUL byte in a part's headers is a header the multipart
+    // parser refuses, so the documented answer is the parse failure.
+    let form = reqwest::multipart::Form::new()
+        .text("UPLOADCARE_PUB_KEY", PUB)
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a\u{0}b.txt"),
+        );
+    let a = crate::common::Answer::of(
+        s.client
+            .post(s.url("/base/"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.content_type.as_str(), a.body.as_str()),
+        (400, TEXT, "HTTP POST request parsing failed."),
+        "{backend:?} /base/ file name"
+    );
+    // Query values of the GET endpoints.
+    for (path, query) in [
+        ("/info/", vec![("pub_key", PUB), ("file_id", "a\u{0}")]),
+        (
+            "/group/info/",
+            vec![("pub_key", PUB), ("group_id", "\u{0}~1")],
+        ),
+        ("/from_url/status/", vec![("token", "\u{0}")]),
+    ] {
         let a = crate::common::Answer::of(
             s.client
-                .post(s.url("/from_url/"))
-                .form(&[("pub_key", PUB), ("source_url", "http://x/\u{0}")])
+                .get(s.url(path))
+                .query(&query)
                 .send()
                 .await
                 .unwrap(),
         )
         .await;
-        null(400, a, "/from_url/ source_url");
-        // REST and CDN: a NUL in a path or a JSON body is a client error, never a 5xx.
-        let rest = |method: reqwest::Method, path: String, body: &'static str| {
-            s.client
-                .request(method, s.url(&path))
-                .header("Accept", crate::common::V7)
-                .header("Authorization", format!("Uploadcare.Simple {PUB}:{SECRET}"))
-                .header("Content-Type", "application/json")
-                .body(body)
-        };
-        for (method, path, body) in [
-            (reqwest::Method::GET, format!("/files/{uuid}%00/"), ""),
-            (
-                reqwest::Method::PUT,
-                format!("/files/{uuid}/metadata/k%00/"),
-                "\"v\"",
-            ),
-            (
-                reqwest::Method::PUT,
-                format!("/files/{uuid}/metadata/k/"),
-                "\"a\\u0000b\"",
-            ),
-            (reqwest::Method::GET, "/groups/?from=%00".to_owned(), ""),
-        ] {
-            let r = rest(method.clone(), path.clone(), body)
-                .send()
-                .await
-                .unwrap();
-            assert!(
-                (400..500).contains(&r.status().as_u16()),
-                "{backend:?} {method} {path}: {}",
-                r.status()
-            );
-        }
-        // A batch reports a bad uuid as a problem of that item, with 200, as production does.
-        let r = rest(
+        null(400, a, path);
+    }
+    // `/from_url/` source URL.
+    let a = crate::common::Answer::of(
+        s.client
+            .post(s.url("/from_url/"))
+            .form(&[("pub_key", PUB), ("source_url", "http://x/\u{0}")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    null(400, a, "/from_url/ source_url");
+    // REST and CDN: a NUL in a path or a JSON body is a client error, never a 5xx.
+    let rest = |method: reqwest::Method, path: String, body: &'static str| {
+        s.client
+            .request(method, s.url(&path))
+            .header("Accept", crate::common::V7)
+            .header("Authorization", format!("Uploadcare.Simple {PUB}:{SECRET}"))
+            .header("Content-Type", "application/json")
+            .body(body)
+    };
+    for (method, path, body) in [
+        (reqwest::Method::GET, format!("/files/{uuid}%00/"), ""),
+        (
             reqwest::Method::PUT,
-            "/files/storage/".to_owned(),
-            "[\"\\u0000\"]",
-        )
-        .send()
-        .await
-        .unwrap();
-        assert_eq!(r.status(), 200);
-        let v: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(v["problems"]["\u{0}"], "Invalid", "{v}");
-        let r = s
-            .client
-            .get(s.url(&format!("/{uuid}%00/")))
+            format!("/files/{uuid}/metadata/k%00/"),
+            "\"v\"",
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/files/{uuid}/metadata/k/"),
+            "\"a\\u0000b\"",
+        ),
+        (reqwest::Method::GET, "/groups/?from=%00".to_owned(), ""),
+    ] {
+        let r = rest(method.clone(), path.clone(), body)
             .send()
             .await
             .unwrap();
         assert!(
             (400..500).contains(&r.status().as_u16()),
-            "CDN: {}",
+            "{backend:?} {method} {path}: {}",
             r.status()
         );
     }
+    // A batch reports a bad uuid as a problem of that item, with 200, as production does.
+    let r = rest(
+        reqwest::Method::PUT,
+        "/files/storage/".to_owned(),
+        "[\"\\u0000\"]",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["problems"]["\u{0}"], "Invalid", "{v}");
+    let r = s
+        .client
+        .get(s.url(&format!("/{uuid}%00/")))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        (400..500).contains(&r.status().as_u16()),
+        "CDN: {}",
+        r.status()
+    );
 }

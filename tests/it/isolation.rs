@@ -299,84 +299,82 @@ async fn intact(s: &TestServer, o: &Owned) {
     }
 }
 
-#[tokio::test]
-async fn projects_never_see_each_other() {
-    for backend in backends() {
-        let s = TestServer::start_with(backend, |c| {
-            c.projects.push(ProjectConfig {
-                pub_key: THIRD_PUB.into(),
-                secret_key: THIRD_SECRET.into(),
-                name: "third".into(),
-                autostore: true,
-                signed_uploads: false,
-            })
+per_backend!(projects_never_see_each_other);
+async fn projects_never_see_each_other(backend: Backend) {
+    let s = TestServer::start_with(backend, |c| {
+        c.projects.push(ProjectConfig {
+            pub_key: THIRD_PUB.into(),
+            secret_key: THIRD_SECRET.into(),
+            name: "third".into(),
+            autostore: true,
+            signed_uploads: false,
         })
-        .await;
-        let mut projects = Vec::new();
-        for (pub_key, secret) in [
-            (PUB, SECRET),
-            (OTHER_PUB, OTHER_SECRET),
-            (THIRD_PUB, THIRD_SECRET),
-        ] {
-            let mut p = Owned {
-                pub_key,
-                secret,
-                files: Vec::new(),
-                groups: Vec::new(),
-                marker: format!("marker{}", uuid::Uuid::new_v4().simple()),
-            };
-            for i in 0..4 {
-                p.files.push(upload_marked(&s, &p, i).await);
-            }
-            for g in 0..3 {
-                let members: Vec<String> = p.files[g..].to_vec();
-                p.groups.push(s.group(pub_key, &members).await);
-            }
-            projects.push(p);
+    })
+    .await;
+    let mut projects = Vec::new();
+    for (pub_key, secret) in [
+        (PUB, SECRET),
+        (OTHER_PUB, OTHER_SECRET),
+        (THIRD_PUB, THIRD_SECRET),
+    ] {
+        let mut p = Owned {
+            pub_key,
+            secret,
+            files: Vec::new(),
+            groups: Vec::new(),
+            marker: format!("marker{}", uuid::Uuid::new_v4().simple()),
+        };
+        for i in 0..4 {
+            p.files.push(upload_marked(&s, &p, i).await);
         }
-        let seed = std::env::var("UC_ISOLATION_SEED")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos() as u64
-                    | 1
-            });
-        eprintln!("{backend:?}: seed {seed} (UC_ISOLATION_SEED replays it)");
-        let mut rng = Rng(seed);
-        let mut per_endpoint = [0usize; 8];
-        for _ in 0..PROBES {
-            let p = rng.below(3);
-            let o = (p + 1 + rng.below(2)) % 3;
-            let which = rng.below(per_endpoint.len());
-            per_endpoint[which] += 1;
-            probe(&s, &projects[p], &projects[o], which, &mut rng).await;
+        for g in 0..3 {
+            let members: Vec<String> = p.files[g..].to_vec();
+            p.groups.push(s.group(pub_key, &members).await);
         }
-        for p in &projects {
-            intact(&s, p).await;
-        }
-        eprintln!("{backend:?}: {PROBES} probes, per endpoint family {per_endpoint:?}, 0 leaks");
-
-        // Resetting one project leaves the others whole.
-        let r = s
-            .client
-            .post(s.url(&format!("/_emulator/projects/{OTHER_PUB}/reset")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 204);
-        let gone = &projects[1];
-        for f in &gone.files {
-            let a = rest(&s, &simple(gone), Method::GET, &format!("/files/{f}/"), "").await;
-            assert_eq!((a.status, a.body.as_str()), (404, NOT_FOUND));
-        }
-        for g in &gone.groups {
-            let a = rest(&s, &simple(gone), Method::GET, &format!("/groups/{g}/"), "").await;
-            assert_eq!((a.status, a.body.as_str()), (404, NOT_FOUND));
-        }
-        intact(&s, &projects[0]).await;
-        intact(&s, &projects[2]).await;
+        projects.push(p);
     }
+    let seed = std::env::var("UC_ISOLATION_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("{backend:?}: seed {seed} (UC_ISOLATION_SEED replays it)");
+    let mut rng = Rng(seed);
+    let mut per_endpoint = [0usize; 8];
+    for _ in 0..PROBES {
+        let p = rng.below(3);
+        let o = (p + 1 + rng.below(2)) % 3;
+        let which = rng.below(per_endpoint.len());
+        per_endpoint[which] += 1;
+        probe(&s, &projects[p], &projects[o], which, &mut rng).await;
+    }
+    for p in &projects {
+        intact(&s, p).await;
+    }
+    eprintln!("{backend:?}: {PROBES} probes, per endpoint family {per_endpoint:?}, 0 leaks");
+
+    // Resetting one project leaves the others whole.
+    let r = s
+        .client
+        .post(s.url(&format!("/_emulator/projects/{OTHER_PUB}/reset")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let gone = &projects[1];
+    for f in &gone.files {
+        let a = rest(&s, &simple(gone), Method::GET, &format!("/files/{f}/"), "").await;
+        assert_eq!((a.status, a.body.as_str()), (404, NOT_FOUND));
+    }
+    for g in &gone.groups {
+        let a = rest(&s, &simple(gone), Method::GET, &format!("/groups/{g}/"), "").await;
+        assert_eq!((a.status, a.body.as_str()), (404, NOT_FOUND));
+    }
+    intact(&s, &projects[0]).await;
+    intact(&s, &projects[2]).await;
 }

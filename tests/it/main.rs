@@ -22,6 +22,7 @@ mod multipart;
 mod outage;
 mod resources;
 mod rest_auth;
+mod rest_errors;
 mod rest_files;
 mod rest_groups;
 mod slow_clients;

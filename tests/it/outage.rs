@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::common::{backends, Answer, Backend, TestServer, PUB, SECRET, TEXT, V7};
+use crate::common::{
+    per_backend, postgres_enabled, Answer, Backend, TestServer, PUB, SECRET, TEXT, V7,
+};
 use reqwest::multipart::{Form, Part};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -116,8 +118,7 @@ const OUTAGE_ANSWER_LIMIT: Duration = Duration::from_secs(15);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_down_answers_5xx_and_recovers() {
-    if !backends().contains(&Backend::Postgres) {
-        eprintln!("skipped: UC_TEST_POSTGRES_URL is not set");
+    if !postgres_enabled() {
         return;
     }
     let proxy = Proxy::start(upstream_address().unwrap()).await;
@@ -303,139 +304,137 @@ impl Drop for Tmpfs {
     }
 }
 
-#[tokio::test]
-async fn disk_full_answers_5xx_and_recovers() {
+per_backend!(disk_full_answers_5xx_and_recovers);
+async fn disk_full_answers_5xx_and_recovers(backend: Backend) {
     let Some(disk) = Tmpfs::mount("24m") else {
         // CI runs as root; elsewhere mounting may be refused.
         eprintln!("SKIPPED disk_full_answers_5xx_and_recovers: cannot mount a tmpfs (not root?)");
         return;
     };
-    for backend in backends() {
-        let data = disk.path().join(format!("{backend:?}"));
-        let s = TestServer::start_with(backend, |c| {
-            c.data_dir = data.clone();
-            c.record_answers = None;
-        })
-        .await;
-        let kept = s.upload(PUB, "kept.txt", b"kept bytes".to_vec()).await;
-        let before = listed_files(&s).await;
-        // Fill the disk but for a few kilobytes.
-        let filler = disk.path().join("filler");
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&filler).unwrap();
-            let chunk = vec![0u8; 64 * 1024];
-            while f.write_all(&chunk).is_ok() {}
-            let _ = f.sync_all();
+    let data = disk.path().join(format!("{backend:?}"));
+    let s = TestServer::start_with(backend, |c| {
+        c.data_dir = data.clone();
+        c.record_answers = None;
+    })
+    .await;
+    let kept = s.upload(PUB, "kept.txt", b"kept bytes".to_vec()).await;
+    let before = listed_files(&s).await;
+    // Fill the disk but for a few kilobytes.
+    let filler = disk.path().join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+    // A direct upload that does not fit.
+    let (a, _) = timed(
+        s.client
+            .post(s.url("/base/"))
+            .multipart(upload_form("big.bin", vec![7; 1024 * 1024])),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.content_type.as_str(), a.body.as_str()),
+        (500, TEXT, "Internal error."),
+        "{backend:?} /base/ on a full disk"
+    );
+    // A multipart part that does not fit: S3's answer.
+    let start = s
+        .client
+        .post(s.url("/multipart/start/"))
+        .form(&[
+            ("UPLOADCARE_PUB_KEY", PUB),
+            ("filename", "big.bin"),
+            ("size", "10485760"),
+            ("content_type", "application/octet-stream"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let multipart = if start.status() == 200 {
+        let v: serde_json::Value = start.json().await.unwrap();
+        let part = v["parts"][0].as_str().unwrap().to_owned();
+        let (a, _) = timed(s.client.put(&part).body(vec![1u8; 5 * 1024 * 1024])).await;
+        assert_eq!(
+            (a.status, a.content_type.as_str()),
+            (500, "application/xml"),
+            "{backend:?} part on a full disk: {}",
+            a.body
+        );
+        assert!(a.body.contains("<Code>InternalError</Code>"), "{}", a.body);
+        Some((v["uuid"].as_str().unwrap().to_owned(), v["parts"].clone()))
+    } else {
+        // The disk is too full even for the session's empty data file.
+        let a = Answer::of(start).await;
+        assert_eq!((a.status, a.body.as_str()), (500, "Internal error."));
+        None
+    };
+    // Reads still work.
+    let cdn = s
+        .client
+        .get(s.url(&format!("/{kept}/")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cdn.status(), 200);
+    assert_eq!(cdn.bytes().await.unwrap().as_ref(), b"kept bytes");
+    // Nothing half-written: no temporary file, no part counted, no new row.
+    let tmp = crate::common::files_under(&data.join("tmp"));
+    assert!(tmp.is_empty(), "{backend:?}: temporary files left: {tmp:?}");
+    let records: Vec<_> = crate::common::files_under(&data.join("multipart"))
+        .into_iter()
+        .filter(|p| !p.ends_with("data"))
+        .collect();
+    assert!(
+        records.is_empty(),
+        "{backend:?}: parts counted: {records:?}"
+    );
+    assert_eq!(
+        listed_files(&s).await,
+        before,
+        "{backend:?}: rows after the failures"
+    );
+
+    // The disk frees up: everything works again.
+    std::fs::remove_file(&filler).unwrap();
+    let again = s.upload(PUB, "again.bin", vec![9; 1024 * 1024]).await;
+    let cdn = s
+        .client
+        .get(s.url(&format!("/{again}/")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cdn.bytes().await.unwrap().len(), 1024 * 1024);
+    if let Some((uuid, parts)) = multipart {
+        for (i, url) in parts.as_array().unwrap().iter().enumerate() {
+            let r = s
+                .client
+                .put(url.as_str().unwrap())
+                .body(vec![i as u8; 5 * 1024 * 1024])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.status(),
+                200,
+                "{backend:?} part {i} after the disk freed up"
+            );
         }
-        // A direct upload that does not fit.
-        let (a, _) = timed(
+        let a = Answer::of(
             s.client
-                .post(s.url("/base/"))
-                .multipart(upload_form("big.bin", vec![7; 1024 * 1024])),
+                .post(s.url("/multipart/complete/"))
+                .form(&[("UPLOADCARE_PUB_KEY", PUB), ("uuid", uuid.as_str())])
+                .send()
+                .await
+                .unwrap(),
         )
         .await;
-        assert_eq!(
-            (a.status, a.content_type.as_str(), a.body.as_str()),
-            (500, TEXT, "Internal error."),
-            "{backend:?} /base/ on a full disk"
-        );
-        // A multipart part that does not fit: S3's answer.
-        let start = s
-            .client
-            .post(s.url("/multipart/start/"))
-            .form(&[
-                ("UPLOADCARE_PUB_KEY", PUB),
-                ("filename", "big.bin"),
-                ("size", "10485760"),
-                ("content_type", "application/octet-stream"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let multipart = if start.status() == 200 {
-            let v: serde_json::Value = start.json().await.unwrap();
-            let part = v["parts"][0].as_str().unwrap().to_owned();
-            let (a, _) = timed(s.client.put(&part).body(vec![1u8; 5 * 1024 * 1024])).await;
-            assert_eq!(
-                (a.status, a.content_type.as_str()),
-                (500, "application/xml"),
-                "{backend:?} part on a full disk: {}",
-                a.body
-            );
-            assert!(a.body.contains("<Code>InternalError</Code>"), "{}", a.body);
-            Some((v["uuid"].as_str().unwrap().to_owned(), v["parts"].clone()))
-        } else {
-            // The disk is too full even for the session's empty data file.
-            let a = Answer::of(start).await;
-            assert_eq!((a.status, a.body.as_str()), (500, "Internal error."));
-            None
-        };
-        // Reads still work.
-        let cdn = s
-            .client
-            .get(s.url(&format!("/{kept}/")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(cdn.status(), 200);
-        assert_eq!(cdn.bytes().await.unwrap().as_ref(), b"kept bytes");
-        // Nothing half-written: no temporary file, no part counted, no new row.
-        let tmp = crate::common::files_under(&data.join("tmp"));
-        assert!(tmp.is_empty(), "{backend:?}: temporary files left: {tmp:?}");
-        let records: Vec<_> = crate::common::files_under(&data.join("multipart"))
-            .into_iter()
-            .filter(|p| !p.ends_with("data"))
-            .collect();
-        assert!(
-            records.is_empty(),
-            "{backend:?}: parts counted: {records:?}"
-        );
-        assert_eq!(
-            listed_files(&s).await,
-            before,
-            "{backend:?}: rows after the failures"
-        );
-
-        // The disk frees up: everything works again.
-        std::fs::remove_file(&filler).unwrap();
-        let again = s.upload(PUB, "again.bin", vec![9; 1024 * 1024]).await;
-        let cdn = s
-            .client
-            .get(s.url(&format!("/{again}/")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(cdn.bytes().await.unwrap().len(), 1024 * 1024);
-        if let Some((uuid, parts)) = multipart {
-            for (i, url) in parts.as_array().unwrap().iter().enumerate() {
-                let r = s
-                    .client
-                    .put(url.as_str().unwrap())
-                    .body(vec![i as u8; 5 * 1024 * 1024])
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(
-                    r.status(),
-                    200,
-                    "{backend:?} part {i} after the disk freed up"
-                );
-            }
-            let a = Answer::of(
-                s.client
-                    .post(s.url("/multipart/complete/"))
-                    .form(&[("UPLOADCARE_PUB_KEY", PUB), ("uuid", uuid.as_str())])
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await;
-            assert_eq!(a.status, 200, "{backend:?} complete: {}", a.body);
-            assert_eq!(a.json()["size"], 10485760);
-        }
-        drop(s);
-        let _ = std::fs::remove_dir_all(&data);
-        eprintln!("{backend:?}: full disk answered 500s, nothing half-written, recovered");
+        assert_eq!(a.status, 200, "{backend:?} complete: {}", a.body);
+        assert_eq!(a.json()["size"], 10485760);
     }
+    drop(s);
+    let _ = std::fs::remove_dir_all(&data);
+    eprintln!("{backend:?}: full disk answered 500s, nothing half-written, recovered");
 }

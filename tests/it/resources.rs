@@ -7,6 +7,7 @@
 //! flight at once. Every file's size is checked with `/info/` and every downloaded byte
 //! against the bytes sent.
 
+use crate::common::{database_url, per_backend, Backend};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -376,19 +377,13 @@ async fn run(db: String, data_dir: &std::path::Path) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn upload_and_download_burst_keeps_memory_flat_sqlite() {
+per_backend!(
+    upload_and_download_burst_keeps_memory_flat,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
+async fn upload_and_download_burst_keeps_memory_flat(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("emulator.db").display());
-    run(db, dir.path()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn upload_and_download_burst_keeps_memory_flat_postgres() {
-    if crate::common::postgres_admin_url().is_none() {
-        return;
-    }
-    let db = crate::common::fresh_postgres_database().await;
-    let dir = tempfile::tempdir().unwrap();
+    let db = database_url(backend, dir.path()).await;
     run(db, dir.path()).await;
 }

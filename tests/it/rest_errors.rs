@@ -3,9 +3,7 @@
 //! read from the catalogue), so a changed status or a misspelled text fails. A new code does
 //! not compile here until it is given a trigger: the match in `provoke` has no wildcard.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uploadcare_emulator::rest_api::error::{RestError, RestErrorCode};
@@ -224,7 +222,11 @@ async fn every_rest_error_has_its_status_and_text() {
     })
     .await;
     let file = s.upload(PUB, "a.txt", b"a".to_vec()).await;
-    let setup = Setup { s, https_only, file };
+    let setup = Setup {
+        s,
+        https_only,
+        file,
+    };
     let mut reached = 0;
     for &code in RestErrorCode::ALL {
         let (trigger, status, detail) = provoke(&setup, code).await;
@@ -259,7 +261,11 @@ async fn every_rest_error_has_its_status_and_text() {
             "{code:?} ({how})"
         );
     }
-    assert_eq!(reached, RestErrorCode::ALL.len() - 1, "one code is unreachable");
+    assert_eq!(
+        reached,
+        RestErrorCode::ALL.len() - 1,
+        "one code is unreachable"
+    );
 }
 
 /// Paths no route matches answer in their own API's format, whichever API's router saw them
@@ -270,7 +276,11 @@ async fn unknown_paths_answer_in_their_api_format() {
     let html = "<h1>Not Found</h1><p>The requested resource was not found on this server.</p>";
     for (path, content_type, body) in [
         ("/addons/nope/", "text/html; charset=utf-8", html),
-        ("/convert/document/status/x/", "text/html; charset=utf-8", html),
+        (
+            "/convert/document/status/x/",
+            "text/html; charset=utf-8",
+            html,
+        ),
         ("/groups/a/b/c/", "text/html; charset=utf-8", html),
         ("/base/nope/", TEXT, "Not Found"),
         ("/_emulator/nope", TEXT, "Not Found"),

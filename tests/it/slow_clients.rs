@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{backends, Backend, TestServer, PUB, SECRET, TEXT, V7};
+use crate::common::{per_backend, Backend, TestServer, PUB, SECRET, TEXT, V7};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -190,126 +190,122 @@ fn multipart_body(boundary: &str, fields: &[(&str, &str)], file: &[u8]) -> Vec<u
     body
 }
 
-#[tokio::test]
-async fn stalled_bodies_get_the_documented_error_and_leave_nothing() {
-    for backend in backends() {
-        let s = server(backend).await;
-        // `POST /base/` stalling in the middle of the file.
-        let body = multipart_body(
-            "XyZ",
-            &[("UPLOADCARE_PUB_KEY", PUB), ("UPLOADCARE_STORE", "1")],
-            &vec![7u8; 256 * 1024],
-        );
-        let answer = stall_body(
-            &s,
-            "POST /base/ HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n",
-            &body,
-        )
-        .await;
-        assert_eq!(
-            answer,
-            (
-                "HTTP/1.1 400 Bad Request".to_owned(),
-                TEXT.to_owned(),
-                "HTTP POST request parsing failed.".to_owned()
-            ),
-            "{backend:?} /base/"
-        );
-        // `POST /group/` with an urlencoded body that stalls.
-        let form = format!("pub_key={PUB}&files%5B0%5D={}", "0".repeat(4000));
-        let answer = stall_body(
-            &s,
-            "POST /group/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n",
-            form.as_bytes(),
-        )
-        .await;
-        assert_eq!(
-            answer,
-            (
-                "HTTP/1.1 400 Bad Request".to_owned(),
-                TEXT.to_owned(),
-                "HTTP POST request parsing failed.".to_owned()
-            ),
-            "{backend:?} /group/"
-        );
-        // REST batch store with a body that stalls.
-        let json = format!("[\"{}\"]", uuid::Uuid::new_v4());
-        let answer = stall_body(
-            &s,
-            &format!("PUT /files/storage/ HTTP/1.1\r\nHost: x\r\nAccept: {V7}\r\nContent-Type: application/json\r\nAuthorization: Uploadcare.Simple {PUB}:{SECRET}\r\n"),
-            json.as_bytes(),
-        )
-        .await;
-        assert_eq!(
-            answer,
-            (
-                "HTTP/1.1 400 Bad Request".to_owned(),
-                V7.to_owned(),
-                r#"{"detail":"Malformed request."}"#.to_owned()
-            ),
-            "{backend:?} REST"
-        );
-        nothing_kept(&s).await;
-    }
+per_backend!(stalled_bodies_get_the_documented_error_and_leave_nothing);
+async fn stalled_bodies_get_the_documented_error_and_leave_nothing(backend: Backend) {
+    let s = server(backend).await;
+    // `POST /base/` stalling in the middle of the file.
+    let body = multipart_body(
+        "XyZ",
+        &[("UPLOADCARE_PUB_KEY", PUB), ("UPLOADCARE_STORE", "1")],
+        &vec![7u8; 256 * 1024],
+    );
+    let answer = stall_body(
+        &s,
+        "POST /base/ HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n",
+        &body,
+    )
+    .await;
+    assert_eq!(
+        answer,
+        (
+            "HTTP/1.1 400 Bad Request".to_owned(),
+            TEXT.to_owned(),
+            "HTTP POST request parsing failed.".to_owned()
+        ),
+        "{backend:?} /base/"
+    );
+    // `POST /group/` with an urlencoded body that stalls.
+    let form = format!("pub_key={PUB}&files%5B0%5D={}", "0".repeat(4000));
+    let answer = stall_body(
+        &s,
+        "POST /group/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n",
+        form.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        answer,
+        (
+            "HTTP/1.1 400 Bad Request".to_owned(),
+            TEXT.to_owned(),
+            "HTTP POST request parsing failed.".to_owned()
+        ),
+        "{backend:?} /group/"
+    );
+    // REST batch store with a body that stalls.
+    let json = format!("[\"{}\"]", uuid::Uuid::new_v4());
+    let answer = stall_body(
+        &s,
+        &format!("PUT /files/storage/ HTTP/1.1\r\nHost: x\r\nAccept: {V7}\r\nContent-Type: application/json\r\nAuthorization: Uploadcare.Simple {PUB}:{SECRET}\r\n"),
+        json.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        answer,
+        (
+            "HTTP/1.1 400 Bad Request".to_owned(),
+            V7.to_owned(),
+            r#"{"detail":"Malformed request."}"#.to_owned()
+        ),
+        "{backend:?} REST"
+    );
+    nothing_kept(&s).await;
 }
 
-#[tokio::test]
-async fn a_stalled_multipart_part_is_not_kept() {
-    for backend in backends() {
-        let s = server(backend).await;
-        let size = 10 * 1024 * 1024;
-        let r = s
-            .client
-            .post(s.url("/multipart/start/"))
-            .form(&[
-                ("UPLOADCARE_PUB_KEY", PUB),
-                ("filename", "big.bin"),
-                ("size", &size.to_string()),
-                ("content_type", "application/octet-stream"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let v: serde_json::Value = r.json().await.unwrap();
-        let uuid = v["uuid"].as_str().unwrap().to_owned();
-        let part_url = url::Url::parse(v["parts"][0].as_str().unwrap()).unwrap();
-        let (status, content_type, body) = stall_body(
-            &s,
-            &format!("PUT {} HTTP/1.1\r\nHost: x\r\n", part_url.path()),
-            &vec![1u8; 5 * 1024 * 1024],
-        )
-        .await;
-        assert_eq!(
-            (status.as_str(), content_type.as_str()),
-            ("HTTP/1.1 400 Bad Request", "application/xml"),
-            "{backend:?}: {body}"
-        );
-        assert!(body.contains("<Code>RequestTimeout</Code>"), "{body}");
-        // The half-received part was not kept: completing fails as with a missing part.
-        let r = s
-            .client
-            .post(s.url("/multipart/complete/"))
-            .form(&[("UPLOADCARE_PUB_KEY", PUB), ("uuid", uuid.as_str())])
-            .send()
-            .await
-            .unwrap();
-        let a = crate::common::Answer::of(r).await;
-        assert_eq!(
-            (a.status, a.content_type.as_str(), a.body.as_str()),
-            (400, TEXT, "File size mismatch. Not all parts uploaded?"),
-            "{backend:?}"
-        );
-        // No record says the part arrived, and no temporary file is left.
-        let left: Vec<_> = crate::common::files_under(&s.state.config.data_dir.join("multipart"))
-            .into_iter()
-            .filter(|p| !p.ends_with("data"))
-            .collect();
-        assert!(
-            left.is_empty(),
-            "part records or temporaries left: {left:?}"
-        );
-    }
+per_backend!(a_stalled_multipart_part_is_not_kept);
+async fn a_stalled_multipart_part_is_not_kept(backend: Backend) {
+    let s = server(backend).await;
+    let size = 10 * 1024 * 1024;
+    let r = s
+        .client
+        .post(s.url("/multipart/start/"))
+        .form(&[
+            ("UPLOADCARE_PUB_KEY", PUB),
+            ("filename", "big.bin"),
+            ("size", &size.to_string()),
+            ("content_type", "application/octet-stream"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    let uuid = v["uuid"].as_str().unwrap().to_owned();
+    let part_url = url::Url::parse(v["parts"][0].as_str().unwrap()).unwrap();
+    let (status, content_type, body) = stall_body(
+        &s,
+        &format!("PUT {} HTTP/1.1\r\nHost: x\r\n", part_url.path()),
+        &vec![1u8; 5 * 1024 * 1024],
+    )
+    .await;
+    assert_eq!(
+        (status.as_str(), content_type.as_str()),
+        ("HTTP/1.1 400 Bad Request", "application/xml"),
+        "{backend:?}: {body}"
+    );
+    assert!(body.contains("<Code>RequestTimeout</Code>"), "{body}");
+    // The half-received part was not kept: completing fails as with a missing part.
+    let r = s
+        .client
+        .post(s.url("/multipart/complete/"))
+        .form(&[("UPLOADCARE_PUB_KEY", PUB), ("uuid", uuid.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let a = crate::common::Answer::of(r).await;
+    assert_eq!(
+        (a.status, a.content_type.as_str(), a.body.as_str()),
+        (400, TEXT, "File size mismatch. Not all parts uploaded?"),
+        "{backend:?}"
+    );
+    // No record says the part arrived, and no temporary file is left.
+    let left: Vec<_> = crate::common::files_under(&s.state.config.data_dir.join("multipart"))
+        .into_iter()
+        .filter(|p| !p.ends_with("data"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "part records or temporaries left: {left:?}"
+    );
 }
 
 #[tokio::test]

@@ -30,14 +30,12 @@ pub enum Backend {
     Postgres,
 }
 
-/// The backends to run every test on: SQLite always, Postgres when `UC_TEST_POSTGRES_URL`
-/// is set (CI sets it; `UC_REQUIRE_POSTGRES=1` makes its absence a failure).
+/// The backends to run a test on in one loop: SQLite always, Postgres when
+/// [`postgres_enabled`]. Prefer [`per_backend!`], which names the backend in the test's name.
 pub fn backends() -> Vec<Backend> {
     let mut v = vec![Backend::Sqlite];
-    if std::env::var("UC_TEST_POSTGRES_URL").is_ok() {
+    if postgres_enabled() {
         v.push(Backend::Postgres);
-    } else if std::env::var("UC_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-        panic!("UC_REQUIRE_POSTGRES=1 but UC_TEST_POSTGRES_URL is not set");
     }
     v
 }
@@ -71,11 +69,10 @@ fn projects() -> Vec<ProjectConfig> {
     ]
 }
 
-/// `UC_TEST_POSTGRES_URL`, or `None` to skip Postgres (a failure under
-/// `UC_REQUIRE_POSTGRES=1`), for tests that start the binary themselves.
+/// `UC_TEST_POSTGRES_URL` when [`postgres_enabled`], for tests that start the binary
+/// themselves.
 pub fn postgres_admin_url() -> Option<String> {
-    backends()
-        .contains(&Backend::Postgres)
+    postgres_enabled()
         .then(|| std::env::var("UC_TEST_POSTGRES_URL").ok())
         .flatten()
 }
@@ -414,4 +411,102 @@ pub fn rest_signature(
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(text.as_bytes());
     hex::encode(mac.finalize().into_bytes())
+}
+
+/// Says on the terminal, past the test harness's output capture, that `what` did not run and
+/// why: a skipped check must not look like a passed one.
+pub fn skip_visibly(what: &str, why: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {what}: {why}");
+}
+
+/// Whether Postgres tests run: `UC_TEST_POSTGRES_URL` is set. Without it a Postgres test
+/// fails under `UC_REQUIRE_POSTGRES=1` (CI) and is skipped visibly otherwise.
+pub fn postgres_enabled() -> bool {
+    if std::env::var("UC_TEST_POSTGRES_URL").is_ok() {
+        return true;
+    }
+    if std::env::var("UC_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+        panic!("UC_REQUIRE_POSTGRES=1 but UC_TEST_POSTGRES_URL is not set");
+    }
+    skip_visibly(
+        "Postgres",
+        "UC_TEST_POSTGRES_URL is not set (postgres://postgres@127.0.0.1:5432/test runs it)",
+    );
+    false
+}
+
+/// Runs `async fn NAME(backend: Backend)` as two tests, `NAME::sqlite` and `NAME::postgres`,
+/// so a failure names its backend; the Postgres one runs only when [`postgres_enabled`].
+/// Tokens after the name go to `#[tokio::test(...)]`; `per_backend!(sync NAME)` does the
+/// same for a plain `fn NAME(backend: Backend)` that runs its own runtime.
+macro_rules! per_backend {
+    (sync $name:ident) => {
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite);
+            }
+
+            #[test]
+            fn postgres() {
+                if $crate::common::postgres_enabled() {
+                    super::$name($crate::common::Backend::Postgres);
+                }
+            }
+        }
+    };
+    ($name:ident $(, $($arg:tt)+)?) => {
+        mod $name {
+            #[tokio::test$(($($arg)+))?]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await;
+            }
+
+            #[tokio::test$(($($arg)+))?]
+            async fn postgres() {
+                if $crate::common::postgres_enabled() {
+                    super::$name($crate::common::Backend::Postgres).await;
+                }
+            }
+        }
+    };
+}
+pub(crate) use per_backend;
+
+/// A database URL for `backend`: a SQLite file in `dir`, or a fresh Postgres database.
+pub async fn database_url(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("emulator.db").display()),
+        Backend::Postgres => fresh_postgres_database().await,
+    }
+}
+
+/// The shared reference's copy of `name` (`UC_REFERENCE_DIR`, by default `../shared/reference`
+/// beside the checkout), to compare the repository's own copies with. Without it the
+/// comparison fails under `UC_REQUIRE_REFERENCE=1` and is skipped visibly otherwise.
+pub fn shared_reference(name: &str) -> Option<String> {
+    let dir = std::env::var_os("UC_REFERENCE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference")
+        });
+    let path = dir.join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if std::env::var("UC_REQUIRE_REFERENCE").is_ok_and(|v| v == "1") => {
+            panic!(
+                "UC_REQUIRE_REFERENCE=1 but {} is unreadable: {e}",
+                path.display()
+            )
+        }
+        Err(e) => {
+            skip_visibly(
+                &format!("comparison with {}", path.display()),
+                &format!("{e} (set UC_REFERENCE_DIR)"),
+            );
+            None
+        }
+    }
 }
