@@ -206,6 +206,17 @@ async fn provoke(t: &Setup, code: RestErrorCode) -> (Trigger, u16, String) {
             Trigger::Http(put(&format!("/files/{}/metadata/k/", t.file), "1").await),
             expect(400, "Not a valid string."),
         ),
+        WebhookTargetUrlMissing => {
+            let r = rest(s, PUB, V7, Method::POST, "/webhooks/", r#"{"event": "file.uploaded"}"#);
+            (
+                Trigger::Http(r.await),
+                expect(400, "`target_url` is missing."),
+            )
+        }
+        JsonObjectExpected => (
+            Trigger::Http(rest(s, PUB, V7, Method::POST, "/webhooks/", "[]").await),
+            expect(400, "Expected JSON object."),
+        ),
         MetadataConflict => (
             Trigger::Unreachable("needs 16 concurrent writers to win every race"),
             expect(409, "Metadata changed concurrently, try again."),
