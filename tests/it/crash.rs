@@ -3,6 +3,9 @@
 //! After each restart every acknowledged file and group must be fully there: the file with
 //! its size and bytes on disk, the group with exactly its members in order. Bytes a kill left
 //! without a row are removed by the start-up sweep, and the sweep removes nothing in use.
+//! A webhook receiver subscribed to `file.uploaded` gets, after the last restart and a flush,
+//! the event of every acknowledged upload and none of a file never written (duplicates,
+//! from deliveries a kill interrupted, are counted).
 
 use crate::common::{database_url, per_backend, Backend};
 use std::process::{Child, Command, Stdio};
@@ -193,8 +196,12 @@ async fn run(db: String, data_dir: &std::path::Path) {
     };
     let acked = Arc::new(Mutex::new(Acked::default()));
     let mut checked = 0;
+    let mut events = None;
     for round in 0..20u64 {
         let (mut child, base) = start(data_dir, &db, port);
+        if round == 0 {
+            events = Some(crate::common::UploadEvents::subscribe(&base).await);
+        }
         let snapshot = acked.lock().unwrap().clone();
         checked += verify(&base, &snapshot).await;
         let workers: Vec<_> = (0..6)
@@ -210,6 +217,9 @@ async fn run(db: String, data_dir: &std::path::Path) {
     let (mut child, base) = start(data_dir, &db, port);
     let snapshot = acked.lock().unwrap().clone();
     checked += verify(&base, &snapshot).await;
+    // Every acknowledged upload's `file.uploaded` event arrives; none for an unwritten file.
+    let uuids: Vec<String> = snapshot.files.iter().map(|(u, _)| u.clone()).collect();
+    let (events, duplicates) = events.unwrap().check(&base, &uuids, &db).await;
     child.kill().unwrap();
     child.wait().unwrap();
     let orphans = rows_have_bytes(data_dir, &db).await;
@@ -235,7 +245,7 @@ async fn run(db: String, data_dir: &std::path::Path) {
     child.wait().unwrap();
     let a = acked.lock().unwrap();
     eprintln!(
-        "20 kills survived; {} files and {} groups acknowledged; {checked} checks; {} orphan blobs swept at start-up",
+        "20 kills survived; {} files and {} groups acknowledged; {checked} checks; {} orphan blobs swept at start-up; {events} upload events received, 0 lost, {duplicates} duplicates",
         a.files.len(),
         a.groups.len(),
         orphans.len()

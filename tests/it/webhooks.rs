@@ -3,13 +3,9 @@
 //! event to a real local HTTP receiver: signed, retried on the emulator's clock, in per-file
 //! order, inspectable and flushable through the admin API. Both backends.
 
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -317,75 +313,6 @@ async fn hook_validation_answers_as_production() {
         let a = Answer::of(r).await;
         assert_json(&a, 401, &bad("Incorrect authentication credentials."));
     }
-}
-
-/// One request a receiver got.
-#[derive(Clone, Debug)]
-struct Received {
-    path: String,
-    signature: Option<String>,
-    content_type: Option<String>,
-    body: String,
-}
-
-/// A local HTTP receiver: records every request and answers with `status` (or never, while
-/// `hang` is set).
-#[derive(Clone, Default)]
-struct Receiver {
-    base: String,
-    got: Arc<Mutex<Vec<Received>>>,
-    status: Arc<AtomicU16>,
-    hang: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Receiver {
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut r = Receiver {
-            base: format!("http://{}", listener.local_addr().unwrap()),
-            ..Default::default()
-        };
-        r.status.store(200, Ordering::SeqCst);
-        let app = axum::Router::new().fallback(receive).with_state(r.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        r.base = r.base.clone();
-        r
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn got(&self) -> Vec<Received> {
-        self.got.lock().unwrap().clone()
-    }
-
-    fn bodies(&self, path: &str) -> Vec<Value> {
-        self.got()
-            .iter()
-            .filter(|r| r.path == path)
-            .map(|r| serde_json::from_str(&r.body).unwrap())
-            .collect()
-    }
-}
-
-async fn receive(
-    State(r): State<Receiver>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
-    r.got.lock().unwrap().push(Received {
-        path: uri.path().to_owned(),
-        signature: header("x-uc-signature"),
-        content_type: header("content-type"),
-        body: String::from_utf8(body.to_vec()).unwrap(),
-    });
-    if r.hang.load(Ordering::SeqCst) {
-        std::future::pending::<()>().await;
-    }
-    StatusCode::from_u16(r.status.load(Ordering::SeqCst)).unwrap()
 }
 
 /// `v1=<hex HMAC-SHA256(secret, body)>`, computed here independently of the emulator.

@@ -3,7 +3,13 @@
 //! talks real HTTP to it.
 #![allow(dead_code)]
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use serde_json::{json, Value};
 
 use reqwest::header::CONTENT_TYPE;
 use tokio::sync::oneshot;
@@ -508,5 +514,144 @@ pub fn shared_reference(name: &str) -> Option<String> {
             );
             None
         }
+    }
+}
+
+// ------------------------------------------------------------------ webhook receivers
+
+/// One request a receiver got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub path: String,
+    pub signature: Option<String>,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+/// A local HTTP receiver: records every request and answers with `status` (or never, while
+/// `hang` is set).
+#[derive(Clone, Default)]
+pub struct Receiver {
+    pub base: String,
+    pub got: Arc<Mutex<Vec<Received>>>,
+    pub status: Arc<AtomicU16>,
+    pub hang: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Receiver {
+    /// Listens on a free loopback port, answering 200.
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let r = Receiver {
+            base: format!("http://{}", listener.local_addr().unwrap()),
+            ..Default::default()
+        };
+        r.status.store(200, Ordering::SeqCst);
+        let app = axum::Router::new().fallback(receive).with_state(r.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        r
+    }
+
+    /// Absolute URL of `path` on the receiver.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn got(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// The JSON bodies received on `path`, in arrival order.
+    pub fn bodies(&self, path: &str) -> Vec<Value> {
+        self.got()
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| serde_json::from_str(&r.body).unwrap())
+            .collect()
+    }
+}
+
+/// The receiver's one handler.
+pub async fn receive(
+    State(r): State<Receiver>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+    r.got.lock().unwrap().push(Received {
+        path: uri.path().to_owned(),
+        signature: header("x-uc-signature"),
+        content_type: header("content-type"),
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    });
+    if r.hang.load(Ordering::SeqCst) {
+        std::future::pending::<()>().await;
+    }
+    StatusCode::from_u16(r.status.load(Ordering::SeqCst)).unwrap()
+}
+
+/// For the crash test: a receiver subscribed to `file.uploaded` of the
+/// demo project of an emulator started as a separate process.
+pub struct UploadEvents {
+    receiver: Receiver,
+}
+
+impl UploadEvents {
+    /// Starts a receiver and subscribes it on the emulator at `base`.
+    pub async fn subscribe(base: &str) -> Self {
+        let receiver = Receiver::start().await;
+        let r = reqwest::Client::new()
+            .post(format!("{base}/webhooks/"))
+            .header("Accept", V7)
+            .header("Authorization", format!("Uploadcare.Simple {PUB}:{SECRET}"))
+            .json(&json!({"target_url": receiver.url("/crash"), "event": "file.uploaded"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        Self { receiver }
+    }
+
+    /// Flushes the emulator at `base`, then checks its events against `acked` (every
+    /// acknowledged upload's event arrived) and the file rows of `db` (no event for a file
+    /// that was never written). Returns (events received, duplicates).
+    pub async fn check(&self, base: &str, acked: &[String], db: &str) -> (usize, usize) {
+        let r = reqwest::Client::new()
+            .post(format!("{base}/_emulator/webhooks/flush"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let got: Vec<String> = self
+            .receiver
+            .bodies("/crash")
+            .iter()
+            .map(|b| b["data"]["uuid"].as_str().unwrap().to_owned())
+            .collect();
+        let distinct: std::collections::HashSet<&String> = got.iter().collect();
+        for uuid in acked {
+            assert!(
+                distinct.contains(uuid),
+                "acknowledged upload {uuid} has no event"
+            );
+        }
+        const SQL: &str = "SELECT uuid FROM files";
+        let rows: Vec<(String,)> = if db.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(db).await.unwrap();
+            sqlx::query_as(SQL).fetch_all(&pool).await.unwrap()
+        } else {
+            let pool = sqlx::PgPool::connect(db).await.unwrap();
+            sqlx::query_as(SQL).fetch_all(&pool).await.unwrap()
+        };
+        let written: std::collections::HashSet<String> = rows.into_iter().map(|(u,)| u).collect();
+        for uuid in &distinct {
+            assert!(
+                written.contains(*uuid),
+                "event for {uuid}, which was never written"
+            );
+        }
+        (got.len(), got.len() - distinct.len())
     }
 }
