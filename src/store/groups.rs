@@ -135,9 +135,7 @@ impl Tx {
 #[async_trait]
 impl GroupStore for SqlStore {
     async fn insert_group(&self, group: &NewGroup, created_us: i64) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let inserted = tx.insert_group(group, created_us).await?;
-        tx.commit_with(inserted).await
+        self.group_commit.insert(group, created_us).await
     }
 
     async fn group(

@@ -10,6 +10,7 @@
 //!   the only code that matches on the backend. `sqlite.rs` / `postgres.rs`: opening each
 //!   backend and the SQL that differs between them. `rows.rs`: rows and their decoding.
 //!   `page.rs`: the one paging primitive ([`Page`]). `cache.rs`: SQLite's read cache.
+//!   `group_commit.rs`: group creates queued and written many to a transaction.
 //!
 //! # Writing in one transaction
 //! Every write is a method of [`Tx`] (e.g. [`Tx::insert_file`], [`Tx::store_files`],
@@ -35,6 +36,7 @@
 mod cache;
 mod db;
 mod files;
+mod group_commit;
 mod groups;
 mod page;
 mod postgres;
@@ -241,6 +243,8 @@ pub struct SqlStore {
     db: Db,
     /// SQLite's read cache, when on.
     cache: Option<Arc<cache::Cache>>,
+    /// The queue of group creates (see `group_commit.rs`).
+    group_commit: group_commit::GroupCommit,
 }
 
 impl SqlStore {
@@ -292,5 +296,10 @@ async fn open_with(database_url: &str, cached: bool) -> Result<Arc<dyn Store>, S
             crate::config::redact_url(database_url)
         )));
     };
-    Ok(Arc::new(SqlStore { db, cache }))
+    let group_commit = group_commit::GroupCommit::spawn(db.clone(), cache.clone());
+    Ok(Arc::new(SqlStore {
+        db,
+        cache,
+        group_commit,
+    }))
 }
