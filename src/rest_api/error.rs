@@ -124,7 +124,7 @@ impl IntoResponse for RestError {
 
 /// A JSON answer with the REST media type (v0.7 here; the version middleware puts the
 /// requested version's type in its place).
-pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
+pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     (
         status,

@@ -8,7 +8,8 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::error::{json_response, unknown_route, RestError};
 use super::files::rest_file;
@@ -24,27 +25,55 @@ use crate::urls::{bases, request_origin, Bases};
 use crate::webhooks::events::EventSource;
 use crate::AppState;
 
-/// The `group` object. v0.7 has no `datetime_stored`; earlier versions carry it (`stored`).
+/// The `group` object, keys in production's order. v0.7 has no `datetime_stored`; earlier
+/// versions carry it (`stored`).
+#[derive(Serialize)]
+struct GroupJson {
+    id: String,
+    datetime_created: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    datetime_stored: Option<Option<String>>,
+    files_count: i64,
+    cdn_url: String,
+    url: String,
+}
+
 fn group_json(
     group: &GroupRecord,
     version: ApiVersion,
     stored: Option<i64>,
     b: &Bases,
-) -> Map<String, Value> {
+) -> GroupJson {
     let id = GroupId {
         uuid: group.uuid,
         count: group.files_count,
     };
-    let mut o = Map::new();
-    o.insert("id".into(), id.to_string().into());
-    o.insert("datetime_created".into(), iso(group.created_us).into());
-    if version.is_legacy() {
-        o.insert("datetime_stored".into(), stored.map(iso).into());
+    GroupJson {
+        datetime_created: iso(group.created_us),
+        datetime_stored: version.is_legacy().then(|| stored.map(iso)),
+        files_count: group.files_count,
+        cdn_url: format!("{}/{}/", b.cdn, id),
+        url: format!("{}/groups/{}/", b.api, id),
+        id: id.to_string(),
     }
-    o.insert("files_count".into(), group.files_count.into());
-    o.insert("cdn_url".into(), format!("{}/{}/", b.cdn, id).into());
-    o.insert("url".into(), format!("{}/groups/{}/", b.api, id).into());
-    o
+}
+
+/// The `groupWithFiles` object: the group, then its members.
+#[derive(Serialize)]
+struct GroupWithFiles {
+    #[serde(flatten)]
+    group: GroupJson,
+    files: Vec<Value>,
+}
+
+/// A page of `GET /groups/`.
+#[derive(Serialize)]
+struct GroupList {
+    next: Option<String>,
+    previous: Option<String>,
+    total: i64,
+    per_page: i64,
+    results: Vec<GroupJson>,
 }
 
 /// When a group counts as stored (legacy versions): the latest store time of its members when
@@ -74,7 +103,7 @@ fn group_with_files(
     group: &GroupRecord,
     members: &[GroupMember],
     stored: Option<i64>,
-) -> Value {
+) -> GroupWithFiles {
     let now = state.clock.now_us();
     let retention = state.retention_us();
     let files: Vec<Value> = members
@@ -88,9 +117,10 @@ fn group_with_files(
             _ => Value::Null,
         })
         .collect();
-    let mut o = group_json(group, version, stored, b);
-    o.insert("files".into(), files.into());
-    Value::Object(o)
+    GroupWithFiles {
+        group: group_json(group, version, stored, b),
+        files,
+    }
 }
 
 /// The group named by a path id, or 404 for malformed ids, unknown groups, other projects'
@@ -127,18 +157,18 @@ pub async fn list_groups(
     let base = format!("{}/groups/", request_origin(&headers));
     let (next, previous) = page_links(&base, &query.pairs, &page, |x| x.created_us);
     let b = bases(&state.config.public_urls, &headers);
-    let results: Vec<Value> = page
-        .items
-        .iter()
-        .map(|g| Value::Object(group_json(g, version, None, &b)))
-        .collect();
-    let mut o = Map::new();
-    o.insert("next".into(), next.into());
-    o.insert("previous".into(), previous.into());
-    o.insert("total".into(), total.into());
-    o.insert("per_page".into(), query.page.limit.into());
-    o.insert("results".into(), results.into());
-    Ok(json_response(StatusCode::OK, &Value::Object(o)))
+    let list = GroupList {
+        next,
+        previous,
+        total,
+        per_page: query.page.limit,
+        results: page
+            .items
+            .iter()
+            .map(|g| group_json(g, version, None, &b))
+            .collect(),
+    };
+    Ok(json_response(StatusCode::OK, &list))
 }
 
 /// `GET /groups/<uuid~N>/`: a group with its files.
@@ -227,7 +257,7 @@ mod tests {
                 original_filename: "a.txt".into(),
                 mime_type: "text/plain".into(),
                 image: None,
-                metadata: Map::new(),
+                metadata: serde_json::Map::new(),
                 uploaded_us: 0,
                 stored_us: stored,
                 removed_us: removed,
