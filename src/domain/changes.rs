@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::blobs::Blob;
 use crate::domain::content::detect;
 use crate::error::StoreError;
-use crate::store::FileRecord;
+use crate::store::{FileChange, FileRecord};
 use crate::webhooks::events::{outbox_event, EventSource, OutboxEvent, Previous};
 use crate::webhooks::hooks::Event;
 use crate::AppState;
@@ -160,8 +160,14 @@ async fn change_live(
     }
     let mut tx = state.store.begin().await?;
     let changed = match event {
-        Event::FileDeleted => tx.remove_files(project, uuids, now).await?,
-        _ => tx.store_files(project, uuids, now).await?,
+        Event::FileDeleted => {
+            tx.change_files(project, uuids, FileChange::Remove, now)
+                .await?
+        }
+        _ => {
+            tx.change_files(project, uuids, FileChange::Store, now)
+                .await?
+        }
     };
     let events: Vec<OutboxEvent> = changed
         .iter()

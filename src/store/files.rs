@@ -40,6 +40,15 @@ impl Expiry {
     }
 }
 
+/// A change of a file's lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileChange {
+    /// Mark stored (`stored_us` = now).
+    Store,
+    /// Mark removed (`removed_us` = now) and no longer stored.
+    Remove,
+}
+
 /// Which files a REST file list shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FileFilter {
@@ -85,19 +94,13 @@ pub trait FileStore: Send + Sync {
         project: &str,
         uuids: &[Uuid],
     ) -> Result<Vec<FileRecord>, StoreError>;
-    /// Marks live files of the project stored at `now_us`; returns the stored files.
-    async fn store_files(
+    /// Stores or removes the live files of the project among `uuids` at `now_us`; returns
+    /// the files it changed.
+    async fn change_files(
         &self,
         project: &str,
         uuids: &[Uuid],
-        now_us: i64,
-    ) -> Result<Vec<FileRecord>, StoreError>;
-    /// Marks live files of the project removed at `now_us` (and no longer stored); returns
-    /// the removed files.
-    async fn remove_files(
-        &self,
-        project: &str,
-        uuids: &[Uuid],
+        change: FileChange,
         now_us: i64,
     ) -> Result<Vec<FileRecord>, StoreError>;
     /// Replaces a file's metadata with `new` if it is still `old` (compare and swap);
@@ -151,42 +154,23 @@ impl Tx {
         Ok(())
     }
 
-    /// See [`FileStore::store_files`].
-    pub async fn store_files(
+    /// See [`FileStore::change_files`].
+    pub async fn change_files(
         &mut self,
         project: &str,
         uuids: &[Uuid],
+        change: FileChange,
         now_us: i64,
     ) -> Result<Vec<FileRecord>, StoreError> {
-        self.update_live("stored_us = ", now_us, project, uuids)
-            .await
-    }
-
-    /// See [`FileStore::remove_files`].
-    pub async fn remove_files(
-        &mut self,
-        project: &str,
-        uuids: &[Uuid],
-        now_us: i64,
-    ) -> Result<Vec<FileRecord>, StoreError> {
-        self.update_live("stored_us = NULL, removed_us = ", now_us, project, uuids)
-            .await
-    }
-
-    /// `UPDATE files SET {set}{value}` on the live files of `project` among `uuids`,
-    /// returning them.
-    async fn update_live(
-        &mut self,
-        set: &str,
-        value: i64,
-        project: &str,
-        uuids: &[Uuid],
-    ) -> Result<Vec<FileRecord>, StoreError> {
+        let set = match change {
+            FileChange::Store => "stored_us = ",
+            FileChange::Remove => "stored_us = NULL, removed_us = ",
+        };
         if uuids.is_empty() {
             return Ok(Vec::new());
         }
         let mut sql = Sql::new(format!("UPDATE files SET {set}"));
-        sql.push_bind(value)
+        sql.push_bind(now_us)
             .push(" WHERE project = ")
             .push_bind(project)
             .push(" AND removed_us IS NULL AND uuid IN (")
@@ -281,25 +265,15 @@ impl FileStore for SqlStore {
         }
     }
 
-    async fn store_files(
+    async fn change_files(
         &self,
         project: &str,
         uuids: &[Uuid],
+        change: FileChange,
         now_us: i64,
     ) -> Result<Vec<FileRecord>, StoreError> {
         let mut tx = self.begin().await?;
-        let files = tx.store_files(project, uuids, now_us).await?;
-        tx.commit_with(files).await
-    }
-
-    async fn remove_files(
-        &self,
-        project: &str,
-        uuids: &[Uuid],
-        now_us: i64,
-    ) -> Result<Vec<FileRecord>, StoreError> {
-        let mut tx = self.begin().await?;
-        let files = tx.remove_files(project, uuids, now_us).await?;
+        let files = tx.change_files(project, uuids, change, now_us).await?;
         tx.commit_with(files).await
     }
 

@@ -13,14 +13,14 @@
 //!   `group_commit.rs`: group creates queued and written many to a transaction.
 //!
 //! # Writing in one transaction
-//! Every write is a method of [`Tx`] (e.g. [`Tx::insert_file`], [`Tx::store_files`],
-//! [`Tx::remove_files`], [`Tx::replace_file_metadata`], [`Tx::insert_group`]); the trait
+//! Every write is a method of [`Tx`] (e.g. [`Tx::insert_file`], [`Tx::change_files`] (store
+//! or remove), [`Tx::replace_file_metadata`], [`Tx::insert_group`]); the trait
 //! methods of the same name are one-operation transactions. To write rows of another table
 //! in the same transaction as a file change (an event outbox, say):
 //!
 //! ```ignore
 //! let mut tx = store.begin().await?;
-//! let stored = tx.store_files(project, &uuids, now_us).await?;
+//! let stored = tx.change_files(project, &uuids, FileChange::Store, now_us).await?;
 //! tx.insert_outbox(&events_for(&stored)).await?; // defined in the outbox's own module
 //! tx.commit().await?;                            // both or neither
 //! ```
@@ -54,7 +54,7 @@ use uuid::Uuid;
 use crate::error::StoreError;
 
 pub use db::{Arg, Db, Dialect, Row, Sql, Tx};
-pub use files::{Expiry, FileFilter, FileStore};
+pub use files::{Expiry, FileChange, FileFilter, FileStore};
 pub use groups::{GroupStore, GroupWithMembers};
 pub use page::Page;
 pub use projects::ProjectStore;
