@@ -210,21 +210,6 @@ impl Conn<'_> {
             }
         })
     }
-
-    async fn fetch_optional<T: Row>(self, q: &Sql) -> Result<Option<T>, StoreError> {
-        Ok(match self {
-            Conn::Sqlite(c) => {
-                sqlx::query_as_with(&q.text, q.arguments::<Sqlite>()?)
-                    .fetch_optional(c)
-                    .await?
-            }
-            Conn::Postgres(c) => {
-                sqlx::query_as_with(&q.text, q.arguments::<Postgres>()?)
-                    .fetch_optional(c)
-                    .await?
-            }
-        })
-    }
 }
 
 /// The pools of an open database.
@@ -278,9 +263,9 @@ impl Db {
         self.reader().await?.conn().fetch_all(q).await
     }
 
-    /// The first row of a query, if any.
+    /// The first row of a query (one that returns at most a few rows), if any.
     pub async fn fetch_optional<T: Row>(&self, q: &Sql) -> Result<Option<T>, StoreError> {
-        self.reader().await?.conn().fetch_optional(q).await
+        Ok(self.fetch_all(q).await?.into_iter().next())
     }
 
     /// The first row of a query, which must exist.
@@ -348,9 +333,9 @@ impl Tx {
         self.conn().fetch_all(q).await
     }
 
-    /// The first row of a query, if any.
+    /// The first row of a query (one that returns at most a few rows), if any.
     pub async fn fetch_optional<T: Row>(&mut self, q: &Sql) -> Result<Option<T>, StoreError> {
-        self.conn().fetch_optional(q).await
+        Ok(self.fetch_all(q).await?.into_iter().next())
     }
 
     /// Notes that file rows changed: cached copies are dropped when the transaction commits.

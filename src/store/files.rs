@@ -214,9 +214,7 @@ impl Tx {
 #[async_trait]
 impl FileStore for SqlStore {
     async fn insert_file(&self, file: &FileRecord) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        tx.insert_file(file).await?;
-        tx.commit().await
+        self.write(async |tx| tx.insert_file(file).await).await
     }
 
     async fn file(
@@ -272,9 +270,8 @@ impl FileStore for SqlStore {
         change: FileChange,
         now_us: i64,
     ) -> Result<Vec<FileRecord>, StoreError> {
-        let mut tx = self.begin().await?;
-        let files = tx.change_files(project, uuids, change, now_us).await?;
-        tx.commit_with(files).await
+        self.write(async |tx| tx.change_files(project, uuids, change, now_us).await)
+            .await
     }
 
     async fn replace_file_metadata(
@@ -284,9 +281,8 @@ impl FileStore for SqlStore {
         old: &Map<String, Value>,
         new: &Map<String, Value>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let done = tx.replace_file_metadata(project, uuid, old, new).await?;
-        tx.commit_with(done).await
+        self.write(async |tx| tx.replace_file_metadata(project, uuid, old, new).await)
+            .await
     }
 
     async fn list_files(

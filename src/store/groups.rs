@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::db::{Arg, Sql, Tx};
 use super::page::{page, Listing, Page};
-use super::rows::{group_from_rows, GroupRow, MemberRow, GROUP_COLUMNS};
+use super::rows::{group_from_rows, MemberRow, GROUP_COLUMNS};
 use super::{GroupMember, GroupRecord, NewGroup, PageQuery, SqlStore};
 use crate::error::StoreError;
 
@@ -184,9 +184,7 @@ impl GroupStore for SqlStore {
                 sql.push("project = ").push_bind(project);
             },
         };
-        page::<GroupRow>(&self.db, &listing, q)
-            .await?
-            .try_map(GroupRecord::try_from)
+        page(&self.db, &listing, q).await
     }
 
     async fn count_groups(&self, project: &str) -> Result<i64, StoreError> {
@@ -200,8 +198,7 @@ impl GroupStore for SqlStore {
     }
 
     async fn delete_group(&self, project: &str, uuid: Uuid) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let deleted = tx.delete_group(project, uuid).await?;
-        tx.commit_with(deleted).await
+        self.write(async |tx| tx.delete_group(project, uuid).await)
+            .await
     }
 }

@@ -116,10 +116,12 @@ pub struct FileRecord {
     pub removed_us: Option<i64>,
 }
 
-/// A group without its members (what lists show).
-#[derive(Clone, Debug)]
+/// A group without its members (what lists show). Read straight from a `groups` row, or
+/// from a JSON array of its columns (`uuid, files_count, created_us`).
+#[derive(Clone, Debug, sqlx::FromRow, serde::Deserialize)]
 pub struct GroupRecord {
     /// The group's uuid (the id is `<uuid>~<files_count>`).
+    #[sqlx(try_from = "String")]
     pub uuid: Uuid,
     /// Number of members.
     pub files_count: i64,
@@ -252,6 +254,16 @@ impl SqlStore {
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         self.db.begin(self.cache.clone()).await
     }
+
+    /// Runs `write` in a transaction of its own, committed when it succeeds.
+    async fn write<R>(
+        &self,
+        write: impl AsyncFnOnce(&mut Tx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let mut tx = self.begin().await?;
+        let done = write(&mut tx).await?;
+        tx.commit_with(done).await
+    }
 }
 
 #[async_trait]
@@ -266,10 +278,11 @@ impl Store for SqlStore {
     }
 
     async fn reset_project(&self, project: &str) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        tx.delete_project_groups(project).await?;
-        tx.delete_project_files(project).await?;
-        tx.commit().await
+        self.write(async |tx| {
+            tx.delete_project_groups(project).await?;
+            tx.delete_project_files(project).await
+        })
+        .await
     }
 }
 

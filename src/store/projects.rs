@@ -18,22 +18,19 @@ pub trait ProjectStore: Send + Sync {
 #[async_trait]
 impl ProjectStore for SqlStore {
     async fn upsert_project(&self, p: &Project) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        tx.execute(
-            &Sql::new(
-                "INSERT INTO projects (pub_key, secret_key, name, autostore, signed_uploads) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (pub_key) DO UPDATE SET \
-                 secret_key = excluded.secret_key, name = excluded.name, \
-                 autostore = excluded.autostore, signed_uploads = excluded.signed_uploads",
-            )
-            .bind(&p.pub_key)
-            .bind(&p.secret_key)
-            .bind(&p.name)
-            .bind(p.autostore)
-            .bind(p.signed_uploads),
+        let sql = Sql::new(
+            "INSERT INTO projects (pub_key, secret_key, name, autostore, signed_uploads) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (pub_key) DO UPDATE SET \
+             secret_key = excluded.secret_key, name = excluded.name, \
+             autostore = excluded.autostore, signed_uploads = excluded.signed_uploads",
         )
-        .await?;
-        tx.commit().await
+        .bind(&p.pub_key)
+        .bind(&p.secret_key)
+        .bind(&p.name)
+        .bind(p.autostore)
+        .bind(p.signed_uploads);
+        self.write(async |tx| tx.execute(&sql).await).await?;
+        Ok(())
     }
 
     async fn project(&self, pub_key: &str) -> Result<Option<Project>, StoreError> {

@@ -131,28 +131,8 @@ impl MemberRow {
     }
 }
 
-/// The columns of a `groups` row, in [`GroupRow`]'s order.
+/// The columns of a `groups` row, in [`GroupRecord`]'s order.
 pub const GROUP_COLUMNS: &str = "uuid, files_count, created_us";
-
-/// A `groups` row (or a JSON array of [`GROUP_COLUMNS`]).
-#[derive(FromRow, Deserialize)]
-pub struct GroupRow {
-    uuid: String,
-    files_count: i64,
-    created_us: i64,
-}
-
-impl TryFrom<GroupRow> for GroupRecord {
-    type Error = StoreError;
-
-    fn try_from(r: GroupRow) -> Result<Self, StoreError> {
-        Ok(GroupRecord {
-            uuid: parse_uuid(&r.uuid)?,
-            files_count: r.files_count,
-            created_us: r.created_us,
-        })
-    }
-}
 
 /// A `multipart_uploads` row.
 #[derive(FromRow)]

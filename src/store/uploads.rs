@@ -60,26 +60,23 @@ impl Tx {
 #[async_trait]
 impl UploadStore for SqlStore {
     async fn insert_multipart(&self, m: &MultipartUpload) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        tx.execute(
-            &Sql::new(
-                "INSERT INTO multipart_uploads (uuid, project, filename, size, part_size, \
-                 content_type, store, metadata, created_us, completed) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(m.uuid)
-            .bind(&m.project)
-            .bind(&m.filename)
-            .bind(m.size)
-            .bind(m.part_size)
-            .bind(&m.content_type)
-            .bind(m.store)
-            .bind(metadata_text(&m.metadata))
-            .bind(m.created_us)
-            .bind(m.completed),
+        let sql = Sql::new(
+            "INSERT INTO multipart_uploads (uuid, project, filename, size, part_size, \
+             content_type, store, metadata, created_us, completed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
-        .await?;
-        tx.commit().await
+        .bind(m.uuid)
+        .bind(&m.project)
+        .bind(&m.filename)
+        .bind(m.size)
+        .bind(m.part_size)
+        .bind(&m.content_type)
+        .bind(m.store)
+        .bind(metadata_text(&m.metadata))
+        .bind(m.created_us)
+        .bind(m.completed);
+        self.write(async |tx| tx.execute(&sql).await).await?;
+        Ok(())
     }
 
     async fn multipart(&self, uuid: Uuid) -> Result<Option<MultipartUpload>, StoreError> {
@@ -97,9 +94,8 @@ impl UploadStore for SqlStore {
     }
 
     async fn complete_multipart(&self, file: &FileRecord) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let completed = tx.complete_multipart(file).await?;
-        tx.commit_with(completed).await
+        self.write(async |tx| tx.complete_multipart(file).await)
+            .await
     }
 
     async fn save_url_duplicate(
@@ -109,20 +105,17 @@ impl UploadStore for SqlStore {
         file: Uuid,
         created_us: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        tx.execute(
-            &Sql::new(
-                "INSERT INTO url_duplicates (project, source_url, file_uuid, created_us) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (project, source_url) DO UPDATE SET \
-                 file_uuid = excluded.file_uuid, created_us = excluded.created_us",
-            )
-            .bind(project)
-            .bind(source_url)
-            .bind(file)
-            .bind(created_us),
+        let sql = Sql::new(
+            "INSERT INTO url_duplicates (project, source_url, file_uuid, created_us) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (project, source_url) DO UPDATE SET \
+             file_uuid = excluded.file_uuid, created_us = excluded.created_us",
         )
-        .await?;
-        tx.commit().await
+        .bind(project)
+        .bind(source_url)
+        .bind(file)
+        .bind(created_us);
+        self.write(async |tx| tx.execute(&sql).await).await?;
+        Ok(())
     }
 
     async fn url_duplicate(
