@@ -26,6 +26,7 @@ mod rest_errors;
 mod rest_files;
 mod rest_groups;
 mod slow_clients;
+mod store_conformance;
 mod upload_api;
 mod upload_groups;
 mod webhooks;
