@@ -109,6 +109,9 @@ impl IntoResponse for CdnError {
                 tracing::error!(error = %e, "image processing failure");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
             }
+            CdnError::Transform(e @ TransformError::NotEmulated(_)) => {
+                return error_page(StatusCode::NOT_IMPLEMENTED, &e.message());
+            }
             CdnError::Transform(e) => {
                 return error_page(StatusCode::BAD_REQUEST, &e.message());
             }

@@ -542,6 +542,27 @@ async fn errors_are_production_pages() {
         "Unknown operation \"frobnicate\".",
     )
     .await;
+    // Operations the emulator cannot apply are refused by name, never answered with an
+    // image that only looks processed.
+    for op in [
+        "overlay",
+        "text",
+        "border_radius",
+        "zoom_objects",
+        "blur_region",
+    ] {
+        assert_page(
+            &s,
+            &format!("/{id}/-/{op}/10x10/"),
+            501,
+            "Not Implemented",
+            &format!(
+                "The emulator does not implement operation \"{op}\"; it answers this instead \
+                 of an image without the operation applied."
+            ),
+        )
+        .await;
+    }
     // Up to 5000 with JPEG output.
     let a = fetch_image(&s, &format!("/{id}/-/format/jpeg/-/resize/4000x/"), None).await;
     assert_eq!(a.dims(), (4000, 2000));

@@ -23,6 +23,8 @@ pub enum TransformError {
     UnsupportedFormat,
     /// Bytes that claim to be an image and do not decode, or exceed the decoder's limits.
     Undecodable,
+    /// An operation production applies and the emulator cannot (overlays, text, …).
+    NotEmulated(String),
     /// The worker running the job failed (logged, never sent).
     Internal(String),
 }
@@ -58,6 +60,10 @@ impl TransformError {
             TransformError::Undecodable => {
                 "The image cannot be processed: it is damaged or too large to decode.".into()
             }
+            TransformError::NotEmulated(name) => format!(
+                "The emulator does not implement operation \"{name}\"; it answers this \
+                 instead of an image without the operation applied."
+            ),
             TransformError::Internal(_) => "Internal Server Error".into(),
         }
     }

@@ -256,9 +256,10 @@ pub const FILTERS: [&str; 40] = [
     "zevcen",
 ];
 
-/// Operations production has that the emulator accepts and does not apply (overlays,
-/// object-aware crops, SVG rasterizing, …): listed in COMPATIBILITY.md.
-const ACCEPTED_NOT_APPLIED: [&str; 12] = [
+/// Operations production has whose output the emulator cannot produce (overlays, text,
+/// object-aware crops): refused with [`TransformError::NotEmulated`] rather than answered
+/// with an image that only looks processed. Listed in COMPATIBILITY.md.
+const NOT_EMULATED: [&str; 10] = [
     "overlay",
     "text",
     "text_align",
@@ -269,8 +270,6 @@ const ACCEPTED_NOT_APPLIED: [&str; 12] = [
     "trim",
     "zoom_objects",
     "blur_region",
-    "rasterize",
-    "max_icc_size",
 ];
 
 impl Pipeline {
@@ -455,7 +454,12 @@ impl Pipeline {
             }
             ("srgb", ["fast" | "icc" | "keep_profile"])
             | ("strip_meta", ["all" | "none" | "sensitive"]) => self.processes = true,
-            (name, _) if ACCEPTED_NOT_APPLIED.contains(&name) => self.processes = true,
+            // Output never carries an ICC profile, and SVG is not decoded at all, so these
+            // change nothing the emulator produces.
+            ("max_icc_size" | "rasterize", _) => self.processes = true,
+            (name, _) if NOT_EMULATED.contains(&name) => {
+                return Err(TransformError::NotEmulated(name.to_owned()))
+            }
             (
                 "preview" | "resize" | "smart_resize" | "scale_crop" | "crop" | "stretch"
                 | "setfill" | "format" | "quality" | "progressive" | "rotate" | "autorotate"
