@@ -13,6 +13,7 @@ mod concurrency;
 mod config_example;
 mod crash;
 mod from_url;
+mod fuzz_cdn_transform;
 mod fuzz_parsers;
 mod hostile_http;
 mod isolation;
