@@ -591,7 +591,7 @@ def main():
             try:
                 rec = json.loads(line)
             except ValueError:
-                print(f"FAIL line {n}: not JSON")
+                print(f"FAIL line {n}: not JSON: {line[:160]!r} … {line[-80:]!r}")
                 failed += 1
                 continue
             verdict, key, problems = checker.check(rec)
