@@ -441,17 +441,27 @@ fn file_json(file: &FileRecord, processed: Option<&Variant>, faces: bool) -> Res
         };
         let width: Value = width;
         let height: Value = height;
-        object.insert("dpi".into(), Value::Null);
-        object.insert("width".into(), width);
-        object.insert("format".into(), format.into());
-        object.insert("height".into(), height);
-        object.insert("sequence".into(), false.into());
-        object.insert("color_mode".into(), image.color_mode.clone().into());
-        object.insert("orientation".into(), Value::Null);
-        object.insert("geo_location".into(), Value::Null);
-        object.insert("datetime_original".into(), Value::Null);
         if faces {
+            // Production's detect_faces answer: its own keys and order, no `sequence` or
+            // `color_mode` (pyuploadcare's `test_file_detect_faces.yaml`).
+            object.insert("orientation".into(), Value::Null);
+            object.insert("format".into(), format.into());
+            object.insert("height".into(), height);
+            object.insert("width".into(), width);
+            object.insert("geo_location".into(), Value::Null);
+            object.insert("datetime_original".into(), Value::Null);
+            object.insert("dpi".into(), Value::Null);
             object.insert("faces".into(), Value::Array(Vec::new()));
+        } else {
+            object.insert("dpi".into(), Value::Null);
+            object.insert("width".into(), width);
+            object.insert("format".into(), format.into());
+            object.insert("height".into(), height);
+            object.insert("sequence".into(), false.into());
+            object.insert("color_mode".into(), image.color_mode.clone().into());
+            object.insert("orientation".into(), Value::Null);
+            object.insert("geo_location".into(), Value::Null);
+            object.insert("datetime_original".into(), Value::Null);
         }
     }
     (

@@ -46,4 +46,9 @@ if [[ -z "$answers" ]]; then
   fi
 fi
 
-"$work/venv/bin/python" "$here/check.py" "$answers"
+status=0
+"$work/venv/bin/python" "$here/check.py" "$answers" || status=$?
+echo
+echo "==> the same answers against production's recordings (tests/contract/production_shapes.py)"
+"$work/venv/bin/python" "$here/production_shapes.py" compare "$answers" || status=$?
+exit "$status"
