@@ -333,7 +333,8 @@ def compare(answers, shapes_file):
         if rule in used:
             print(f"[{n}] {KNOWN[rule]}")
     for rule in KNOWN:
-        exercised = any(fnmatchcase(op, rule[0]) for op in seen)
+        # A rule for every operation ("*") cannot tell a partial run from a stale rule.
+        exercised = rule[0] != "*" and any(fnmatchcase(op, rule[0]) for op in seen)
         if exercised and rule not in used:
             print(f"FAIL known difference no longer seen, remove it from KNOWN: {rule}")
             failed += 1
