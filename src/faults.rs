@@ -83,6 +83,11 @@ impl Faults {
         }
     }
 
+    /// The pending faults, in the order they apply.
+    pub fn pending(&self) -> Vec<Fault> {
+        self.pending.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
     /// Takes one use of the first fault matching a call, if any.
     fn take(&self, scope: Scope, pub_key: Option<&str>) -> Option<FaultKind> {
         if !self.armed.load(Ordering::Acquire) {

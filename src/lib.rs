@@ -8,6 +8,7 @@ pub mod auth;
 pub mod blobs;
 pub mod cdn;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod error;
 pub mod faults;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub variants: cdn::transform::cache::Variants,
     /// The webhook delivery worker's handle.
     pub webhooks: webhooks::worker::Webhooks,
+    /// The last requests, for the console (in memory).
+    pub journal: console::journal::Journal,
 }
 
 impl AppState {
@@ -102,6 +105,7 @@ impl AppState {
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
             webhooks: Default::default(),
+            journal: Default::default(),
         });
         webhooks::worker::spawn(state.clone());
         // Bytes a crash left without a row go, in the background (src/sweep.rs).
@@ -174,6 +178,10 @@ pub fn app_for(state: Arc<AppState>, apis: Apis) -> Router {
         ))
         .layer(server::body_timeout(state.config.client_timeout))
         .layer(cors)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            console::journal::record,
+        ))
         .layer(middleware::from_fn(observe::log_requests));
     // Contract checks: record every answer when asked to (outermost, so it sees what the
     // client sees).

@@ -1,7 +1,8 @@
 //! The emulator's own control API under `/_emulator/`, a prefix no Uploadcare API uses:
 //! health and readiness, projects created at run time, project reset, the clock, and fault
-//! injection. Guarded by `Authorization: Bearer <admin token>` when a token is configured
-//! (health and readiness stay open for orchestrators).
+//! injection, and the browser console (`crate::console`). Guarded by `Authorization: Bearer
+//! <admin token>` when a token is configured (health and readiness stay open for
+//! orchestrators).
 
 mod deliveries;
 
@@ -18,6 +19,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::config::ProjectConfig;
+use crate::console;
 use crate::domain::signing::constant_time_eq;
 use crate::domain::time::iso;
 use crate::faults::{Fault, FaultKind, Scope};
@@ -33,10 +35,12 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/_emulator/faults", post(add_fault))
         .route("/_emulator/faults", delete(clear_faults))
         .merge(deliveries::routes())
+        .merge(console::routes())
         .route_layer(middleware::from_fn_with_state(state, require_token));
     Router::new()
         .route("/_emulator/health", get(health))
         .route("/_emulator/ready", get(ready))
+        .merge(console::open_routes())
         .merge(guarded)
 }
 
@@ -44,20 +48,30 @@ fn detail(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "detail": message }))).into_response()
 }
 
-/// Refuses admin calls without the configured bearer token (compared in constant time).
+/// Refuses admin calls (the console's pages included) without the configured token, given
+/// as `Authorization: Bearer <token>` or, from the console's own pages, in its cookie
+/// (`crate::console::cookie_token`); compared in constant time. The console's pages answer
+/// their 401 as a page that asks for the token.
 async fn require_token(
     State(state): State<Arc<AppState>>,
     request: Request,
     next: Next,
 ) -> Response {
     if let Some(token) = &state.config.admin_token {
-        let given = request
+        let bearer = request
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let allowed = match bearer {
+            Some(given) => constant_time_eq(given.as_bytes(), token.as_bytes()),
+            None => console::cookie_token(request.headers(), request.method())
+                .is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes())),
+        };
+        if !allowed {
+            if request.uri().path().starts_with(console::html::ROOT) {
+                return console::unauthorized(request.uri());
+            }
             return detail(StatusCode::UNAUTHORIZED, "Admin token required.");
         }
     }

@@ -60,7 +60,7 @@ fn group_json(
 
 /// The `groupWithFiles` object: the group, then its members.
 #[derive(Serialize)]
-struct GroupWithFiles {
+pub(crate) struct GroupWithFiles {
     #[serde(flatten)]
     group: GroupJson,
     files: Vec<Value>,
@@ -96,7 +96,7 @@ fn group_stored(members: &[GroupMember], now: i64, retention: i64) -> Option<i64
 
 /// The `groupWithFiles` object: each member as a REST `file` plus `default_effects`, or
 /// `null` where the member's file is removed or expired.
-fn group_with_files(
+pub(crate) fn group_with_files(
     state: &AppState,
     version: ApiVersion,
     b: &Bases,

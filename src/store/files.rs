@@ -33,7 +33,7 @@ impl Expiry {
     }
 
     /// [`Expiry::is_live`] as a condition on a `files` row (`NOT (…)`: removed or expired).
-    fn live_sql(&self, sql: &mut Sql) {
+    pub(super) fn live_sql(&self, sql: &mut Sql) {
         sql.push("(removed_us IS NULL AND (stored_us IS NOT NULL OR uploaded_us > ")
             .push_bind(self.cutoff_us)
             .push("))");

@@ -34,6 +34,7 @@
 //! them on commit.
 
 mod cache;
+pub mod console;
 mod db;
 mod files;
 mod group_commit;
@@ -53,6 +54,7 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 
+pub use console::ConsoleStore;
 pub use db::{Arg, Db, Dialect, Row, Sql, Tx};
 pub use files::{Expiry, FileChange, FileFilter, FileStore};
 pub use groups::{GroupStore, GroupWithMembers};
@@ -230,7 +232,7 @@ pub struct MultipartUpload {
 /// The persistence interface: every table group's trait, plus what spans them.
 #[async_trait]
 pub trait Store:
-    ProjectStore + FileStore + GroupStore + UploadStore + WebhookStore + Send + Sync
+    ProjectStore + FileStore + GroupStore + UploadStore + WebhookStore + ConsoleStore + Send + Sync
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -20,7 +20,7 @@ use crate::webhooks::hooks::{Event, Hook, HookSettings};
 const HOOK_COLUMNS: &str = "id, project, event, target_url, is_active, signing_secret, version, \
      created_us, updated_us";
 
-const DELIVERY_COLUMNS: &str =
+pub(super) const DELIVERY_COLUMNS: &str =
     "id, event_id, project, hook_id, event, file_uuid, target_url, signing_secret, body, \
      created_us, state, attempts, next_attempt_us, last_status, last_error, last_latency_us, \
      last_attempt_us";
@@ -133,8 +133,9 @@ pub struct Delivery {
     pub last_attempt_us: Option<i64>,
 }
 
+/// A `webhook_deliveries` row.
 #[derive(FromRow)]
-struct DeliveryRow {
+pub(super) struct DeliveryRow {
     id: i64,
     event_id: i64,
     project: String,

@@ -11,6 +11,7 @@ mod cdn;
 mod cdn_transform;
 mod concurrency;
 mod config_example;
+mod console;
 mod crash;
 mod from_url;
 mod fuzz_cdn_transform;

@@ -1,0 +1,275 @@
+//! The console: a browser UI at `/_emulator/console/` to see and steer what the emulator
+//! holds: projects, files, groups, webhooks, the request journal, the clock and faults.
+//!
+//! Server-rendered HTML (`html.rs` escapes every value), one stylesheet and one small script
+//! embedded in the binary (`assets/`); a page loads nothing from outside the emulator (its
+//! content security policy says so). Thumbnails and previews come from the emulator's own
+//! CDN on the same listener. Pages only read; every change (clock, faults, reset, fixtures,
+//! redelivery) is a call of the admin API (`crate::admin`) made by the script, so each rule
+//! stays in one place.
+//!
+//! Guarded by the admin guard (`crate::admin`): when an admin token is set, a console route
+//! answers 401 with a form that takes the token; a correct token sets an `HttpOnly`,
+//! `SameSite=Strict` cookie on `/_emulator/` that the guard accepts like the bearer token,
+//! for same-origin requests only ([`cookie_token`]).
+
+mod files;
+mod groups;
+pub mod html;
+pub mod journal;
+mod pages;
+mod requests;
+mod webhooks;
+
+use std::sync::Arc;
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use self::html::{esc, html_response, problem, ROOT};
+use crate::domain::signing::constant_time_eq;
+use crate::error::StoreError;
+use crate::store::{Expiry, Project};
+use crate::urls::request_origin;
+use crate::AppState;
+
+/// The cookie that carries the admin token for the console.
+const COOKIE: &str = "uc_emulator_admin";
+
+/// The console's routes, guarded (merged into the admin API's guarded routes).
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/_emulator/console", get(to_root))
+        .route("/_emulator/console/", get(pages::projects))
+        .route("/_emulator/console/assets/{name}", get(asset))
+        .route("/_emulator/console/files", get(files::list))
+        .route("/_emulator/console/files/{uuid}", get(files::detail))
+        .route("/_emulator/console/groups", get(groups::list))
+        .route("/_emulator/console/groups/{id}", get(groups::detail))
+        .route("/_emulator/console/webhooks", get(webhooks::list))
+        .route(
+            "/_emulator/console/webhooks/deliveries/{id}",
+            get(webhooks::delivery),
+        )
+        .route("/_emulator/console/requests", get(requests::list))
+        .route("/_emulator/console/requests/{id}", get(requests::detail))
+        .route("/_emulator/console/clock", get(pages::clock))
+        .route("/_emulator/console/faults", get(pages::faults))
+}
+
+/// The routes that answer without the token: the login form's target (which answers 401
+/// itself unless the token it is given is right).
+pub fn open_routes() -> Router<Arc<AppState>> {
+    Router::new().route("/_emulator/console/login", post(login))
+}
+
+/// `GET /_emulator/console`: the console's root has a closing slash.
+async fn to_root() -> Response {
+    redirect(&format!("{ROOT}/"))
+}
+
+fn redirect(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// `GET /_emulator/console/assets/<name>`: the embedded stylesheet and script.
+async fn asset(Path(name): Path<String>) -> Response {
+    let (body, content_type) = match name.as_str() {
+        "console.css" => (
+            include_str!("assets/console.css"),
+            "text/css; charset=utf-8",
+        ),
+        "console.js" => (
+            include_str!("assets/console.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        _ => return problem(StatusCode::NOT_FOUND, "", "No such asset."),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The admin token a request's console cookie carries, if the request may use it: only
+/// same-origin requests (`Sec-Fetch-Site` same-origin or none, and an `Origin`, when sent,
+/// equal to the request's own), so another site, or another port of this host, cannot make
+/// the browser act with it.
+pub fn cookie_token(headers: &HeaderMap, method: &Method) -> Option<String> {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if fetch_site.is_some_and(|s| s != "same-origin" && s != "none") {
+        return None;
+    }
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if origin.is_some_and(|o| o != request_origin(headers)) {
+        return None;
+    }
+    if method != Method::GET && method != Method::HEAD && fetch_site.is_none() && origin.is_none() {
+        // A browser says where a state-changing request comes from; without either header
+        // it is not the console's script.
+        return None;
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == COOKIE).then(|| {
+                percent_encoding::percent_decode_str(value)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+        })
+}
+
+/// The 401 answer to a console route without the token: a form that asks for it.
+pub fn unauthorized(uri: &Uri) -> Response {
+    let next = uri
+        .path_and_query()
+        .map_or(ROOT.to_owned(), |p| p.as_str().to_owned());
+    login_form(
+        &next,
+        "This console is guarded by the emulator's admin token.",
+    )
+}
+
+fn login_form(next: &str, message: &str) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\">\
+         <title>Admin token required · Uploadcare emulator</title>\
+         <link rel=\"stylesheet\" href=\"{ROOT}/assets/console.css\"></head>\
+         <body><main id=\"main\"><h1>Admin token required</h1><p class=\"note\">{}</p>\
+         <form method=\"post\" action=\"{ROOT}/login\" class=\"inline\">\
+         <input type=\"hidden\" name=\"next\" value=\"{}\">\
+         <label>Admin token <input type=\"password\" name=\"token\" autocomplete=\"current-password\" required autofocus></label>\
+         <button type=\"submit\">Open the console</button></form></main></body></html>",
+        esc(message),
+        esc(next)
+    );
+    let mut r = html_response(StatusCode::UNAUTHORIZED, html);
+    // The stylesheet itself is guarded; this page may not even load it, and reads without.
+    r.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    r
+}
+
+/// The login form's fields.
+#[derive(Deserialize)]
+struct Login {
+    token: String,
+    next: Option<String>,
+}
+
+/// `POST /_emulator/console/login`: a right token sets the console cookie and goes on to
+/// `next` (a console path); anything else answers 401 with the form again.
+async fn login(
+    State(state): State<Arc<AppState>>,
+    form: Result<Form<Login>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return login_form(&format!("{ROOT}/"), "Expected the admin token.");
+    };
+    let next = form
+        .next
+        .filter(|n| n.starts_with(&format!("{ROOT}/")) && !n.contains("//"))
+        .unwrap_or_else(|| format!("{ROOT}/"));
+    let Some(token) = &state.config.admin_token else {
+        return redirect(&next);
+    };
+    if !constant_time_eq(form.token.as_bytes(), token.as_bytes()) {
+        return login_form(&next, "That is not the admin token.");
+    }
+    let mut r = redirect(&next);
+    let cookie = format!(
+        "{COOKIE}={}; Path=/_emulator/; HttpOnly; SameSite=Strict",
+        html::url_part(token)
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// A store failure as a page (logged, never shown in detail).
+fn store_failure(section: &str, e: StoreError) -> Response {
+    tracing::error!(error = %e, "console read failed");
+    problem(StatusCode::INTERNAL_SERVER_ERROR, section, "Store failure.")
+}
+
+/// Every project, and the one a page shows: the asked one, else the first configured one,
+/// else the first by key.
+async fn pick_project(
+    state: &AppState,
+    asked: Option<&str>,
+) -> Result<(Vec<Project>, Option<Project>), StoreError> {
+    let all = state.store.all_projects().await?;
+    let wanted = asked
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .or_else(|| state.config.projects.first().map(|p| p.pub_key.clone()));
+    let chosen = wanted
+        .and_then(|w| all.iter().find(|p| p.pub_key == w).cloned())
+        .or_else(|| {
+            asked
+                .filter(|a| !a.is_empty())
+                .is_none()
+                .then(|| all.first().cloned())
+                .flatten()
+        });
+    Ok((all, chosen))
+}
+
+/// A GET form choosing the project of a page (other fields kept as hidden inputs).
+fn project_picker(
+    action: &str,
+    projects: &[Project],
+    current: &str,
+    hidden: &[(&str, &str)],
+) -> String {
+    let options: Vec<(String, String)> = projects
+        .iter()
+        .map(|p| (p.pub_key.clone(), format!("{} ({})", p.pub_key, p.name)))
+        .collect();
+    let mut out = format!(
+        "<form method=\"get\" action=\"{ROOT}{action}\" class=\"inline\" data-autosubmit>{}",
+        html::select("project", "Project", &options, current)
+    );
+    for (name, value) in hidden {
+        if !value.is_empty() {
+            out.push_str(&format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                esc(name),
+                esc(value)
+            ));
+        }
+    }
+    out.push_str("<button type=\"submit\">Show</button></form>");
+    out
+}
+
+/// The expiry rule now.
+fn expiry(state: &AppState) -> Expiry {
+    Expiry::new(state.clock.now_us(), state.retention_us())
+}
