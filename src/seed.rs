@@ -170,6 +170,7 @@ async fn seed_file(
             mime_type: detected.mime_type,
             image: detected.image,
             metadata: serde_json::Map::new(),
+            tags: Vec::new(),
             uploaded_us: now,
             stored_us: Some(now),
             removed_us: None,

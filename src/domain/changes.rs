@@ -9,7 +9,9 @@
 //! - storing (single, batch, group): `file.stored` for every file the call stored, also one
 //!   that was stored already (its `datetime_stored` moves);
 //! - removing (single, batch): `file.deleted` for every file the call removed;
-//! - metadata set or deleted: `file.info_updated` with `previous_values.metadata`.
+//! - metadata set or deleted: `file.info_updated` with `previous_values.metadata`;
+//! - tags changed (`PUT`/`PATCH` that add or delete a tag): `file.info_updated` with
+//!   `previous_values.tags` (a change that leaves the tags as they were writes nothing).
 //!
 //! Not events, by decision: an unstored file that expires after the retention period (the
 //! emulator computes expiry when reading, nothing changes at that moment), and fixtures
@@ -42,6 +44,8 @@ pub struct NewFile {
     pub announced_type: Option<String>,
     /// Metadata.
     pub metadata: Map<String, Value>,
+    /// Tags, normalized and checked.
+    pub tags: Vec<String>,
     /// Whether it is stored at once.
     pub store: bool,
     /// Upload time (a unique stamp of the clock).
@@ -69,6 +73,7 @@ impl NewFile {
             mime_type,
             image: detected.image,
             metadata: self.metadata,
+            tags: self.tags,
             uploaded_us: self.uploaded_us,
             stored_us: self.store.then_some(self.uploaded_us),
             removed_us: None,
@@ -200,6 +205,34 @@ pub async fn replace_metadata(
     let previous = Previous::Metadata(file.metadata.clone());
     let after = FileRecord {
         metadata: new,
+        ..file.clone()
+    };
+    let event = outbox_event(Event::FileInfoUpdated, &after, source, Some(&previous), now);
+    tx.insert_events(&[event]).await?;
+    tx.commit().await?;
+    state.webhooks.wake();
+    Ok(true)
+}
+
+/// Replaces `file`'s tags with `new` if they are still `file.tags` (compare and swap), with
+/// a `file.info_updated` event; `false` when they changed meanwhile (nothing written).
+pub async fn replace_tags(
+    state: &AppState,
+    file: &FileRecord,
+    new: Vec<String>,
+    source: &EventSource,
+) -> Result<bool, StoreError> {
+    let now = state.clock.now_us();
+    let mut tx = state.store.begin().await?;
+    if !tx
+        .replace_file_tags(&file.project, file.uuid, &file.tags, &new)
+        .await?
+    {
+        return Ok(false);
+    }
+    let previous = Previous::Tags(file.tags.clone());
+    let after = FileRecord {
+        tags: new,
         ..file.clone()
     };
     let event = outbox_event(Event::FileInfoUpdated, &after, source, Some(&previous), now);

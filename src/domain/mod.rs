@@ -1,4 +1,4 @@
-//! Uploadcare's rules, free of HTTP and SQL: ids, members, metadata, content, time.
+//! Uploadcare's rules, free of HTTP and SQL: ids, members, metadata, tags, content, time.
 
 pub mod changes;
 pub mod clock;
@@ -7,4 +7,5 @@ pub mod files;
 pub mod groups;
 pub mod metadata;
 pub mod signing;
+pub mod tags;
 pub mod time;

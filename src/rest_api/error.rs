@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::version::ApiVersion;
 use crate::domain::metadata::MetadataError;
+use crate::domain::tags::TagError;
 use crate::error::{error_catalogue, fill_template, StoreError};
 use crate::observe::ErrorNote;
 
@@ -46,6 +47,12 @@ error_catalogue! {
     MetadataInvalid = (400, "%s"),
     MetadataValueNotString = (400, "Not a valid string."),
     MetadataConflict = (409, "Metadata changed concurrently, try again."),
+    // File tags (src/rest_api/tags.rs; the Upload API's `tags` field shares the rule texts,
+    // the count one as the docs show it).
+    TagsNotList = (400, "`%s` must be a list of strings."),
+    TagInvalid = (400, "Tag `%s` is not valid. Tags are limited to 100 characters and may contain Latin letters, digits, `-`, `_` and `.` only."),
+    TooManyTags = (400, "Too many tags: %s (max 50)."),
+    TagsConflict = (409, "Tags changed concurrently, try again."),
     // Webhooks (src/rest_api/webhooks.rs; field errors are DRF's, see src/webhooks/hooks.rs).
     WebhookTargetUrlMissing = (400, "`target_url` is missing."),
     JsonObjectExpected = (400, "Expected JSON object."),
@@ -96,6 +103,14 @@ impl RestError {
     pub fn metadata(e: MetadataError) -> Self {
         let message = crate::upload_api::files::metadata_error(e).message;
         Self::with(RestErrorCode::MetadataInvalid, &[&message])
+    }
+
+    /// 400 for a broken tag rule.
+    pub fn tags(e: TagError) -> Self {
+        match e {
+            TagError::Invalid(tag) => Self::with(RestErrorCode::TagInvalid, &[&tag]),
+            TagError::TooMany(n) => Self::with(RestErrorCode::TooManyTags, &[&n.to_string()]),
+        }
     }
 
     fn status(&self) -> StatusCode {

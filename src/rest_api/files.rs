@@ -41,7 +41,8 @@ use crate::AppState;
 pub const MAX_BATCH: usize = 100;
 
 /// The REST `file` object, keys in production's order. v0.7 (recorded 2022-2023):
-/// `content_info` and `metadata`; earlier versions: `image_info` and `video_info` instead.
+/// `content_info` and `metadata`, and `tags` (docs changelog 2026-06-29: in every v0.7 file
+/// info, `[]` when none); earlier versions: `image_info` and `video_info` instead.
 /// `appdata` is left out: production adds it only to `GET /files/` with `include=appdata`,
 /// and its group members have none. `original_file_url` names the file by its cleaned name,
 /// as production does, and is `null` once the file is removed.
@@ -80,6 +81,7 @@ pub fn rest_file(file: &FileRecord, version: ApiVersion, b: &Bases) -> Map<Strin
     } else {
         o.insert("content_info".into(), content_info(file));
         o.insert("metadata".into(), Value::Object(file.metadata.clone()));
+        o.insert("tags".into(), Value::from(file.tags.clone()));
     }
     o
 }

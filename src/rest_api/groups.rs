@@ -258,6 +258,7 @@ mod tests {
                 mime_type: "text/plain".into(),
                 image: None,
                 metadata: serde_json::Map::new(),
+                tags: Vec::new(),
                 uploaded_us: 0,
                 stored_us: stored,
                 removed_us: removed,

@@ -1,4 +1,4 @@
-//! The REST API (`api.uploadcare.com`): files, file metadata, groups and the project.
+//! The REST API (`api.uploadcare.com`): files, file metadata and tags, groups and the project.
 //!
 //! Every matched route runs behind [`negotiate`]: a missing or unknown version in `Accept`
 //! answers 406, and JSON answers carry the requested version's media type exactly (no
@@ -11,6 +11,7 @@ pub mod groups;
 pub mod metadata;
 pub mod pagination;
 pub mod project;
+pub mod tags;
 pub mod version;
 pub mod webhooks;
 
@@ -53,6 +54,12 @@ pub fn router() -> Router<Arc<AppState>> {
             get(metadata::get_key)
                 .put(metadata::put_key)
                 .delete(metadata::delete_key),
+        )
+        .route(
+            "/files/{uuid}/tags/",
+            get(tags::get_tags)
+                .put(tags::put_tags)
+                .patch(tags::patch_tags),
         )
         .route("/project/", get(project::project_info))
         .route(

@@ -224,6 +224,7 @@ mod tests {
             mime_type: "text/plain".into(),
             image: None,
             metadata: serde_json::Map::new(),
+            tags: Vec::new(),
             uploaded_us: 1,
             stored_us,
             removed_us: None,

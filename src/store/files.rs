@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::db::{Sql, Tx};
 use super::page::{page, Listing, Page};
-use super::rows::{metadata_text, FileRow, FILE_COLUMNS};
+use super::rows::{metadata_text, tags_text, FileRow, FILE_COLUMNS};
 use super::{FileRecord, PageQuery, SqlStore};
 use crate::error::StoreError;
 
@@ -131,9 +131,9 @@ impl Tx {
         let image = f.image.as_ref();
         let sql = Sql::new(
             "INSERT INTO files (uuid, project, size, blob, original_filename, mime_type, \
-             image_format, image_width, image_height, color_mode, metadata, uploaded_us, \
+             image_format, image_width, image_height, color_mode, metadata, tags, uploaded_us, \
              stored_us, removed_us) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(f.uuid)
         .bind(&f.project)
@@ -146,10 +146,12 @@ impl Tx {
         .bind(image.map(|i| i.height))
         .bind(image.map(|i| i.color_mode.clone()))
         .bind(metadata_text(&f.metadata))
+        .bind(tags_text(&f.tags))
         .bind(f.uploaded_us)
         .bind(f.stored_us)
         .bind(f.removed_us);
         self.execute(&sql).await?;
+        self.index_tags(&f.project, f.uuid, &f.tags).await?;
         self.files_changed([f.uuid]);
         Ok(())
     }
@@ -204,6 +206,8 @@ impl Tx {
 
     /// Deletes every file row of a project (test isolation).
     pub async fn delete_project_files(&mut self, project: &str) -> Result<(), StoreError> {
+        self.execute(&Sql::new("DELETE FROM file_tags WHERE project = $1").bind(project))
+            .await?;
         self.execute(&Sql::new("DELETE FROM files WHERE project = $1").bind(project))
             .await?;
         self.all_changed();

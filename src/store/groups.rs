@@ -150,7 +150,7 @@ impl GroupStore for SqlStore {
                  m.file_uuid AS member_uuid, m.default_effects, \
                  f.uuid, f.project, f.size, f.blob, f.original_filename, f.mime_type, \
                  f.image_format, f.image_width, f.image_height, f.color_mode, f.metadata, \
-                 f.uploaded_us, f.stored_us, f.removed_us \
+                 f.tags, f.uploaded_us, f.stored_us, f.removed_us \
                  FROM groups g \
                  LEFT JOIN group_members m ON m.group_uuid = g.uuid \
                  LEFT JOIN files f ON f.uuid = m.file_uuid AND f.project = g.project \

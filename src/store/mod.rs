@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - One module per group of tables, each owning its SQL: [`projects`], [`files`] (with the
-//!   expiry rule), [`groups`], [`uploads`] (multipart sessions and `/from_url/` history).
+//!   expiry rule), [`groups`], [`uploads`] (multipart sessions and `/from_url/` history),
+//!   [`tags`] (file tags and their index).
 //!   Each declares a trait of its reads and writes (`FileStore`, …), implements it for
 //!   [`SqlStore`], and defines its writes as methods of [`Tx`].
 //! - [`Store`] joins those traits; the app holds it as `Arc<dyn Store>`.
@@ -44,6 +45,7 @@ mod postgres;
 mod projects;
 mod rows;
 mod sqlite;
+mod tags;
 mod uploads;
 pub mod webhooks;
 
@@ -60,6 +62,7 @@ pub use files::{Expiry, FileChange, FileFilter, FileStore};
 pub use groups::{GroupStore, GroupWithMembers};
 pub use page::Page;
 pub use projects::ProjectStore;
+pub use tags::TagStore;
 pub use uploads::UploadStore;
 pub use webhooks::WebhookStore;
 
@@ -110,6 +113,8 @@ pub struct FileRecord {
     pub image: Option<ImageFacts>,
     /// Metadata as a JSON object of string values.
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Tags in storage order, normalized (`crate::domain::tags`).
+    pub tags: Vec<String>,
     /// Upload time, microseconds since the epoch.
     pub uploaded_us: i64,
     /// Last store time.
@@ -223,6 +228,8 @@ pub struct MultipartUpload {
     pub store: bool,
     /// Metadata for the finished file.
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Tags for the finished file.
+    pub tags: Vec<String>,
     /// Start time, microseconds since the epoch.
     pub created_us: i64,
     /// Whether the upload was completed (its file exists).
@@ -232,7 +239,15 @@ pub struct MultipartUpload {
 /// The persistence interface: every table group's trait, plus what spans them.
 #[async_trait]
 pub trait Store:
-    ProjectStore + FileStore + GroupStore + UploadStore + WebhookStore + ConsoleStore + Send + Sync
+    ProjectStore
+    + FileStore
+    + GroupStore
+    + TagStore
+    + UploadStore
+    + WebhookStore
+    + ConsoleStore
+    + Send
+    + Sync
 {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -11,7 +11,7 @@ use crate::error::StoreError;
 /// The columns of a `files` row, in [`FileRow`]'s order.
 pub const FILE_COLUMNS: &str =
     "uuid, project, size, blob, original_filename, mime_type, image_format, \
-     image_width, image_height, color_mode, metadata, uploaded_us, stored_us, removed_us";
+     image_width, image_height, color_mode, metadata, tags, uploaded_us, stored_us, removed_us";
 
 /// A `files` row as the database returns it (or as a JSON array of [`FILE_COLUMNS`]).
 #[derive(FromRow, Deserialize)]
@@ -27,6 +27,7 @@ pub struct FileRow {
     image_height: Option<i64>,
     color_mode: Option<String>,
     metadata: String,
+    tags: String,
     uploaded_us: i64,
     stored_us: Option<i64>,
     removed_us: Option<i64>,
@@ -54,6 +55,7 @@ impl TryFrom<FileRow> for FileRecord {
             mime_type: r.mime_type,
             image,
             metadata: parse_metadata(&r.metadata)?,
+            tags: parse_tags(&r.tags)?,
             uploaded_us: r.uploaded_us,
             stored_us: r.stored_us,
             removed_us: r.removed_us,
@@ -81,6 +83,7 @@ pub struct MemberRow {
     image_height: Option<i64>,
     color_mode: Option<String>,
     metadata: Option<String>,
+    tags: Option<String>,
     uploaded_us: Option<i64>,
     stored_us: Option<i64>,
     removed_us: Option<i64>,
@@ -97,6 +100,7 @@ impl MemberRow {
             Some(original_filename),
             Some(mime_type),
             Some(metadata),
+            Some(tags),
             Some(uploaded_us),
         ) = (
             self.uuid,
@@ -106,6 +110,7 @@ impl MemberRow {
             self.original_filename,
             self.mime_type,
             self.metadata,
+            self.tags,
             self.uploaded_us,
         )
         else {
@@ -123,6 +128,7 @@ impl MemberRow {
             image_height: self.image_height,
             color_mode: self.color_mode,
             metadata,
+            tags,
             uploaded_us,
             stored_us: self.stored_us,
             removed_us: self.removed_us,
@@ -145,6 +151,7 @@ pub struct MultipartRow {
     content_type: String,
     store: bool,
     metadata: String,
+    tags: String,
     created_us: i64,
     completed: bool,
 }
@@ -162,6 +169,7 @@ impl TryFrom<MultipartRow> for MultipartUpload {
             content_type: r.content_type,
             store: r.store,
             metadata: parse_metadata(&r.metadata)?,
+            tags: parse_tags(&r.tags)?,
             created_us: r.created_us,
             completed: r.completed,
         })
@@ -181,6 +189,16 @@ pub fn parse_metadata(s: &str) -> Result<serde_json::Map<String, serde_json::Val
 /// Writes a metadata column.
 pub fn metadata_text(m: &serde_json::Map<String, serde_json::Value>) -> String {
     serde_json::Value::Object(m.clone()).to_string()
+}
+
+/// Reads a tags column (a JSON array of strings).
+pub fn parse_tags(s: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Internal(format!("bad tags column: {e}")))
+}
+
+/// Writes a tags column.
+pub fn tags_text(tags: &[String]) -> String {
+    serde_json::Value::from(tags).to_string()
 }
 
 /// Assembles a group and its members from the rows of a group query (`groups.rs`).

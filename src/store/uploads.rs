@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::db::{Sql, Tx};
-use super::rows::{metadata_text, parse_uuid, MultipartRow};
+use super::rows::{metadata_text, parse_uuid, tags_text, MultipartRow};
 use super::{FileRecord, MultipartUpload, SqlStore};
 use crate::error::StoreError;
 
@@ -62,8 +62,8 @@ impl UploadStore for SqlStore {
     async fn insert_multipart(&self, m: &MultipartUpload) -> Result<(), StoreError> {
         let sql = Sql::new(
             "INSERT INTO multipart_uploads (uuid, project, filename, size, part_size, \
-             content_type, store, metadata, created_us, completed) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             content_type, store, metadata, tags, created_us, completed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(m.uuid)
         .bind(&m.project)
@@ -73,6 +73,7 @@ impl UploadStore for SqlStore {
         .bind(&m.content_type)
         .bind(m.store)
         .bind(metadata_text(&m.metadata))
+        .bind(tags_text(&m.tags))
         .bind(m.created_us)
         .bind(m.completed);
         self.write(async |tx| tx.execute(&sql).await).await?;
@@ -84,7 +85,7 @@ impl UploadStore for SqlStore {
             .fetch_optional::<MultipartRow>(
                 &Sql::new(
                     "SELECT uuid, project, filename, size, part_size, content_type, store, \
-                     metadata, created_us, completed FROM multipart_uploads WHERE uuid = $1",
+                     metadata, tags, created_us, completed FROM multipart_uploads WHERE uuid = $1",
                 )
                 .bind(uuid),
             )

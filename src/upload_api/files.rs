@@ -21,6 +21,8 @@ use crate::domain::files::{
 };
 use crate::domain::groups::parse_file_uuid;
 use crate::domain::metadata::{self, MetadataError, MAX_KEYS, MAX_KEY_LEN, MAX_VALUE_LEN};
+use crate::domain::tags;
+use crate::rest_api::error::RestError;
 use crate::store::FileRecord;
 use crate::webhooks::events::EventSource;
 use crate::AppState;
@@ -92,6 +94,15 @@ pub fn file_upload_info(file: &FileRecord) -> Map<String, Value> {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     }
+}
+
+/// The `tags` form field of an upload, normalized and checked. A broken rule answers 400
+/// `UploadViewsError` with the rule's text (the REST API's), as the file-tags docs show.
+pub fn form_tags(field: Option<&str>) -> Result<Vec<String>, UploadError> {
+    tags::from_form(field).map_err(|e| UploadError {
+        code: ErrorCode::UploadViewsError,
+        message: RestError::tags(e).detail,
+    })
 }
 
 /// Maps a metadata rule to its Upload API error.
@@ -209,6 +220,7 @@ pub async fn upload_base(
         })
         .collect();
     let metadata = metadata::build(&pairs).map_err(metadata_error)?;
+    let tags = form_tags(fields.get("tags"))?;
     if files.is_empty() {
         return Err(UploadError::new(ErrorCode::FilesRequiredError));
     }
@@ -227,6 +239,7 @@ pub async fn upload_base(
                 filename: received.filename,
                 announced_type: None,
                 metadata: metadata.clone(),
+                tags: tags.clone(),
                 store: stored,
                 uploaded_us: state.clock.unique_us(),
             }

@@ -23,7 +23,7 @@ use url::{Host, ParseError, Url};
 use uuid::Uuid;
 
 use super::error::{ErrorCode, UploadError};
-use super::files::{file_upload_info, metadata_error};
+use super::files::{file_upload_info, form_tags, metadata_error};
 use super::form::text_fields;
 use super::multipart::metadata_pairs;
 use crate::auth;
@@ -176,6 +176,7 @@ struct Job {
     filename: Option<String>,
     store: bool,
     metadata: Map<String, Value>,
+    tags: Vec<String>,
     save_duplicate: bool,
     /// The request that started it, for the new file's events.
     source: EventSource,
@@ -200,6 +201,7 @@ pub async fn from_url(
     let url = parse_source_url(&source_url)?;
     check_host(&url).await?;
     let metadata = metadata::build(&metadata_pairs(&fields)).map_err(metadata_error)?;
+    let tags = form_tags(fields.get("tags"))?;
     let check = flag(fields.get("check_URL_duplicates")).unwrap_or(false);
     let save = flag(fields.get("save_URL_duplicates")).unwrap_or(check);
 
@@ -235,6 +237,7 @@ pub async fn from_url(
             .map(base_name),
         store: should_store(fields.get("store"), project.autostore),
         metadata,
+        tags,
         save_duplicate: save,
         source,
     };
@@ -386,6 +389,7 @@ async fn download(state: &AppState, job: Job) -> Result<(String, Uuid), UploadEr
         filename,
         announced_type: None,
         metadata: job.metadata,
+        tags: job.tags,
         store: job.store,
         uploaded_us,
     }

@@ -27,7 +27,7 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use uuid::Uuid;
 
 use super::error::{ErrorCode, UploadError};
-use super::files::{file_upload_info, metadata_error};
+use super::files::{file_upload_info, form_tags, metadata_error};
 use super::form::{text_fields, Fields};
 use crate::auth;
 use crate::domain::changes::{self, NewFile};
@@ -173,6 +173,7 @@ pub async fn start(
     let plan = plan(fields.get("size"), fields.get("part_size"))?;
     let content_type = required(&fields, "content_type")?.to_owned();
     let metadata = metadata::build(&metadata_pairs(&fields)).map_err(metadata_error)?;
+    let tags = form_tags(fields.get("tags"))?;
     let upload = MultipartUpload {
         uuid: Uuid::new_v4(),
         project: project.pub_key.clone(),
@@ -182,6 +183,7 @@ pub async fn start(
         content_type,
         store: should_store(fields.get("UPLOADCARE_STORE"), project.autostore),
         metadata,
+        tags,
         created_us: state.clock.now_us(),
         completed: false,
     };
@@ -490,6 +492,7 @@ pub async fn complete(
         filename: upload.filename.clone(),
         announced_type: Some(upload.content_type.clone()),
         metadata: upload.metadata.clone(),
+        tags: upload.tags.clone(),
         store: upload.store,
         uploaded_us: state.clock.unique_us(),
     }

@@ -102,6 +102,8 @@ pub struct OutboxEvent {
 pub enum Previous {
     /// The file's metadata before the change.
     Metadata(Map<String, Value>),
+    /// The file's tags before the change.
+    Tags(Vec<String>),
 }
 
 /// The event `event` for `file` (as it is after the change) caused by `source` at `now_us`.
@@ -125,9 +127,12 @@ pub fn outbox_event(
     o.insert("initiator".into(), source.initiator.json());
     o.insert("data".into(), Value::Object(data));
     o.insert("file".into(), cdn_url.into());
-    if let Some(Previous::Metadata(m)) = previous {
+    if let Some(previous) = previous {
         let mut p = Map::new();
-        p.insert("metadata".into(), Value::Object(m.clone()));
+        match previous {
+            Previous::Metadata(m) => p.insert("metadata".into(), Value::Object(m.clone())),
+            Previous::Tags(t) => p.insert("tags".into(), Value::from(t.clone())),
+        };
         o.insert("previous_values".into(), Value::Object(p));
     }
     OutboxEvent {
@@ -174,6 +179,7 @@ mod tests {
             mime_type: "text/plain".into(),
             image: None,
             metadata: Map::new(),
+            tags: Vec::new(),
             uploaded_us: 1_536_746_618_686_710,
             stored_us: None,
             removed_us: None,

@@ -153,6 +153,59 @@ def fix_progress_total(spec):
                                               {"type": "string", "enum": ["unknown"]}]}
 
 
+def add_tags_and_search(spec):
+    """File tags and file search are newer than the reference (docs changelog 2026-06-29):
+    their operations are added here from the clients' models (pyuploadcare 6.3.0
+    `GetFileTagsResponse`, `UpdateFileTagsResponse`, `FileSearchResponse`/`FileSearchInfo`;
+    @uploadcare/rest-client 6.21.0 `GetTagsResponse`, `ReplaceTagsResponse`,
+    `SearchFilesResponse`, `ServerValidationErrorResponse`), and `file` gains `tags`, a
+    list of strings (see docs/contract.md)."""
+    schemas = _schemas(spec)
+    schemas["file"]["properties"]["tags"] = {"type": "array", "items": {"type": "string"}}
+    strings = {"type": "array", "items": {"type": "string"}}
+    detail = {"type": "object", "required": ["detail"], "additionalProperties": False,
+              "properties": {"detail": {"type": "string"}}}
+
+    def answer(schema, description="answer"):
+        return {"description": description,
+                "content": {"application/json": {"schema": schema}}}
+
+    tags_get = {"type": "object", "required": ["tags"], "additionalProperties": False,
+                "properties": {"tags": strings}}
+    tags_change = {"type": "object", "required": ["tags", "added", "deleted"],
+                   "additionalProperties": False,
+                   "properties": {"tags": strings, "added": strings, "deleted": strings}}
+    errors = {"400": answer(detail), "401": answer(detail), "404": answer(detail),
+              "405": answer(detail), "406": answer(detail), "409": answer(detail),
+              "429": answer(detail)}
+    spec["paths"]["/files/{uuid}/tags/"] = {
+        method: {"operationId": f"fileTags{method.title()}",
+                 "responses": {"200": answer(body), **errors}}
+        for method, body in (("get", tags_get), ("put", tags_change), ("patch", tags_change))
+    }
+    highlight = {"type": "object", "additionalProperties": False, "properties": {
+        "original_filename": strings, "detected_mime_type": strings,
+        "metadata": {"type": "object", "additionalProperties": {"type": "string"}}}}
+    result = {"allOf": [{"$ref": "#/components/schemas/file"},
+                        {"type": "object", "required": ["tags"], "properties": {
+                            "tags": strings, "highlight": highlight}}]}
+    page = {"type": "object", "additionalProperties": False,
+            "required": ["next", "previous", "total", "per_page", "results"],
+            "properties": {
+                "next": {"type": "string", "format": "uri", "nullable": True},
+                "previous": {"type": "string", "format": "uri", "nullable": True},
+                "total": {"type": "integer", "minimum": 0},
+                "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+                "results": {"type": "array", "maxItems": 100, "items": result}}}
+    # DRF's per-field errors, nested for nested objects; or a parse error's `detail`.
+    field_errors = {"type": "object", "minProperties": 1, "additionalProperties": {
+        "anyOf": [strings, {"type": "object"}]}}
+    spec["paths"]["/files/search/"] = {"post": {
+        "operationId": "filesSearch",
+        "responses": {"200": answer(page), **errors,
+                      "400": answer({"anyOf": [detail, field_errors]})}}}
+
+
 FIXUPS = {
     "uploadcare-upload-api.openapi.yml": [
         fix_upload_image_info_nullable,
@@ -165,7 +218,11 @@ FIXUPS = {
         fix_upload_image_info_nullable,
         fix_group_error_defaults,
     ],
-    "uploadcare-rest-api.openapi.yml": [fix_group_files_array, fix_default_effects_format],
+    "uploadcare-rest-api.openapi.yml": [
+        fix_group_files_array,
+        fix_default_effects_format,
+        add_tags_and_search,
+    ],
     "uploadcare-cdn-api.openapi.yml": [],
 }
 
@@ -331,17 +388,28 @@ def load_reference(ref_dir):
     return ops
 
 
+# Upload API errors the table lacks: the `tags` form field's rules answer
+# `UploadViewsError` with the rule's text (the file-tags docs show "Too many tags: 51
+# (max 50)."; the invalid-tag text is the emulator's, see docs/contract.md).
+EXTRA_UPLOAD_ERRORS = (
+    "UploadViewsError\t400\tToo many tags: %d (max 50).\n",
+    "UploadViewsError\t400\tTag `%s` is not valid. Tags are limited to 100 characters and "
+    "may contain Latin letters, digits, `-`, `_` and `.` only.\n",
+)
+
+
 def load_errors(path):
     rows = []
     with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            if i == 0 or not line.strip():
-                continue
-            code, status, message = line.rstrip("\n").split("\t")
-            pattern = ""
-            for piece in re.split(r"(%s|%d)", message):
-                pattern += {"%s": ".+", "%d": r"-?\d+"}.get(piece, re.escape(piece))
-            rows.append((code, int(status), message, re.compile("^" + pattern + "$", re.S)))
+        lines = f.readlines()[1:] + list(EXTRA_UPLOAD_ERRORS)
+    for line in lines:
+        if not line.strip():
+            continue
+        code, status, message = line.rstrip("\n").split("\t")
+        pattern = ""
+        for piece in re.split(r"(%s|%d)", message):
+            pattern += {"%s": ".+", "%d": r"-?\d+"}.get(piece, re.escape(piece))
+        rows.append((code, int(status), message, re.compile("^" + pattern + "$", re.S)))
     return rows
 
 

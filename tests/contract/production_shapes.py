@@ -64,6 +64,9 @@ KNOWN = {
     ("upload POST /group/ 200", "files[].*"): OLD_FILE,
     ("upload POST /multipart/complete/ 200", "*"): OLD_FILE,
     ("rest * /webhooks/* 20?", "*version"): OLD_HOOK,
+    ("rest *", "*tags"):
+        "file tags are newer than the recordings (2021-2023): the docs (changelog 2026-06-29) "
+        "put `tags` in every v0.7 file info",
 }
 
 # --- shapes ----------------------------------------------------------------------------------

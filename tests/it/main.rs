@@ -29,6 +29,7 @@ mod rest_files;
 mod rest_groups;
 mod slow_clients;
 mod store_conformance;
+mod tags_search;
 mod upload_api;
 mod upload_groups;
 mod webhooks;

@@ -217,6 +217,26 @@ async fn provoke(t: &Setup, code: RestErrorCode) -> (Trigger, u16, String) {
             Trigger::Http(rest(s, PUB, V7, Method::POST, "/webhooks/", "[]").await),
             expect(400, "Expected JSON object."),
         ),
+        TagsNotList => (
+            Trigger::Http(put(&format!("/files/{}/tags/", t.file), r#"{"tags": "cat"}"#).await),
+            expect(400, "`tags` must be a list of strings."),
+        ),
+        TagInvalid => (
+            Trigger::Http(put(&format!("/files/{}/tags/", t.file), r#"{"tags": ["a b"]}"#).await),
+            expect(400, "Tag `a b` is not valid. Tags are limited to 100 characters and may contain Latin letters, digits, `-`, `_` and `.` only."),
+        ),
+        TooManyTags => {
+            let many: Vec<String> = (0..51).map(|i| format!("t{i}")).collect();
+            let body = serde_json::json!({ "tags": many }).to_string();
+            (
+                Trigger::Http(put(&format!("/files/{}/tags/", t.file), &body).await),
+                expect(400, "Too many tags: 51 (max 50)."),
+            )
+        }
+        TagsConflict => (
+            Trigger::Unreachable("needs 16 concurrent writers to win every race"),
+            expect(409, "Tags changed concurrently, try again."),
+        ),
         MetadataConflict => (
             Trigger::Unreachable("needs 16 concurrent writers to win every race"),
             expect(409, "Metadata changed concurrently, try again."),
@@ -274,8 +294,8 @@ async fn every_rest_error_has_its_status_and_text() {
     }
     assert_eq!(
         reached,
-        RestErrorCode::ALL.len() - 1,
-        "one code is unreachable"
+        RestErrorCode::ALL.len() - 2,
+        "two codes are unreachable (the metadata and tags conflicts)"
     );
 }
 

@@ -122,6 +122,7 @@ async fn file_info_and_not_found(backend: Backend) {
             "image": image,
         },
         "metadata": {},
+        "tags": [],
     });
     assert_eq!(v.to_string(), expected.to_string());
 

@@ -60,6 +60,7 @@ async fn group_info_v07(backend: Backend) {
                     }
                 },
                 "metadata": {},
+                "tags": [],
                 "default_effects": ""
             },
             {
@@ -77,6 +78,7 @@ async fn group_info_v07(backend: Backend) {
                 "variations": null,
                 "content_info": {"mime": {"mime": "text/plain", "type": "text", "subtype": "plain"}},
                 "metadata": {},
+                "tags": [],
                 "default_effects": "resize/x800/"
             }
         ]

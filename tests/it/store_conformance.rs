@@ -126,6 +126,7 @@ fn file(project: &str, uploaded_us: i64) -> FileRecord {
             color_mode: "RGBA".into(),
         }),
         metadata: metadata(json!({"kind": "test", "note": "ünïcode"})),
+        tags: vec!["cat".into(), "b.w".into()],
         uploaded_us,
         stored_us: None,
         removed_us: None,
@@ -579,6 +580,7 @@ async fn multipart_completes_once(s: &dyn Store) {
         content_type: "application/octet-stream".into(),
         store: true,
         metadata: metadata(json!({"m": "1"})),
+        tags: vec!["big".into()],
         created_us: 77,
         completed: false,
     };

@@ -26,13 +26,16 @@ import {
   deleteGroup,
   deleteWebhook,
   fileInfo,
+  getTags,
   groupInfo,
   listOfGroups,
   listOfWebhooks,
   paginate,
+  replaceTags,
   storeFile,
   storeFiles,
   updateMetadata,
+  updateTags,
   updateWebhook
 } from '@uploadcare/rest-client'
 
@@ -575,6 +578,22 @@ restScenario('rest_error_unknown_group', async () => {
     'Not found.',
     'deleteGroup of an unknown group'
   )
+})
+
+// ------------------------------------------------------------------ tags
+
+restScenario('rest_file_tags', async () => {
+  const f = await UC.uploadFile(Buffer.from('tagged\n'), {
+    fileName: 'tagged.txt',
+    contentType: 'text/plain',
+    tags: ['Cat', 'animal']
+  })
+  eq(await getTags({ uuid: f.uuid }, REST), { tags: ['cat', 'animal'] }, 'tags after upload')
+  eq(await replaceTags({ uuid: f.uuid, tags: ['dog', 'cat'] }, REST),
+    { tags: ['dog', 'cat'], added: ['dog'], deleted: ['animal'] }, 'replaceTags')
+  eq(await updateTags({ uuid: f.uuid, add: ['cute'], delete: ['dog'] }, REST),
+    { tags: ['cat', 'cute'], added: ['cute'], deleted: ['dog'] }, 'updateTags')
+  eq((await fileInfo({ uuid: f.uuid }, REST)).tags, ['cat', 'cute'], 'tags in file info')
 })
 
 // ------------------------------------------------------------------ webhooks

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -691,7 +692,44 @@ def webhooks_deliver() -> None:
         receiver.close()
 
 
+# --------------------------------------------------------------------------- tags
+
+
+def upload_tagged(name: str, data: bytes, tags: List[str]) -> File:
+    with open(write_file(name, data), "rb") as fh:
+        return UC.upload(fh, tags=tags)
+
+
+def ucare(*args: str) -> object:
+    """Runs pyuploadcare's `ucare` command line against the emulator; its JSON output."""
+    cmd = [
+        sys.executable, "-m", "pyuploadcare.ucare_cli.main",
+        "--pub_key", PUB_KEY, "--secret", SECRET_KEY,
+        "--api_base", API_URL, "--upload_base", UPLOAD_URL, *args,
+    ]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    check(not out.startswith("ERROR"), f"ucare {args[0]}: {out.strip()}")
+    return json.loads(out)
+
+
+@scenario("rest_file_tags", rest=True)
+def rest_file_tags() -> None:
+    f = upload_tagged("tagged.txt", b"tagged\n", ["Cat", "animal"])
+    eq(f.get_tags(), ["cat", "animal"], "tags after upload")
+    r = f.set_tags(["dog", "cat"])
+    eq((r.tags, r.added, r.deleted), (["dog", "cat"], ["dog"], ["animal"]), "set_tags")
+    r = f.update_tags(add=["cute"], delete=["dog"])
+    eq((r.tags, r.added, r.deleted), (["cat", "cute"], ["cute"], ["dog"]), "update_tags")
+    eq(UC.file(str(f.uuid)).tags, ["cat", "cute"], "tags in file info")
+    eq(ucare("get_file_tags", str(f.uuid)), ["cat", "cute"], "ucare get_file_tags")
+    out = ucare("set_file_tags", str(f.uuid), "one", "two")
+    eq(out["tags"], ["one", "two"], "ucare set_file_tags")
+    out = ucare("update_file_tags", str(f.uuid), "--add", "three", "--delete", "one")
+    eq(out["tags"], ["two", "three"], "ucare update_file_tags")
+
+
 # --------------------------------------------------------------------------- runner
+
 
 
 def describe(e: BaseException, rest: bool) -> str:
