@@ -3,13 +3,16 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::response::Response;
 
 use super::html::{duration, esc, page, size, time, url_part, ROOT};
 use super::{expiry, store_failure};
+use serde::Deserialize;
+
 use crate::faults::{FaultKind, Scope};
-use crate::store::console::{FileSearch, FileView};
+use crate::store::console::{FileCounts, FileSearch, FileView};
 use crate::store::{Cursor, Order, PageQuery};
 use crate::AppState;
 
@@ -24,8 +27,23 @@ pub fn action(api: &str, method: &str, confirm: Option<&str>, inner: &str) -> St
     )
 }
 
+/// Projects with more files than this get no counts unless asked (`?counts=exact`): counting
+/// is a pass over every row of the project, seconds at a million.
+const COUNT_CAP: i64 = 100_000;
+
+/// Query of the projects page.
+#[derive(Deserialize)]
+pub struct ProjectsParams {
+    counts: Option<String>,
+}
+
 /// `GET /_emulator/console/`: every project with its keys, settings and counts.
-pub async fn projects(State(state): State<Arc<AppState>>) -> Response {
+pub async fn projects(
+    State(state): State<Arc<AppState>>,
+    params: Result<Query<ProjectsParams>, QueryRejection>,
+) -> Response {
+    let exact = params.is_ok_and(|Query(p)| p.counts.as_deref() == Some("exact"));
+    let cap = (!exact).then_some(COUNT_CAP);
     let projects = match state.store.all_projects().await {
         Ok(p) => p,
         Err(e) => return store_failure("/", e),
@@ -38,7 +56,7 @@ pub async fn projects(State(state): State<Arc<AppState>>) -> Response {
     for p in &projects {
         let key = url_part(&p.pub_key);
         let (counts, groups, hooks) = match tokio::try_join!(
-            state.store.file_counts(&p.pub_key, rule),
+            state.store.file_counts(&p.pub_key, rule, cap),
             state.store.count_groups(&p.pub_key),
             state.store.list_hooks(&p.pub_key),
         ) {
@@ -53,11 +71,7 @@ pub async fn projects(State(state): State<Arc<AppState>>) -> Response {
              <dl class=\"facts\"><dt>Public key</dt><dd><code>{pk}</code></dd>\
              <dt>Secret key</dt><dd><code>{sk}</code></dd>\
              <dt>Autostore</dt><dd>{auto}</dd><dt>Signed uploads</dt><dd>{signed}</dd></dl>\
-             <ul class=\"counts\">\
-             <li><a href=\"{ROOT}/files?project={key}\"><strong>{total}</strong> files</a></li>\
-             <li><a href=\"{ROOT}/files?project={key}&amp;view=stored\"><strong>{stored}</strong> stored</a></li>\
-             <li><a href=\"{ROOT}/files?project={key}&amp;view=expiring\"><strong>{expiring}</strong> expiring</a></li>\
-             <li><a href=\"{ROOT}/files?project={key}&amp;view=removed\"><strong>{removed}</strong> removed</a></li>\
+             <ul class=\"counts\">{files}\
              <li><a href=\"{ROOT}/groups?project={key}\"><strong>{groups}</strong> groups</a></li>\
              <li><a href=\"{ROOT}/webhooks?project={key}\"><strong>{hooks}</strong> webhooks</a></li></ul>\
              <div class=\"actions\">{reset}{seed}</div></section>",
@@ -67,10 +81,7 @@ pub async fn projects(State(state): State<Arc<AppState>>) -> Response {
             sk = esc(&p.secret_key),
             auto = yes_no(p.autostore),
             signed = yes_no(p.signed_uploads),
-            total = counts.total,
-            stored = counts.stored,
-            expiring = counts.expiring,
-            removed = counts.removed,
+            files = file_counts(&key, counts),
             hooks = hooks.len(),
             reset = action(
                 &format!("/_emulator/projects/{key}/reset"),
@@ -108,6 +119,41 @@ pub async fn projects(State(state): State<Arc<AppState>>) -> Response {
         )
     ));
     page("/", "Projects", &body)
+}
+
+/// The file counts of a project, each linking to its view; without numbers when the
+/// project was too big to count.
+fn file_counts(key: &str, counts: Option<FileCounts>) -> String {
+    let views = [
+        ("all", "files"),
+        ("stored", "stored"),
+        ("expiring", "expiring"),
+        ("removed", "removed"),
+    ];
+    let Some(c) = counts else {
+        let mut out = format!(
+            "<li>more than {COUNT_CAP} files (<a href=\"{ROOT}/?counts=exact\">count them</a>, \
+             a pass over every row)</li>"
+        );
+        for (view, label) in views {
+            let _ = write!(
+                out,
+                "<li><a href=\"{ROOT}/files?project={key}&amp;view={view}\">{label}</a></li>"
+            );
+        }
+        return out;
+    };
+    let mut out = String::new();
+    for ((view, label), n) in views
+        .into_iter()
+        .zip([c.total, c.stored, c.expiring, c.removed])
+    {
+        let _ = write!(
+            out,
+            "<li><a href=\"{ROOT}/files?project={key}&amp;view={view}\"><strong>{n}</strong> {label}</a></li>"
+        );
+    }
+    out
 }
 
 /// `GET /_emulator/console/clock`: the emulator's time, moving it, and what expires next.

@@ -95,8 +95,14 @@ pub struct FileCounts {
 pub trait ConsoleStore: Send + Sync {
     /// Every project, by public key.
     async fn all_projects(&self) -> Result<Vec<Project>, StoreError>;
-    /// A project's files counted by state.
-    async fn file_counts(&self, project: &str, expiry: Expiry) -> Result<FileCounts, StoreError>;
+    /// A project's files counted by state; `None` when `cap` is given and the project has
+    /// more files than that (counting them all takes a pass over every row).
+    async fn file_counts(
+        &self,
+        project: &str,
+        expiry: Expiry,
+        cap: Option<i64>,
+    ) -> Result<Option<FileCounts>, StoreError>;
     /// One page of the project's files found by `search`, by upload time.
     async fn find_files(
         &self,
@@ -127,7 +133,24 @@ impl ConsoleStore for SqlStore {
             .await
     }
 
-    async fn file_counts(&self, project: &str, expiry: Expiry) -> Result<FileCounts, StoreError> {
+    async fn file_counts(
+        &self,
+        project: &str,
+        expiry: Expiry,
+        cap: Option<i64>,
+    ) -> Result<Option<FileCounts>, StoreError> {
+        if let Some(cap) = cap {
+            // Walks at most `cap` entries of the (project, uploaded_us) index.
+            let probe = Sql::new(
+                "SELECT EXISTS (SELECT 1 FROM files WHERE project = $1 LIMIT 1 OFFSET $2)",
+            )
+            .bind(project)
+            .bind(cap);
+            let (over,): (bool,) = self.db.fetch_one(&probe).await?;
+            if over {
+                return Ok(None);
+            }
+        }
         let mut sql = Sql::new(
             "SELECT COUNT(*) AS total, \
              COUNT(*) FILTER (WHERE removed_us IS NULL AND stored_us IS NOT NULL) AS stored, \
@@ -138,7 +161,7 @@ impl ConsoleStore for SqlStore {
         expiry.live_sql(&mut sql);
         sql.push(") AS removed FROM files WHERE project = ")
             .push_bind(project);
-        self.db.fetch_one(&sql).await
+        self.db.fetch_one(&sql).await.map(Some)
     }
 
     async fn find_files(

@@ -558,3 +558,20 @@ async fn admin_token_guards_every_console_route() {
         "a state change without Origin or Sec-Fetch-Site"
     );
 }
+
+per_backend!(big_projects_are_counted_only_when_asked);
+async fn big_projects_are_counted_only_when_asked(backend: Backend) {
+    use uploadcare_emulator::store::Expiry;
+    let s = TestServer::start(backend).await;
+    s.upload(PUB, "a.png", png(2, 2)).await;
+    s.upload(PUB, "b.png", png(2, 2)).await;
+    let rule = Expiry::new(s.state.clock.now_us(), s.state.retention_us());
+    let counts = |cap| s.state.store.file_counts(PUB, rule, cap);
+    assert!(counts(Some(1)).await.unwrap().is_none(), "over the cap");
+    let c = counts(Some(2)).await.unwrap().expect("at the cap");
+    assert_eq!((c.total, c.stored, c.expiring, c.removed), (2, 0, 2, 0));
+    assert_eq!(counts(None).await.unwrap(), Some(c));
+    let r = get(&s, "/_emulator/console/?counts=exact").await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("<strong>2</strong> expiring"), "{}", r.body);
+}
