@@ -97,6 +97,12 @@ impl Blobs {
         Ok(Blob { hash, size, head })
     }
 
+    /// A fresh path in this process's temporary folder, on the blobs' file system, so a
+    /// file or folder written there can be [`Blobs::adopt`]ed (converters' work folders).
+    pub fn temp_path(&self) -> PathBuf {
+        self.tmp.join(uuid::Uuid::new_v4().simple().to_string())
+    }
+
     /// Starts writing a new blob.
     pub async fn writer(&self) -> Result<BlobWriter, StoreError> {
         let tmp = self.tmp.join(uuid::Uuid::new_v4().simple().to_string());

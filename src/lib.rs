@@ -9,6 +9,7 @@ pub mod blobs;
 pub mod cdn;
 pub mod config;
 pub mod console;
+pub mod conversions;
 pub mod domain;
 pub mod error;
 pub mod faults;
@@ -108,6 +109,9 @@ impl AppState {
             journal: Default::default(),
         });
         webhooks::worker::spawn(state.clone());
+        conversions::fail_interrupted(&state)
+            .await
+            .map_err(|e| failed("cannot read conversion jobs", e))?;
         // Bytes a crash left without a row go, in the background (src/sweep.rs).
         let sweeper = state.clone();
         tokio::spawn(async move {

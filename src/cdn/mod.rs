@@ -91,7 +91,8 @@ async fn serve(
         _ => return Err(CdnError::MethodNotAllowed),
     };
     let now = state.clock.now_us();
-    let live = |f: &FileRecord| is_live(f, now, state.retention_us());
+    // A conversion's result has no bytes until its job finishes: not served until then.
+    let live = |f: &FileRecord| is_live(f, now, state.retention_us()) && f.is_ready();
     match parsed {
         CdnPath::File { uuid, delivery } => {
             let file = state

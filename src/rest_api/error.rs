@@ -56,6 +56,8 @@ error_catalogue! {
     // Webhooks (src/rest_api/webhooks.rs; field errors are DRF's, see src/webhooks/hooks.rs).
     WebhookTargetUrlMissing = (400, "`target_url` is missing."),
     JsonObjectExpected = (400, "Expected JSON object."),
+    // Conversions (src/rest_api/conversions.rs); the curly quotes are the reference's.
+    ConversionPathsRequired = (400, "“paths” parameter is required."),
 }
 
 /// The body of production's answer to a route that does not exist (Django's 404 page).
@@ -146,6 +148,21 @@ pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Respon
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static(ApiVersion::V07.media_type()),
+        )],
+        bytes,
+    )
+        .into_response()
+}
+
+/// A JSON answer with the unversioned `application/json` type, as production's add-on and
+/// conversion submissions answer (pyuploadcare's recordings).
+pub fn plain_json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
         )],
         bytes,
     )

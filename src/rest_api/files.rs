@@ -48,14 +48,15 @@ pub const MAX_BATCH: usize = 100;
 /// as production does, and is `null` once the file is removed.
 pub fn rest_file(file: &FileRecord, version: ApiVersion, b: &Bases) -> Map<String, Value> {
     let uuid = file.uuid.to_string();
+    let ready = file.is_ready();
     let original_file_url = match file.removed_us {
-        None => Value::from(format!(
+        None if ready => Value::from(format!(
             "{}/{}/{}",
             b.cdn,
             uuid,
             sanitize_filename(&file.original_filename)
         )),
-        Some(_) => Value::Null,
+        _ => Value::Null,
     };
     let mut o = Map::new();
     o.insert("datetime_removed".into(), file.removed_us.map(iso).into());
@@ -64,8 +65,15 @@ pub fn rest_file(file: &FileRecord, version: ApiVersion, b: &Bases) -> Map<Strin
     if version.is_legacy() {
         o.insert("image_info".into(), image_info(file).unwrap_or(Value::Null));
     }
-    o.insert("is_image".into(), file.image.is_some().into());
-    o.insert("is_ready".into(), true.into());
+    // A conversion's result before its bytes exist: production's `null`s (pyuploadcare's
+    // recordings of `GET /files/<uuid>/` right after `POST /convert/…`).
+    let is_image = if ready {
+        file.image.is_some().into()
+    } else {
+        Value::Null
+    };
+    o.insert("is_image".into(), is_image);
+    o.insert("is_ready".into(), ready.into());
     o.insert("mime_type".into(), file.mime_type.clone().into());
     o.insert("original_file_url".into(), original_file_url);
     o.insert(
@@ -79,7 +87,12 @@ pub fn rest_file(file: &FileRecord, version: ApiVersion, b: &Bases) -> Map<Strin
     if version.is_legacy() {
         o.insert("video_info".into(), Value::Null);
     } else {
-        o.insert("content_info".into(), content_info(file));
+        let info = if ready {
+            content_info(file)
+        } else {
+            Value::Null
+        };
+        o.insert("content_info".into(), info);
         o.insert("metadata".into(), Value::Object(file.metadata.clone()));
         o.insert("tags".into(), Value::from(file.tags.clone()));
     }

@@ -5,6 +5,7 @@
 //! charset). REST paths that match no route answer production's HTML 404, whatever the
 //! headers (`crate::routing`).
 
+pub mod conversions;
 pub mod error;
 pub mod files;
 pub mod groups;
@@ -21,7 +22,7 @@ use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 use self::error::{RestError, RestErrorCode};
@@ -62,6 +63,17 @@ pub fn router() -> Router<Arc<AppState>> {
                 .patch(tags::patch_tags),
         )
         .route("/project/", get(project::project_info))
+        .route("/convert/document/", post(conversions::convert_document))
+        .route("/convert/document/{uuid}/", get(conversions::document_info))
+        .route(
+            "/convert/document/status/{token}/",
+            get(conversions::document_status),
+        )
+        .route("/convert/video/", post(conversions::convert_video))
+        .route(
+            "/convert/video/status/{token}/",
+            get(conversions::video_status),
+        )
         .route(
             "/webhooks/",
             get(webhooks::list_webhooks).post(webhooks::create_webhook),

@@ -36,6 +36,7 @@
 
 mod cache;
 pub mod console;
+pub mod conversions;
 mod db;
 mod files;
 mod group_commit;
@@ -57,6 +58,7 @@ use uuid::Uuid;
 use crate::error::StoreError;
 
 pub use console::ConsoleStore;
+pub use conversions::ConversionStore;
 pub use db::{Arg, Db, Dialect, Row, Sql, Tx};
 pub use files::{Expiry, FileChange, FileFilter, FileStore};
 pub use groups::{GroupStore, GroupWithMembers};
@@ -121,6 +123,14 @@ pub struct FileRecord {
     pub stored_us: Option<i64>,
     /// Removal time.
     pub removed_us: Option<i64>,
+}
+
+impl FileRecord {
+    /// Whether the file has its bytes: a conversion's result exists from submission on,
+    /// with no blob until the job finishes (`crate::conversions`).
+    pub fn is_ready(&self) -> bool {
+        !self.blob.is_empty()
+    }
 }
 
 /// A group without its members (what lists show). Read straight from a `groups` row, or
@@ -246,6 +256,7 @@ pub trait Store:
     + UploadStore
     + WebhookStore
     + ConsoleStore
+    + ConversionStore
     + Send
     + Sync
 {

@@ -39,7 +39,7 @@ GENERIC_REST_ERRORS = {
 }
 
 # Documented REST operations the emulator has not built yet (issue 15).
-NOT_BUILT_REST = ("/convert/", "/addons/", "/files/local_copy/", "/files/remote_copy/")
+NOT_BUILT_REST = ("/addons/", "/files/local_copy/", "/files/remote_copy/")
 
 
 def webhook_difference(status, body):
@@ -206,6 +206,53 @@ def add_tags_and_search(spec):
                       "400": answer({"anyOf": [detail, field_errors]})}}}
 
 
+def fix_conversion_answers(spec):
+    """Conversion submissions: `problems` maps each path to a *message* (the reference's own
+    example), not a uuid; `thumbnails_group_uuid` is a group id (`<uuid>~<n>`, the
+    reference's own example), not a uuid."""
+    responses = spec.get("components", {}).get("responses", {})
+    for name in ("documentJobSubmitResponse", "videoJobSubmitResponse", "videoJobStatusResponse"):
+        r = responses.get(name)
+        if not r:
+            continue
+        schema = r["content"]["application/json"]["schema"]
+        problems = schema.get("properties", {}).get("problems")
+        if problems:
+            problems["additionalProperties"] = {"type": "string"}
+        result = schema.get("properties", {}).get("result", {})
+        for node in (result, result.get("items", {})):
+            group = node.get("properties", {}).get("thumbnails_group_uuid")
+            if group:
+                group.pop("format", None)
+
+
+def fix_document_info_groups(spec):
+    """`GET /convert/document/<uuid>/`: production sends `converted_groups` inside `format`
+    (pyuploadcare's recording test_convert_document_get_group_info.yaml, 2023), where the
+    reference puts it beside `format`. Schema and example moved to production's place."""
+    r = spec.get("components", {}).get("responses", {}).get("documentInfoResponse")
+    if not r:
+        return
+    media = r["content"]["application/json"]
+    props = media["schema"].get("properties", {})
+    groups = props.pop("converted_groups", None)
+    if groups and "format" in props:
+        props["format"].setdefault("properties", {})["converted_groups"] = groups
+    example = media["schema"].get("example") or media.get("example")
+    if isinstance(example, dict) and "converted_groups" in example:
+        example.setdefault("format", {})["converted_groups"] = example.pop("converted_groups")
+
+
+def fix_not_ready_file(spec):
+    """A conversion's result file exists before its bytes: production answers
+    `"is_image": null` for it (pyuploadcare's recordings of `GET /files/<uuid>/` right after
+    `POST /convert/document/` and `/convert/video/`)."""
+    for name in ("file", "fileCopy"):
+        s = _schemas(spec).get(name)
+        if s and "is_image" in s.get("properties", {}):
+            s["properties"]["is_image"]["nullable"] = True
+
+
 FIXUPS = {
     "uploadcare-upload-api.openapi.yml": [
         fix_upload_image_info_nullable,
@@ -222,6 +269,9 @@ FIXUPS = {
         fix_group_files_array,
         fix_default_effects_format,
         add_tags_and_search,
+        fix_conversion_answers,
+        fix_document_info_groups,
+        fix_not_ready_file,
     ],
     "uploadcare-cdn-api.openapi.yml": [],
 }

@@ -12,6 +12,7 @@ mod cdn_transform;
 mod concurrency;
 mod config_example;
 mod console;
+mod conversions;
 mod crash;
 mod from_url;
 mod fuzz_cdn_transform;

@@ -237,6 +237,12 @@ async fn provoke(t: &Setup, code: RestErrorCode) -> (Trigger, u16, String) {
             Trigger::Unreachable("needs 16 concurrent writers to win every race"),
             expect(409, "Tags changed concurrently, try again."),
         ),
+        ConversionPathsRequired => (
+            Trigger::Http(
+                rest(s, PUB, V7, Method::POST, "/convert/document/", r#"{"paths": []}"#).await,
+            ),
+            expect(400, "\u{201c}paths\u{201d} parameter is required."),
+        ),
         MetadataConflict => (
             Trigger::Unreachable("needs 16 concurrent writers to win every race"),
             expect(409, "Metadata changed concurrently, try again."),
@@ -307,11 +313,7 @@ async fn unknown_paths_answer_in_their_api_format() {
     let html = "<h1>Not Found</h1><p>The requested resource was not found on this server.</p>";
     for (path, content_type, body) in [
         ("/addons/nope/", "text/html; charset=utf-8", html),
-        (
-            "/convert/document/status/x/",
-            "text/html; charset=utf-8",
-            html,
-        ),
+        ("/convert/audio/", "text/html; charset=utf-8", html),
         ("/groups/a/b/c/", "text/html; charset=utf-8", html),
         ("/base/nope/", TEXT, "Not Found"),
         ("/_emulator/nope", TEXT, "Not Found"),
