@@ -728,6 +728,102 @@ def rest_file_tags() -> None:
     eq(out["tags"], ["two", "three"], "ucare update_file_tags")
 
 
+# --------------------------------------------------------------------------- conversions
+
+
+def two_page_pdf() -> bytes:
+    """A two-page PDF whose pages say `Hello page 1` and `Hello page 2`."""
+    texts = [b"BT /F1 12 Tf 20 50 Td (Hello page %d) Tj ET" % n for n in (1, 2)]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R 5 0 R] /Count 2 >>",
+    ]
+    for n, text in enumerate(texts):
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents %d 0 R "
+            b"/Resources << /Font << /F1 7 0 R >> >> >>" % (4 + 2 * n)
+        )
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text))
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    pdf, offsets = b"%PDF-1.4\n", []
+    for i, obj in enumerate(objects, 1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n%s\nendobj\n" % (i, obj)
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    pdf += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return pdf
+
+
+def wait_ready(f: File, what: str) -> None:
+    """Polls the file's REST info until the conversion made it ready (30 s at most)."""
+    for _ in range(300):
+        f.update_info()
+        if f.info["is_ready"]:
+            return
+        time.sleep(0.1)
+    raise Failure(f"{what}: not ready after 30 s")
+
+
+@scenario("rest_convert_document", rest=True)
+def rest_convert_document() -> None:
+    from pyuploadcare.transformations.document import DocumentFormat, DocumentTransformation
+
+    pdf = upload("report.pdf", two_page_pdf())
+    page = pdf.convert(DocumentTransformation().format(DocumentFormat.png).page(2))
+    check(UUID_RE.match(str(page.uuid)) is not None, f"converted uuid {page.uuid}")
+    wait_ready(page, "png page")
+    eq(page.info["mime_type"], "image/png", "converted page type")
+    eq(page.info["original_filename"], "report-2.png", "converted page name")
+    pages = pdf.convert(DocumentTransformation().format(DocumentFormat.jpg), save_in_group=True)
+    wait_ready(pages, "all pages")
+    group = pdf.get_converted_document_group(DocumentFormat.jpg)
+    names = [f.info["original_filename"] for f in group]
+    eq(names, ["report-1.jpg", "report-2.jpg"], "pages group, in order")
+    # The low-level API: a job and its status by token.
+    response = UC.document_convert_api.convert([f"{pdf.uuid}/document/-/format/txt/"])
+    eq(dict(response.problems), {}, "problems")
+    token = response.result[0].token
+    for _ in range(300):
+        status = UC.document_convert_api.status(token)
+        if status.status not in ("pending", "processing"):
+            break
+        time.sleep(0.1)
+    eq(status.status, "finished", "txt job status")
+    text = UC.file(str(response.result[0].uuid))
+    data = urllib.request.urlopen(f"{CDN_URL}{text.uuid}/").read()
+    check(b"Hello page 2" in data, f"pdftotext output {data[:60]!r}")
+    bad = expect_error(
+        InvalidRequestError,
+        lambda: pdf.convert(DocumentTransformation().format(DocumentFormat.pdf).page(1)),
+        "page of a pdf target",
+    )
+    check("page operation" in str(bad), f"problem text: {bad}")
+
+
+@scenario("rest_convert_video", rest=True)
+def rest_convert_video() -> None:
+    from pyuploadcare.transformations.video import VideoFormat, VideoTransformation
+
+    out = os.path.join(tempfile.mkdtemp(), "clip.mp4")
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+         "testsrc=duration=1:size=64x48:rate=10", "-pix_fmt", "yuv420p", out],
+        check=True,
+    )
+    with open(out, "rb") as fh:
+        clip = upload("clip.mp4", fh.read())
+    webm = clip.convert(VideoTransformation().format(VideoFormat.webm).thumbs(2))
+    check(GROUP_ID_RE.match(str(webm.thumbnails_group_uuid)) is not None,
+          f"thumbnails group {webm.thumbnails_group_uuid}")
+    wait_ready(webm, "webm")
+    eq(webm.info["mime_type"], "video/webm", "converted video type")
+    thumbs = UC.file_group(str(webm.thumbnails_group_uuid))
+    eq(len(list(thumbs)), 2, "thumbnails")
+
+
 # --------------------------------------------------------------------------- runner
 
 
