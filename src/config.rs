@@ -129,6 +129,73 @@ pub struct FileConfig {
     /// Projects with their settings.
     #[serde(default)]
     pub projects: Vec<ProjectConfig>,
+    /// Virus signatures the ClamAV add-on matches besides EICAR.
+    #[serde(default)]
+    pub virus_signatures: Vec<SignatureConfig>,
+    /// Projects' custom storages (targets of `POST /files/remote_copy/`).
+    #[serde(default)]
+    pub storages: Vec<StorageConfig>,
+}
+
+/// A project's custom storage (`[[storages]]`), the `target` of `POST /files/remote_copy/`
+/// (src/storages.rs). A local directory for now; S3 comes with the scale-out blob store.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// The project's public key.
+    pub pub_key: String,
+    /// The storage's name (a request's `target`).
+    pub name: String,
+    /// The directory copies are written to.
+    pub directory: PathBuf,
+    /// The bucket name answers show (`s3://<bucket>/<key>`); default: the storage's name.
+    pub bucket: Option<String>,
+    /// The pattern used when a request gives none; default `${default}`.
+    pub pattern: Option<String>,
+}
+
+/// A virus signature in the TOML file: a name and exactly one of a hex or a text pattern.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureConfig {
+    /// The name the scan reports (`infected_with`).
+    pub name: String,
+    /// The pattern as hex digits.
+    pub hex: Option<String>,
+    /// The pattern as text (its UTF-8 bytes).
+    pub string: Option<String>,
+}
+
+/// A virus signature the ClamAV add-on matches anywhere in a file (src/addons/clamav.rs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VirusSignature {
+    /// The name the scan reports.
+    pub name: String,
+    /// The bytes to find.
+    pub pattern: Vec<u8>,
+}
+
+impl SignatureConfig {
+    fn resolve(self) -> Result<VirusSignature, String> {
+        let pattern = match (self.hex, self.string) {
+            (Some(h), None) => hex::decode(h.trim())
+                .map_err(|e| format!("virus signature {:?}: hex pattern: {e}", self.name))?,
+            (None, Some(s)) => s.into_bytes(),
+            _ => {
+                return Err(format!(
+                    "virus signature {:?} needs exactly one of hex or string",
+                    self.name
+                ))
+            }
+        };
+        if self.name.trim().is_empty() || pattern.is_empty() {
+            return Err("a virus signature needs a name and a non-empty pattern".to_owned());
+        }
+        Ok(VirusSignature {
+            name: self.name,
+            pattern,
+        })
+    }
 }
 
 /// One project in the TOML file.
@@ -213,6 +280,10 @@ pub struct Config {
     pub variant_cache_bytes: u64,
     /// Projects whose CDN needs signed URLs: public key → hex secret (src/cdn/secure.rs).
     pub secure_delivery: BTreeMap<String, String>,
+    /// Signatures the ClamAV add-on matches besides EICAR (src/addons/clamav.rs).
+    pub virus_signatures: Vec<VirusSignature>,
+    /// Projects' custom storages (src/storages.rs).
+    pub storages: Vec<StorageConfig>,
 }
 
 impl std::fmt::Debug for Config {
@@ -338,6 +409,26 @@ impl Config {
         .into_iter()
         .filter_map(|(apis, addr)| addr.map(|a| (apis, a)))
         .collect();
+        let virus_signatures = file
+            .virus_signatures
+            .into_iter()
+            .map(SignatureConfig::resolve)
+            .collect::<Result<_, _>>()?;
+        let storages = file.storages;
+        for (i, s) in storages.iter().enumerate() {
+            if s.name.trim().is_empty() || s.pub_key.trim().is_empty() {
+                return Err("every storage needs a pub_key and a name".to_owned());
+            }
+            if storages[..i]
+                .iter()
+                .any(|o| o.pub_key == s.pub_key && o.name == s.name)
+            {
+                return Err(format!(
+                    "storage {:?} of {} is named twice",
+                    s.name, s.pub_key
+                ));
+            }
+        }
         Ok(Config {
             api_listeners,
             listen: args
@@ -376,6 +467,8 @@ impl Config {
                 .unwrap_or(128)
                 .saturating_mul(1024 * 1024),
             secure_delivery,
+            virus_signatures,
+            storages,
         })
     }
 }

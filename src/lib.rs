@@ -3,6 +3,7 @@
 //! [`app`] builds the router from an [`AppState`]; [`serve`] runs it on a listener until a
 //! shutdown future resolves. `main.rs` only loads the configuration and calls these.
 
+pub mod addons;
 pub mod admin;
 pub mod auth;
 pub mod blobs;
@@ -20,6 +21,7 @@ pub mod rest_api;
 pub mod routing;
 pub mod seed;
 pub mod server;
+pub mod storages;
 pub mod store;
 pub mod sweep;
 pub mod upload_api;

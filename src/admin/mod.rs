@@ -1,9 +1,10 @@
 //! The emulator's own control API under `/_emulator/`, a prefix no Uploadcare API uses:
-//! health and readiness, projects created at run time, project reset, the clock, and fault
-//! injection, and the browser console (`crate::console`). Guarded by `Authorization: Bearer
-//! <admin token>` when a token is configured (health and readiness stay open for
-//! orchestrators).
+//! health and readiness, projects created at run time, project reset, the clock, fault
+//! injection, the browser console (`crate::console`), and what the add-ons without a model
+//! find in a file (`addons.rs`). Guarded by `Authorization: Bearer <admin token>` when a
+//! token is configured (health and readiness stay open for orchestrators).
 
+mod addons;
 mod deliveries;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/_emulator/faults", delete(clear_faults))
         .merge(deliveries::routes())
         .merge(console::routes())
+        .merge(addons::routes())
         .route_layer(middleware::from_fn_with_state(state, require_token));
     Router::new()
         .route("/_emulator/health", get(health))

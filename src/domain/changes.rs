@@ -11,7 +11,10 @@
 //! - removing (single, batch): `file.deleted` for every file the call removed;
 //! - metadata set or deleted: `file.info_updated` with `previous_values.metadata`;
 //! - tags changed (`PUT`/`PATCH` that add or delete a tag): `file.info_updated` with
-//!   `previous_values.tags` (a change that leaves the tags as they were writes nothing).
+//!   `previous_values.tags` (a change that leaves the tags as they were writes nothing);
+//! - an add-on run recorded (`crate::addons`): `file.info_updated` with
+//!   `previous_values.appdata`, `file.infected` when a virus was found, `file.deleted` when
+//!   `purge_infected` removed the file, and `file.uploaded` for a file the run made.
 //!
 //! Not events, by decision: an unstored file that expires after the retention period (the
 //! emulator computes expiry when reading, nothing changes at that moment), and fixtures
@@ -23,8 +26,10 @@ use uuid::Uuid;
 use crate::blobs::Blob;
 use crate::domain::content::detect;
 use crate::error::StoreError;
-use crate::store::{FileChange, FileRecord};
-use crate::webhooks::events::{outbox_event, EventSource, OutboxEvent, Previous};
+use crate::store::{FileChange, FileRecord, RunStatus};
+use crate::webhooks::events::{
+    outbox_event, outbox_event_with_appdata, EventSource, OutboxEvent, Previous,
+};
 use crate::webhooks::hooks::Event;
 use crate::AppState;
 
@@ -240,4 +245,112 @@ pub async fn replace_tags(
     tx.commit().await?;
     state.webhooks.wake();
     Ok(true)
+}
+
+/// A finished add-on run to record (see `crate::addons`).
+#[derive(Debug)]
+pub struct AddonResult<'a> {
+    /// The run's id.
+    pub request_id: Uuid,
+    /// The add-on's name, the `appdata` key.
+    pub addon: &'static str,
+    /// The file it ran on, as it was.
+    pub file: &'a FileRecord,
+    /// The `appdata` entry's `data`.
+    pub data: &'a Value,
+    /// The `appdata` entry's `version`.
+    pub version: &'a str,
+    /// The status answer's `result`, if any.
+    pub result: Option<&'a Value>,
+    /// A file the run made (remove.bg), not yet written; its bytes are in the blob directory.
+    pub new_file: Option<&'a FileRecord>,
+    /// Whether a virus was found (`file.infected`).
+    pub infected: bool,
+    /// Whether to remove the file (`purge_infected` and a virus found).
+    pub purge: bool,
+}
+
+/// Records a finished run in one transaction: its status and `result`, the file's new
+/// `appdata` entry with `file.info_updated` (and `file.infected`), a new file with its
+/// events, and the removal `purge_infected` asks for with `file.deleted`.
+pub async fn record_addon_result(
+    state: &AppState,
+    r: &AddonResult<'_>,
+    source: &EventSource,
+) -> Result<(), StoreError> {
+    let now = state.clock.now_us();
+    let file = r.file;
+    let previous = state
+        .store
+        .appdata(&[file.uuid])
+        .await?
+        .remove(&file.uuid)
+        .unwrap_or_default();
+    let created = previous
+        .get(r.addon)
+        .and_then(|e| e.get("datetime_created"))
+        .cloned()
+        .unwrap_or_else(|| crate::domain::time::iso(now).into());
+    let mut current = previous.clone();
+    current.insert(
+        r.addon.to_owned(),
+        serde_json::json!({
+            "data": r.data,
+            "datetime_created": created,
+            "datetime_updated": crate::domain::time::iso(now),
+            "version": r.version,
+        }),
+    );
+    let mut events = Vec::new();
+    let mut tx = state.store.begin().await?;
+    if let Some(new) = r.new_file {
+        tx.insert_file(new).await?;
+        let derived = EventSource {
+            source_file: Some(file.uuid),
+            ..source.clone()
+        };
+        events.extend(created_events(new, &derived, now));
+    }
+    tx.upsert_appdata(&file.project, file.uuid, r.addon, (r.data, r.version), now)
+        .await?;
+    tx.finish_addon_run(r.request_id, RunStatus::Done, r.result, now)
+        .await?;
+    let prev = Previous::Appdata(previous);
+    events.push(outbox_event_with_appdata(
+        Event::FileInfoUpdated,
+        file,
+        &current,
+        source,
+        Some(&prev),
+        now,
+    ));
+    if r.infected {
+        events.push(outbox_event_with_appdata(
+            Event::FileInfected,
+            file,
+            &current,
+            source,
+            None,
+            now,
+        ));
+    }
+    if r.purge {
+        let removed = tx
+            .change_files(&file.project, &[file.uuid], FileChange::Remove, now)
+            .await?;
+        for f in &removed {
+            events.push(outbox_event_with_appdata(
+                Event::FileDeleted,
+                f,
+                &current,
+                source,
+                None,
+                now,
+            ));
+        }
+    }
+    tx.insert_events(&events).await?;
+    tx.commit().await?;
+    state.webhooks.wake();
+    Ok(())
 }

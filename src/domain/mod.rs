@@ -3,6 +3,7 @@
 pub mod changes;
 pub mod clock;
 pub mod content;
+pub mod copies;
 pub mod files;
 pub mod groups;
 pub mod metadata;

@@ -58,6 +58,23 @@ error_catalogue! {
     JsonObjectExpected = (400, "Expected JSON object."),
     // Conversions (src/rest_api/conversions.rs); the curly quotes are the reference's.
     ConversionPathsRequired = (400, "“paths” parameter is required."),
+    // Copies (src/rest_api/copies.rs): production's `fileCopyErrors`.
+    CopySourceRequired = (400, "`source` parameter is required."),
+    CopySourceBad = (400, "Bad `source` parameter. Use UUID or CDN URL."),
+    CopyStoreInvalid = (400, "`store` parameter should be `true` or `false`."),
+    CopyMetadataInvalid = (400, "`metadata` parameter should be an object of strings."),
+    CopyNotEmulated = (400, "The emulator cannot make this copy: %s"),
+    CopyStorageUnknown = (400, "Project has no storage with provided name."),
+    CopyPatternInvalid = (400, "Invalid pattern provided: `%s`"),
+    CopyPatternCharacter = (400, "Invalid pattern provided: Invalid character in a pattern."),
+    CopyMakePublicInvalid = (400, "`make_public` parameter should be `true` or `false`."),
+    // Add-ons (src/rest_api/addons.rs).
+    AddonTargetRequired = (400, "`target` parameter is required."),
+    AddonTargetBad = (400, "Bad `target` parameter. Use UUID."),
+    AddonParamsInvalid = (400, "Bad `params` parameter: %s"),
+    AddonConcurrentCall = (409, "Concurrent call attempted"),
+    AddonRequestIdRequired = (400, "`request_id` parameter is required."),
+    AddonRequestIdBad = (400, "Bad `request_id` parameter. Use UUID."),
 }
 
 /// The body of production's answer to a route that does not exist (Django's 404 page).

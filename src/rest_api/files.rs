@@ -10,8 +10,8 @@
 //!   malformed, unknown and other projects' uuids answer 404 `Not found.`.
 //! - `PUT /files/<uuid>/storage/` of a removed or expired file answers 404 (its bytes are
 //!   gone); `DELETE` of one answers 200 with the file as it is (idempotent).
-//! - `include=appdata` adds `"appdata": {}` (the emulator runs no add-ons); other `include`
-//!   values are ignored.
+//! - `include=appdata` adds the file's `appdata` (`{}` when no add-on ran on it; see
+//!   `crate::addons`); other `include` values are ignored.
 //! - `stored`/`removed` take `true`/`false` (any case) or `1`/`0`; other values answer 400.
 
 use std::sync::Arc;
@@ -147,13 +147,35 @@ fn wants_appdata(pairs: &[(String, String)]) -> bool {
     last(pairs, "include").is_some_and(|v| v.split(',').any(|p| p.trim() == "appdata"))
 }
 
-/// A REST file object, with `"appdata": {}` when asked for.
-fn file_json(file: &FileRecord, version: ApiVersion, b: &Bases, appdata: bool) -> Value {
+/// A REST file object, with its `appdata` when given.
+fn file_json(
+    file: &FileRecord,
+    version: ApiVersion,
+    b: &Bases,
+    appdata: Option<Map<String, Value>>,
+) -> Value {
     let mut o = rest_file(file, version, b);
-    if appdata {
-        o.insert("appdata".into(), Value::Object(Map::new()));
+    if let Some(appdata) = appdata {
+        o.insert("appdata".into(), Value::Object(appdata));
     }
     Value::Object(o)
+}
+
+/// The `appdata` of each of `files` when `wanted` (one query), else `None` for each.
+async fn appdata_of(
+    state: &AppState,
+    files: &[FileRecord],
+    wanted: bool,
+) -> Result<Vec<Option<Map<String, Value>>>, RestError> {
+    if !wanted {
+        return Ok(vec![None; files.len()]);
+    }
+    let uuids: Vec<Uuid> = files.iter().map(|f| f.uuid).collect();
+    let mut all = state.store.appdata(&uuids).await?;
+    Ok(files
+        .iter()
+        .map(|f| Some(all.remove(&f.uuid).unwrap_or_default()))
+        .collect())
 }
 
 /// The decoded query pairs of a request.
@@ -207,11 +229,12 @@ pub async fn list_files(
     let base = format!("{}/files/", request_origin(&headers));
     let (next, previous) = page_links(&base, &query.pairs, &page, |x| x.uploaded_us);
     let b = bases(&state.config.public_urls, &headers);
-    let appdata = wants_appdata(&query.pairs);
+    let appdata = appdata_of(&state, &page.items, wants_appdata(&query.pairs)).await?;
     let results: Vec<Value> = page
         .items
         .into_iter()
-        .map(|f| file_json(&as_seen(f, now, retention), version, &b, appdata))
+        .zip(appdata)
+        .map(|(f, a)| file_json(&as_seen(f, now, retention), version, &b, a))
         .collect();
     let mut o = Map::new();
     o.insert("next".into(), next.into());
@@ -237,7 +260,14 @@ pub async fn file_info(
     };
     let file = find_file(&state, &call.project.pub_key, &raw).await?;
     let b = bases(&state.config.public_urls, &headers);
-    let appdata = wants_appdata(&query_pairs(&uri));
+    let appdata = appdata_of(
+        &state,
+        std::slice::from_ref(&file),
+        wants_appdata(&query_pairs(&uri)),
+    )
+    .await?
+    .pop()
+    .flatten();
     Ok(json_response(
         StatusCode::OK,
         &file_json(&file, version, &b, appdata),
@@ -268,7 +298,7 @@ pub async fn store_file(
     let b = bases(&state.config.public_urls, &headers);
     Ok(json_response(
         StatusCode::OK,
-        &file_json(&stored, version, &b, false),
+        &file_json(&stored, version, &b, None),
     ))
 }
 
@@ -303,7 +333,7 @@ pub async fn delete_file(
     let b = bases(&state.config.public_urls, &headers);
     Ok(json_response(
         StatusCode::OK,
-        &file_json(&file, version, &b, false),
+        &file_json(&file, version, &b, None),
     ))
 }
 

@@ -5,7 +5,9 @@
 //! charset). REST paths that match no route answer production's HTML 404, whatever the
 //! headers (`crate::routing`).
 
+pub mod addons;
 pub mod conversions;
+pub mod copies;
 pub mod error;
 pub mod files;
 pub mod groups;
@@ -44,6 +46,8 @@ pub fn router() -> Router<Arc<AppState>> {
             put(files::store_files).delete(files::remove_files),
         )
         .route("/files/", get(files::list_files))
+        .route("/files/local_copy/", post(copies::local_copy))
+        .route("/files/remote_copy/", post(copies::remote_copy))
         .route("/files/{uuid}/", get(files::file_info))
         .route(
             "/files/{uuid}/storage/",
@@ -74,6 +78,8 @@ pub fn router() -> Router<Arc<AppState>> {
             "/convert/video/status/{token}/",
             get(conversions::video_status),
         )
+        .route("/addons/{name}/execute/", post(addons::execute))
+        .route("/addons/{name}/execute/status/", get(addons::status))
         .route(
             "/webhooks/",
             get(webhooks::list_webhooks).post(webhooks::create_webhook),

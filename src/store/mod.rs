@@ -34,6 +34,7 @@
 //! file or group rows call [`Tx::files_changed`] / [`Tx::groups_changed`] so the cache drops
 //! them on commit.
 
+pub mod addons;
 mod cache;
 pub mod console;
 pub mod conversions;
@@ -57,6 +58,7 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 
+pub use addons::{AddonRun, AddonStore, RunStatus};
 pub use console::ConsoleStore;
 pub use conversions::ConversionStore;
 pub use db::{Arg, Db, Dialect, Row, Sql, Tx};
@@ -257,6 +259,7 @@ pub trait Store:
     + WebhookStore
     + ConsoleStore
     + ConversionStore
+    + AddonStore
     + Send
     + Sync
 {
@@ -308,6 +311,7 @@ impl Store for SqlStore {
     async fn reset_project(&self, project: &str) -> Result<(), StoreError> {
         self.write(async |tx| {
             tx.delete_project_groups(project).await?;
+            tx.delete_project_addons(project).await?;
             tx.delete_project_files(project).await
         })
         .await

@@ -32,21 +32,35 @@ pub enum Initiator {
         /// The request's id.
         request_id: Uuid,
     },
+    /// An add-on's run (`POST /addons/<name>/execute/`), by the run's `request_id`.
+    Addon {
+        /// The run's request id (what the execute call answered).
+        request_id: Uuid,
+        /// The add-on's name, e.g. `uc_clamav_virus_scan`.
+        addon: &'static str,
+    },
     /// The emulator itself (no request).
     System,
 }
 
 impl Initiator {
-    /// The `initiator` object: `{type, detail: {request_id, addon_name, source_file_uuid}}`.
-    pub fn json(self) -> Value {
-        let (kind, request_id) = match self {
-            Initiator::Api { request_id } => ("api", Value::from(request_id.to_string())),
-            Initiator::System => ("system", Value::Null),
+    /// The `initiator` object: `{type, detail: {request_id, addon_name, source_file_uuid}}`;
+    /// `source_file` is the file a derived file (a copy, a remove.bg result) was made from.
+    pub fn json(self, source_file: Option<Uuid>) -> Value {
+        let (kind, request_id, addon) = match self {
+            Initiator::Api { request_id } => ("api", Value::from(request_id.to_string()), None),
+            Initiator::Addon { request_id, addon } => {
+                ("addon", Value::from(request_id.to_string()), Some(addon))
+            }
+            Initiator::System => ("system", Value::Null, None),
         };
         let mut detail = Map::new();
         detail.insert("request_id".into(), request_id);
-        detail.insert("addon_name".into(), Value::Null);
-        detail.insert("source_file_uuid".into(), Value::Null);
+        detail.insert("addon_name".into(), addon.into());
+        detail.insert(
+            "source_file_uuid".into(),
+            source_file.map(|u| u.to_string()).into(),
+        );
         let mut o = Map::new();
         o.insert("type".into(), kind.into());
         o.insert("detail".into(), Value::Object(detail));
@@ -61,6 +75,8 @@ pub struct EventSource {
     pub initiator: Initiator,
     /// Public base URLs for the file object (`url`, `original_file_url`) and `file`.
     pub bases: Bases,
+    /// The file the changed file was derived from (copies, add-on results), if any.
+    pub source_file: Option<Uuid>,
 }
 
 /// A handler's event source: the request's id and the public bases it sees.
@@ -78,6 +94,7 @@ impl FromRequestParts<Arc<AppState>> for EventSource {
         Ok(EventSource {
             initiator,
             bases: bases(&state.config.public_urls, &parts.headers),
+            source_file: None,
         })
     }
 }
@@ -104,9 +121,12 @@ pub enum Previous {
     Metadata(Map<String, Value>),
     /// The file's tags before the change.
     Tags(Vec<String>),
+    /// The file's `appdata` before an add-on changed it.
+    Appdata(Map<String, Value>),
 }
 
-/// The event `event` for `file` (as it is after the change) caused by `source` at `now_us`.
+/// The event `event` for `file` (as it is after the change) caused by `source` at `now_us`,
+/// for a file whose `appdata` is empty.
 pub fn outbox_event(
     event: Event,
     file: &FileRecord,
@@ -114,9 +134,21 @@ pub fn outbox_event(
     previous: Option<&Previous>,
     now_us: i64,
 ) -> OutboxEvent {
+    outbox_event_with_appdata(event, file, &Map::new(), source, previous, now_us)
+}
+
+/// [`outbox_event`] for a file with this `appdata` (the payload's file object always
+/// carries it).
+pub fn outbox_event_with_appdata(
+    event: Event,
+    file: &FileRecord,
+    appdata: &Map<String, Value>,
+    source: &EventSource,
+    previous: Option<&Previous>,
+    now_us: i64,
+) -> OutboxEvent {
     let mut data = rest_file(file, ApiVersion::V07, &source.bases);
-    // The payload's file object always carries `appdata` (the emulator runs no add-ons).
-    data.insert("appdata".into(), Value::Object(Map::new()));
+    data.insert("appdata".into(), Value::Object(appdata.clone()));
     let cdn_url = format!(
         "{}/{}/{}",
         source.bases.cdn,
@@ -124,7 +156,10 @@ pub fn outbox_event(
         sanitize_filename(&file.original_filename)
     );
     let mut o = Map::new();
-    o.insert("initiator".into(), source.initiator.json());
+    o.insert(
+        "initiator".into(),
+        source.initiator.json(source.source_file),
+    );
     o.insert("data".into(), Value::Object(data));
     o.insert("file".into(), cdn_url.into());
     if let Some(previous) = previous {
@@ -132,6 +167,7 @@ pub fn outbox_event(
         match previous {
             Previous::Metadata(m) => p.insert("metadata".into(), Value::Object(m.clone())),
             Previous::Tags(t) => p.insert("tags".into(), Value::from(t.clone())),
+            Previous::Appdata(a) => p.insert("appdata".into(), Value::Object(a.clone())),
         };
         o.insert("previous_values".into(), Value::Object(p));
     }
@@ -194,6 +230,7 @@ mod tests {
                 api: "http://a".into(),
                 cdn: "http://c".into(),
             },
+            source_file: None,
         }
     }
 

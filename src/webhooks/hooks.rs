@@ -39,7 +39,8 @@ pub enum Event {
     FileDeleted,
     /// A file's metadata or appdata changed.
     FileInfoUpdated,
-    /// A virus was found (being replaced by `file.info_updated`; never fires here).
+    /// The ClamAV add-on found a virus (production is replacing it by `file.info_updated`;
+    /// the emulator sends both).
     FileInfected,
 }
 

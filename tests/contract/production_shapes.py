@@ -61,12 +61,19 @@ KNOWN = {
         "(the reference's content_info.image is optional)",
     ("rest PUT /files/storage/ 200", "result[].*"): OLD_FILE,
     ("rest DELETE /files/{uuid}/storage/ 200", "*"): OLD_FILE,
+    ("rest POST /files/local_copy/ 201", "result.*"): OLD_FILE,
     ("upload POST /group/ 200", "files[].*"): OLD_FILE,
     ("upload POST /multipart/complete/ 200", "*"): OLD_FILE,
     ("rest * /webhooks/* 20?", "*version"): OLD_HOOK,
     ("rest *", "*tags"):
         "file tags are newer than the recordings (2021-2023): the docs (changelog 2026-06-29) "
         "put `tags` in every v0.7 file info",
+    ("rest GET /addons/remove_bg/execute/status/ 200", "result"):
+        "production's one recording is of a finished run; a run that ended in `error` has no "
+        "`result` (the reference's status schema has none either)",
+    ("rest GET /files/* 200 *appdata*", "appdata.*.data.*"):
+        "production's one appdata recording has a clean ClamAV scan and no remove.bg run; "
+        "`infected_with` and `foreground_type` are the reference's (applicationDataObject)",
 }
 
 # --- shapes ----------------------------------------------------------------------------------

@@ -25,6 +25,40 @@ fn example_config_parses() {
             ("signedpublickey", false, true)
         ]
     );
+    let signatures: Vec<(&str, &[u8])> = c
+        .virus_signatures
+        .iter()
+        .map(|s| (s.name.as_str(), s.pattern.as_slice()))
+        .collect();
+    assert_eq!(
+        signatures,
+        [
+            (
+                "Emulator.Test.Marker",
+                &b"UPLOADCARE-EMULATOR-TEST-VIRUS"[..]
+            ),
+            (
+                "Emulator.Test.Bytes",
+                &[0xde, 0xad, 0xbe, 0xef, 0x00, 0xc0, 0xff, 0xee][..]
+            ),
+        ]
+    );
+    let storages: Vec<(&str, &str, Option<&str>)> = c
+        .storages
+        .iter()
+        .map(|s| (s.pub_key.as_str(), s.name.as_str(), s.bucket.as_deref()))
+        .collect();
+    assert_eq!(storages, [("demopublickey", "mytarget", Some("mybucket"))]);
+    assert_eq!(
+        c.storages[0].directory.to_str(),
+        Some("uploadcare-data/storages/mytarget")
+    );
+    let twice = "[[storages]]\npub_key = \"p\"\nname = \"a\"\ndirectory = \"d\"\n";
+    assert!(Config::resolve(Args::default(), Some(&twice.repeat(2))).is_err());
+    let bad = "[[virus_signatures]]\nname = \"x\"\nhex = \"zz\"\n";
+    assert!(Config::resolve(Args::default(), Some(bad)).is_err());
+    let both = "[[virus_signatures]]\nname = \"x\"\nhex = \"00\"\nstring = \"a\"\n";
+    assert!(Config::resolve(Args::default(), Some(both)).is_err());
 }
 
 /// Every commented-out key is also valid: uncommenting them all still parses.

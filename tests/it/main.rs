@@ -5,6 +5,7 @@
 #[allow(clippy::same_item_push)]
 mod common;
 
+mod addons;
 mod admin;
 mod binary;
 mod cdn;
@@ -13,6 +14,7 @@ mod concurrency;
 mod config_example;
 mod console;
 mod conversions;
+mod copies;
 mod crash;
 mod from_url;
 mod fuzz_cdn_transform;

@@ -243,6 +243,105 @@ async fn provoke(t: &Setup, code: RestErrorCode) -> (Trigger, u16, String) {
             ),
             expect(400, "\u{201c}paths\u{201d} parameter is required."),
         ),
+        CopySourceRequired => (
+            Trigger::Http(rest(s, PUB, V7, Method::POST, "/files/local_copy/", "{}").await),
+            expect(400, "`source` parameter is required."),
+        ),
+        CopySourceBad => (
+            Trigger::Http(rest(s, PUB, V7, Method::POST, "/files/local_copy/", r#"{"source": "x"}"#).await),
+            expect(400, "Bad `source` parameter. Use UUID or CDN URL."),
+        ),
+        CopyStoreInvalid => {
+            let body = format!(r#"{{"source": "{}", "store": 1}}"#, t.file);
+            (
+                Trigger::Http(rest(s, PUB, V7, Method::POST, "/files/local_copy/", &body).await),
+                expect(400, "`store` parameter should be `true` or `false`."),
+            )
+        }
+        CopyMetadataInvalid => {
+            let body = format!(r#"{{"source": "{}", "metadata": []}}"#, t.file);
+            (
+                Trigger::Http(rest(s, PUB, V7, Method::POST, "/files/local_copy/", &body).await),
+                expect(400, "`metadata` parameter should be an object of strings."),
+            )
+        }
+        CopyNotEmulated => {
+            let body = format!(r#"{{"source": "{}/-/trim/"}}"#, t.file);
+            (
+                Trigger::Http(rest(s, PUB, V7, Method::POST, "/files/local_copy/", &body).await),
+                expect(400, "The emulator cannot make this copy: The emulator does not implement operation \"trim\"; it answers this instead of an image without the operation applied."),
+            )
+        }
+        AddonTargetRequired => (
+            Trigger::Http(rest(s, PUB, V7, Method::POST, "/addons/remove_bg/execute/", "{}").await),
+            expect(400, "`target` parameter is required."),
+        ),
+        AddonTargetBad => (
+            Trigger::Http(rest(s, PUB, V7, Method::POST, "/addons/remove_bg/execute/", r#"{"target": "x"}"#).await),
+            expect(400, "Bad `target` parameter. Use UUID."),
+        ),
+        AddonParamsInvalid => {
+            let body = format!(r#"{{"target": "{}", "params": 1}}"#, t.file);
+            (
+                Trigger::Http(rest(s, PUB, V7, Method::POST, "/addons/remove_bg/execute/", &body).await),
+                expect(400, "Bad `params` parameter: `params` must be a JSON object."),
+            )
+        }
+        AddonConcurrentCall => {
+            let now = s.state.clock.now_us();
+            let run = uploadcare_emulator::store::AddonRun {
+                request_id: uuid::Uuid::new_v4(),
+                project: PUB.into(),
+                addon: "remove_bg".into(),
+                target: uuid::Uuid::parse_str(&t.file).unwrap(),
+                status: uploadcare_emulator::store::RunStatus::InProgress,
+                result: None,
+                created_us: now,
+                updated_us: now,
+            };
+            assert!(s.state.store.start_addon_run(&run, 0).await.unwrap());
+            let body = format!(r#"{{"target": "{}"}}"#, t.file);
+            (
+                Trigger::Http(rest(s, PUB, V7, Method::POST, "/addons/remove_bg/execute/", &body).await),
+                expect(409, "Concurrent call attempted"),
+            )
+        }
+        AddonRequestIdRequired => (
+            Trigger::Http(get("/addons/remove_bg/execute/status/").await),
+            expect(400, "`request_id` parameter is required."),
+        ),
+        AddonRequestIdBad => (
+            Trigger::Http(get("/addons/remove_bg/execute/status/?request_id=x").await),
+            expect(400, "Bad `request_id` parameter. Use UUID."),
+        ),
+        CopyStorageUnknown => {
+            let body = format!(r#"{{"source": "{}", "target": "nope"}}"#, t.file);
+            (
+                Trigger::Http(rest(s, PUB, V7, Method::POST, "/files/remote_copy/", &body).await),
+                expect(400, "Project has no storage with provided name."),
+            )
+        }
+        CopyPatternInvalid => {
+            let body = format!(r#"{{"source": "{}", "target": "errors", "pattern": "${{x}}"}}"#, t.file);
+            (
+                Trigger::Http(rest(s, PUB, V7, Method::POST, "/files/remote_copy/", &body).await),
+                expect(400, "Invalid pattern provided: `${x}`"),
+            )
+        }
+        CopyPatternCharacter => {
+            let body = format!(r#"{{"source": "{}", "target": "errors", "pattern": "../x"}}"#, t.file);
+            (
+                Trigger::Http(rest(s, PUB, V7, Method::POST, "/files/remote_copy/", &body).await),
+                expect(400, "Invalid pattern provided: Invalid character in a pattern."),
+            )
+        }
+        CopyMakePublicInvalid => {
+            let body = format!(r#"{{"source": "{}", "target": "errors", "make_public": 1}}"#, t.file);
+            (
+                Trigger::Http(rest(s, PUB, V7, Method::POST, "/files/remote_copy/", &body).await),
+                expect(400, "`make_public` parameter should be `true` or `false`."),
+            )
+        }
         MetadataConflict => (
             Trigger::Unreachable("needs 16 concurrent writers to win every race"),
             expect(409, "Metadata changed concurrently, try again."),
@@ -253,7 +352,17 @@ async fn provoke(t: &Setup, code: RestErrorCode) -> (Trigger, u16, String) {
 
 #[tokio::test]
 async fn every_rest_error_has_its_status_and_text() {
-    let s = TestServer::start(Backend::Sqlite).await;
+    // A custom storage for the remote copy errors (none of them writes to it).
+    let s = TestServer::start_with(Backend::Sqlite, |c| {
+        c.storages = vec![uploadcare_emulator::config::StorageConfig {
+            pub_key: PUB.into(),
+            name: "errors".into(),
+            directory: std::env::temp_dir().join("uc-rest-errors-never-written"),
+            bucket: None,
+            pattern: None,
+        }];
+    })
+    .await;
     let https_only = TestServer::start_with(Backend::Sqlite, |c| {
         c.simple_auth_https_only = true;
     })

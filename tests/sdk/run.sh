@@ -102,6 +102,13 @@ pub_key = "$SIGNED_PUB"
 secret_key = "$SIGNED_SECRET"
 name = "SDK signed project"
 signed_uploads = true
+
+# A custom storage of the demo project, for the remote copy scenarios.
+[[storages]]
+pub_key = "$PUB"
+name = "sdktarget"
+directory = "$WORK/storage"
+bucket = "sdkbucket"
 EOF
 
 # start_server NAME [--database-url URL]: starts the emulator on a free loopback port
@@ -139,6 +146,7 @@ run_suites() {
     export UC_UPLOAD_URL="$BASE_URL/" UC_API_URL="$BASE_URL/" UC_CDN_URL="$BASE_URL/"
     export UC_PUB_KEY=$PUB UC_SECRET_KEY=$SECRET
     export UC_SIGNED_PUB_KEY=$SIGNED_PUB UC_SIGNED_SECRET_KEY=$SIGNED_SECRET
+    export UC_STORAGE_DIR="$WORK/storage"
     if [[ ",$SUITES," == *",python,"* ]]; then
         say "[$backend] pyuploadcare suite against $BASE_URL"
         "$PY_DIR/.venv/bin/python" "$PY_DIR/scenarios.py" || { rc=1; RESULTS+=("$backend python: FAILED"); }

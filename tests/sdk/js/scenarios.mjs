@@ -17,14 +17,21 @@ import { deflateSync } from 'node:zlib'
 
 import { UploadClient, UploadError } from '@uploadcare/upload-client'
 import {
+  AddonExecutionStatus,
+  AddonName,
   RestClientError,
   RestClientValidationError,
   UploadcareAuthSchema,
   UploadcareSimpleAuthSchema,
+  addonExecutionStatus,
+  addonJobPoller,
+  copyFileToLocalStorage,
+  copyFileToRemoteStorage,
   createWebhook,
   deleteFile,
   deleteGroup,
   deleteWebhook,
+  executeAddon,
   fileInfo,
   getTags,
   groupInfo,
@@ -682,6 +689,92 @@ restScenario('webhooks_deliver_every_event_signed', async () => {
     for (const h of hooks) await deleteWebhook({ targetUrl: h.targetUrl }, REST)
     receiver.close()
   }
+})
+
+// Copies and add-ons (issue 15) -----------------------------------------------
+
+restScenario('rest_copy_file_to_local_storage', async () => {
+  const original = await uploadPng(40, 20)
+  const answer = await copyFileToLocalStorage(
+    { source: `${original.uuid}/-/resize/10x/`, store: true, metadata: { pet: 'cat' } },
+    REST
+  )
+  eq(answer.type, 'file', 'type')
+  check(UUID_RE.test(answer.result.uuid) && answer.result.uuid !== original.uuid, 'new uuid')
+  eq(answer.result.metadata, { pet: 'cat' }, 'metadata')
+  const info = await fileInfo({ uuid: answer.result.uuid }, REST)
+  eq([info.contentInfo?.image?.width, info.contentInfo?.image?.height], [10, 5], 'copy size')
+  check(typeof info.datetimeStored === 'string', 'copy stored')
+  await expectRestError(
+    () => copyFileToLocalStorage({ source: randomUUID() }, REST),
+    400,
+    'Bad Request',
+    'Bad `source` parameter. Use UUID or CDN URL.',
+    'copy of an unknown file'
+  )
+})
+
+const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
+
+restScenario('rest_addon_execute_and_status', async () => {
+  const f = await UC.uploadFile(Buffer.from(EICAR), {
+    fileName: 'eicar.com',
+    contentType: 'application/octet-stream'
+  })
+  const { requestId } = await executeAddon(
+    { addonName: AddonName.UC_CLAMAV_VIRUS_SCAN, target: f.uuid, params: { purge_infected: false } },
+    REST
+  )
+  check(UUID_RE.test(requestId), 'requestId')
+  const status = await addonExecutionStatus(
+    { addonName: AddonName.UC_CLAMAV_VIRUS_SCAN, requestId },
+    REST
+  )
+  eq(status.status, AddonExecutionStatus.DONE, 'status')
+  const info = await fileInfo({ uuid: f.uuid, include: 'appdata' }, REST)
+  eq(info.appdata.uc_clamav_virus_scan.data, { infected: true, infected_with: 'Win.Test.EICAR_HDB-1' }, 'appdata')
+  const unknown = await addonExecutionStatus(
+    { addonName: AddonName.REMOVE_BG, requestId },
+    REST
+  )
+  eq(unknown.status, AddonExecutionStatus.UNKNOWN, 'another add-on does not know the run')
+})
+
+restScenario('rest_addon_job_poller', async () => {
+  const f = await uploadPng(24, 16)
+  for (const addonName of [
+    AddonName.AWS_REKOGNITION_DETECT_LABELS,
+    AddonName.AWS_REKOGNITION_DETECT_MODERATION_LABELS,
+    AddonName.REMOVE_BG
+  ]) {
+    const params = addonName === AddonName.REMOVE_BG ? { crop: true } : undefined
+    const answer = await addonJobPoller({ addonName, target: f.uuid, params }, REST)
+    eq(answer.error, false, `${addonName} finished`)
+    check(typeof answer.result?.datetime_created === 'string', `${addonName} appdata`)
+  }
+  await expectRestError(
+    () => executeAddon({ addonName: AddonName.UC_CLAMAV_VIRUS_SCAN, target: randomUUID() }, REST),
+    404,
+    'Not Found',
+    'Not found.',
+    'unknown target'
+  )
+})
+
+restScenario('rest_copy_file_to_remote_storage', async () => {
+  const f = await uploadPng(20, 10)
+  const answer = await copyFileToRemoteStorage(
+    { source: `${f.uuid}/-/resize/10x/`, target: 'sdktarget', makePublic: false, pattern: '${uuid}${ext}' },
+    REST
+  )
+  eq(answer, { type: 'url', result: `s3://sdkbucket/${f.uuid}.png` }, 'remote copy')
+  await expectRestError(
+    () => copyFileToRemoteStorage({ source: f.uuid, target: 'nope' }, REST),
+    400,
+    'Bad Request',
+    'Project has no storage with provided name.',
+    'unknown storage'
+  )
 })
 
 // ------------------------------------------------------------------ runner

@@ -29,6 +29,11 @@ import zlib
 from typing import Callable, List, Optional, Tuple
 
 from pyuploadcare import File, FileGroup, Uploadcare
+from pyuploadcare.api.addon_entities import (
+    AddonClamAVExecutionParams,
+    AddonLabels,
+    AddonRemoveBGExecutionParams,
+)
 from pyuploadcare.api.auth import UploadcareSimpleAuth
 from pyuploadcare.exceptions import (
     AuthenticationError,
@@ -822,6 +827,128 @@ def rest_convert_video() -> None:
     eq(webm.info["mime_type"], "video/webm", "converted video type")
     thumbs = UC.file_group(str(webm.thumbnails_group_uuid))
     eq(len(list(thumbs)), 2, "thumbnails")
+
+
+# Copies and add-ons (issue 15) ------------------------------------------------------
+
+
+@scenario("rest_local_copy_with_effects", rest=True)
+def rest_local_copy_with_effects() -> None:
+    original = upload("roof.png", png_bytes(40, 20))
+    copy = original.create_local_copy(effects="resize/10x/", store=True)
+    check(copy.uuid != original.uuid, "the copy has its own uuid")
+    copy.update_info()
+    eq(copy.filename, "roof.png", "copy original_filename")
+    eq(copy.is_stored, True, "copy is_stored")
+    image = (copy.info.get("content_info") or {}).get("image") or {}
+    eq((image.get("width"), image.get("height")), (10, 5), "copy dimensions")
+    plain = original.create_local_copy()
+    plain.update_info()
+    eq((plain.size, plain.is_stored), (original.size, False), "plain copy size, stored")
+
+
+@scenario("rest_local_copy_errors", rest=True)
+def rest_local_copy_errors() -> None:
+    err = expect_error(
+        InvalidRequestError,
+        lambda: UC.files_api.local_copy(source="not-a-uuid"),
+        "copy of a bad source",
+    )
+    expect_detail(err, "Bad `source` parameter. Use UUID or CDN URL.", "bad source")
+    f = upload_text()
+    f.delete()
+    err = expect_error(
+        InvalidRequestError, lambda: f.create_local_copy(), "copy of a removed file"
+    )
+    expect_detail(err, "Bad `source` parameter. Use UUID or CDN URL.", "removed source")
+
+
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def declare_labels(uuid_: str, addon: str, labels: list) -> None:
+    """Declares what a Rekognition add-on finds in a file (emulator admin API)."""
+    request = urllib.request.Request(
+        f"{API_URL.rstrip('/')}/_emulator/projects/{PUB_KEY}/files/{uuid_}/addons/{addon}",
+        data=json.dumps({"labels": labels}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="PUT",
+    )
+    with urllib.request.urlopen(request) as answer:
+        eq(answer.status, 200, "labels declared")
+
+
+@scenario("rest_addon_clamav_finds_eicar", rest=True)
+def rest_addon_clamav() -> None:
+    f = upload("eicar.com", EICAR)
+    params = AddonClamAVExecutionParams(purge_infected=False)
+    run = UC.addons_api.execute(f.uuid, AddonLabels.CLAM_AV, params)
+    status = UC.addons_api.status(run.request_id, AddonLabels.CLAM_AV)
+    eq(status.status, "done", "status")
+    f.update_info(include_appdata=True)
+    data = f.info["appdata"]["uc_clamav_virus_scan"]["data"]
+    eq((data["infected"], data["infected_with"]), (True, "Win.Test.EICAR_HDB-1"), "scan")
+    doomed = upload("eicar2.com", EICAR)
+    UC.addons_api.execute(
+        doomed.uuid, AddonLabels.CLAM_AV, AddonClamAVExecutionParams(purge_infected=True)
+    )
+    doomed.update_info()
+    eq(doomed.is_removed, True, "purged")
+
+
+@scenario("rest_addon_rekognition_declared_labels", rest=True)
+def rest_addon_rekognition() -> None:
+    f = upload("dog.png", png_bytes(16, 16))
+    declare_labels(
+        str(f.uuid),
+        "aws_rekognition_detect_labels",
+        [{"Name": "Dog", "Confidence": 97.5, "Parents": ["Animal"]}],
+    )
+    run = UC.addons_api.execute(f.uuid, AddonLabels.AWS_LABEL_RECOGNITION)
+    eq(UC.addons_api.status(run.request_id, AddonLabels.AWS_LABEL_RECOGNITION).status, "done", "status")
+    run = UC.addons_api.execute(f.uuid, AddonLabels.AWS_MODERATION_LABELS)
+    eq(UC.addons_api.status(run.request_id, AddonLabels.AWS_MODERATION_LABELS).status, "done", "status")
+    f.update_info(include_appdata=True)
+    labels = f.info["appdata"]["aws_rekognition_detect_labels"]["data"]["labels"]
+    eq([(label["name"], float(label["confidence"])) for label in labels], [("Dog", 97.5)], "labels")
+    moderation = f.info["appdata"]["aws_rekognition_detect_moderation_labels"]["data"]["labels"]
+    eq(moderation, [], "no moderation labels by default")
+
+
+@scenario("rest_addon_remove_bg_new_file", rest=True)
+def rest_addon_remove_bg() -> None:
+    f = upload("product.png", png_bytes(32, 24))
+    params = AddonRemoveBGExecutionParams(crop=False, type_level="none")
+    run = UC.addons_api.execute(f.uuid, AddonLabels.REMOVE_BG, params)
+    status = UC.addons_api.status(run.request_id, AddonLabels.REMOVE_BG)
+    eq(status.status, "done", "status")
+    result = UC.file(status.result["file_id"])
+    eq(result.mime_type, "image/png", "result type")
+    image = (result.info.get("content_info") or {}).get("image") or {}
+    eq(image.get("color_mode"), "RGBA", "result has alpha")
+    err = expect_error(
+        InvalidRequestError,
+        lambda: UC.addons_api.execute(f.uuid, AddonLabels.REMOVE_BG, {"channels": "rgb"}),
+        "bad params",
+    )
+    expect_detail(err, "Bad `params` parameter: `channels` must be one of: rgba, alpha.", "params")
+
+
+@scenario("rest_remote_copy_to_custom_storage", rest=True)
+def rest_remote_copy() -> None:
+    f = upload("roof.png", png_bytes(20, 10))
+    url = f.create_remote_copy(
+        target="sdktarget", make_public=True, pattern="${uuid}/${filename}${ext}"
+    )
+    eq(url, f"s3://sdkbucket/{f.uuid}/roof.png", "remote copy URL")
+    storage = os.environ.get("UC_STORAGE_DIR")
+    if storage:
+        path = os.path.join(storage, str(f.uuid), "roof.png")
+        check(os.path.exists(path), f"copy written to {path}")
+    err = expect_error(
+        InvalidRequestError, lambda: f.create_remote_copy(target="nope"), "unknown storage"
+    )
+    expect_detail(err, "Project has no storage with provided name.", "unknown storage")
 
 
 # --------------------------------------------------------------------------- runner

@@ -1,0 +1,108 @@
+//! What the add-ons no model runs for "find" in a file, declared by a test:
+//! `PUT /_emulator/projects/<pub_key>/files/<uuid>/addons/<name>`.
+//!
+//! - `aws_rekognition_detect_labels`: `{"labels": [{"Name", "Confidence"?, "Parents"?,
+//!   "Instances"?}, …]}`;
+//! - `aws_rekognition_detect_moderation_labels`: `{"labels": [{"Name", "Confidence"?,
+//!   "ParentName"?}, …]}`;
+//! - `remove_bg`: `{"foreground_type": "<class>"}` (reported with a `type_level`).
+//!
+//! The answer (200) is what the next run will write into `data` (labels in production's
+//! shape, defaults filled in). Without a declaration the label add-ons find nothing. ClamAV
+//! really scans the bytes, so it takes no declaration (400). The file must be one of the
+//! project's (404 otherwise).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::put;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::detail;
+use crate::addons::{rekognition, Addon};
+use crate::AppState;
+
+/// The route (behind the admin token).
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route(
+        "/_emulator/projects/{pub_key}/files/{uuid}/addons/{addon}",
+        put(declare),
+    )
+}
+
+/// The stored declaration for `addon` from a request body, or why it is refused.
+fn declaration(addon: Addon, body: &Value) -> Result<Value, String> {
+    match addon {
+        Addon::Labels | Addon::ModerationLabels => {
+            let labels = body
+                .get("labels")
+                .and_then(Value::as_array)
+                .ok_or("Expected {\"labels\": [ … ]}.")?;
+            let moderation = addon == Addon::ModerationLabels;
+            let labels: Vec<Value> = labels
+                .iter()
+                .map(|l| rekognition::normalise(l, moderation))
+                .collect::<Result<_, _>>()?;
+            Ok(Value::Array(labels))
+        }
+        Addon::RemoveBg => {
+            let kind = body
+                .get("foreground_type")
+                .and_then(Value::as_str)
+                .filter(|k| !k.trim().is_empty())
+                .ok_or("Expected {\"foreground_type\": \"<class>\"}.")?;
+            Ok(json!({ "foreground_type": kind }))
+        }
+        Addon::ClamAv => {
+            Err("uc_clamav_virus_scan scans the file's bytes; it takes no declaration.".into())
+        }
+    }
+}
+
+async fn declare(
+    State(state): State<Arc<AppState>>,
+    Path((pub_key, uuid, name)): Path<(String, String, String)>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Some(addon) = Addon::parse(&name) else {
+        return detail(StatusCode::NOT_FOUND, "Unknown add-on.");
+    };
+    let Ok(uuid) = Uuid::parse_str(&uuid) else {
+        return detail(StatusCode::NOT_FOUND, "Not found.");
+    };
+    match state.store.file(Some(&pub_key), uuid).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return detail(StatusCode::NOT_FOUND, "Not found."),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a file failed");
+            return detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.");
+        }
+    }
+    let Ok(Json(body)) = body else {
+        return detail(StatusCode::BAD_REQUEST, "Expected a JSON object.");
+    };
+    let data = match declaration(addon, &body) {
+        Ok(d) => d,
+        Err(why) => return detail(StatusCode::BAD_REQUEST, &why),
+    };
+    if let Err(e) = state
+        .store
+        .set_addon_fixture(&pub_key, uuid, addon.name(), &data)
+        .await
+    {
+        tracing::error!(error = %e, "declaring add-on results failed");
+        return detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.");
+    }
+    let shown = match addon {
+        Addon::Labels => rekognition::labels_data(data.as_array().cloned().unwrap_or_default()),
+        Addon::ModerationLabels => {
+            rekognition::moderation_data(data.as_array().cloned().unwrap_or_default())
+        }
+        _ => data,
+    };
+    (StatusCode::OK, Json(shown)).into_response()
+}

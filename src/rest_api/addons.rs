@@ -1,0 +1,106 @@
+//! `POST /addons/<name>/execute/` and `GET /addons/<name>/execute/status/?request_id=`
+//! for the four add-ons (the rules are in `crate::addons`).
+//!
+//! Answers are `application/json`, as production's recordings of these two operations show
+//! (not the versioned REST media type). An unknown add-on name is a path production does
+//! not have (its HTML 404). Errors, decided where production's are not recorded: a body
+//! that is not a JSON object or has no `target` is 400 ``` `target` parameter is
+//! required.```, a `target` that is not a uuid 400 ``Bad `target` parameter. Use UUID.``, a
+//! uuid that names no live file of the project 404 `Not found.`, parameters the add-on does
+//! not take (or of the wrong type) 400 ``Bad `params` parameter: <why>``, a run of the
+//! same add-on on the same file in progress 409 `Concurrent call attempted`. The status of
+//! a well-formed `request_id` the project has no run of (another project's, another
+//! add-on's) is `{"status": "unknown"}`.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::copies::json_object;
+use super::error::{unknown_route, RestError, RestErrorCode};
+use super::files::find_file;
+use crate::addons::{self, Addon, ExecuteError, Request};
+use crate::auth::rest::RestCall;
+use crate::domain::files::should_store;
+use crate::webhooks::events::EventSource;
+use crate::AppState;
+
+impl From<ExecuteError> for RestError {
+    fn from(e: ExecuteError) -> Self {
+        match e {
+            ExecuteError::Concurrent => RestError::new(RestErrorCode::AddonConcurrentCall),
+            ExecuteError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// A 200 `application/json` answer.
+fn plain_json(body: &Value) -> Response {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// `POST /addons/<name>/execute/`: runs the add-on on `target` and answers its `request_id`.
+pub async fn execute(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    source: EventSource,
+    call: RestCall,
+) -> Result<Response, RestError> {
+    let Some(addon) = path.ok().and_then(|Path(name)| Addon::parse(&name)) else {
+        return Ok(unknown_route());
+    };
+    let body =
+        json_object(&call.body).map_err(|_| RestError::new(RestErrorCode::AddonTargetRequired))?;
+    let target = match body.get("target") {
+        None | Some(Value::Null) => return Err(RestError::new(RestErrorCode::AddonTargetRequired)),
+        Some(Value::String(s)) => {
+            Uuid::parse_str(s.trim()).map_err(|_| RestError::new(RestErrorCode::AddonTargetBad))?
+        }
+        Some(_) => return Err(RestError::new(RestErrorCode::AddonTargetBad)),
+    };
+    let request = Request::parse(addon, body.get("params"))
+        .map_err(|why| RestError::with(RestErrorCode::AddonParamsInvalid, &[&why]))?;
+    let project = &call.project;
+    let file = find_file(&state, &project.pub_key, &target.to_string()).await?;
+    if file.removed_us.is_some() {
+        return Err(RestError::not_found());
+    }
+    let store_new = should_store(None, project.autostore);
+    let request_id = addons::execute(state.clone(), file, request, store_new, source).await?;
+    Ok(plain_json(&json!({ "request_id": request_id.to_string() })))
+}
+
+/// `GET /addons/<name>/execute/status/?request_id=<uuid>`.
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    call: RestCall,
+) -> Result<Response, RestError> {
+    let Some(addon) = path.ok().and_then(|Path(name)| Addon::parse(&name)) else {
+        return Ok(unknown_route());
+    };
+    let request_id = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter(|(k, _)| k == "request_id")
+        .map(|(_, v)| v.into_owned())
+        .last()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| RestError::new(RestErrorCode::AddonRequestIdRequired))?;
+    let request_id = Uuid::parse_str(request_id.trim())
+        .map_err(|_| RestError::new(RestErrorCode::AddonRequestIdBad))?;
+    let answer = addons::status(&state, &call.project.pub_key, addon, request_id).await?;
+    Ok(plain_json(&answer))
+}
