@@ -32,6 +32,7 @@ use crate::error::StoreError;
 use crate::store::conversions::{ConversionKind, JobStatus, NewJob};
 use crate::store::{FileRecord, NewGroup, Project};
 use crate::AppState;
+use run::Work;
 
 pub use tools::{conversion_formats, find as find_tool};
 
@@ -57,23 +58,17 @@ pub async fn submit(
     Ok(json!({ "result": result, "problems": problems }))
 }
 
-/// What one path asks for.
-enum Spec {
-    Document(path::DocumentPath),
-    Video(path::VideoPath),
-}
-
-impl Spec {
+impl Work {
     fn source(&self) -> Uuid {
         match self {
-            Spec::Document(d) => d.uuid,
-            Spec::Video(v) => v.uuid,
+            Work::Document(d) => d.uuid,
+            Work::Video(v) => v.uuid,
         }
     }
     fn target(&self) -> &str {
         match self {
-            Spec::Document(d) => &d.format,
-            Spec::Video(v) => &v.format,
+            Work::Document(d) => &d.format,
+            Work::Video(v) => &v.format,
         }
     }
 }
@@ -105,8 +100,8 @@ async fn submit_one(
     save_in_group: bool,
 ) -> Result<Result<Value, String>, StoreError> {
     let spec = match kind {
-        ConversionKind::Document => path::document(raw).map(Spec::Document),
-        ConversionKind::Video => path::video(raw).map(Spec::Video),
+        ConversionKind::Document => path::document(raw).map(Work::Document),
+        ConversionKind::Video => path::video(raw).map(Work::Video),
     };
     let spec = match spec {
         Ok(spec) => spec,
@@ -127,12 +122,12 @@ async fn submit_one(
     let stored = should_store(store, project.autostore);
     let stem = tools::stem(&source.original_filename);
     let name = match &spec {
-        Spec::Document(_) => String::new(),
-        Spec::Video(v) => format!("{stem}.{}", v.format),
+        Work::Document(_) => String::new(),
+        Work::Video(v) => format!("{stem}.{}", v.format),
     };
     let result = pending_file(&project.pub_key, &name, state.clock.unique_us(), stored);
     let mut thumbs = Vec::new();
-    if let Spec::Video(v) = &spec {
+    if let Work::Video(v) = &spec {
         for _ in 0..v.thumbs {
             thumbs.push(pending_file(
                 &project.pub_key,
@@ -191,14 +186,7 @@ async fn submit_one(
         stored,
     };
     let state = state.clone();
-    match spec {
-        Spec::Document(d) => {
-            tokio::spawn(async move { run::document(&state, job, d).await });
-        }
-        Spec::Video(v) => {
-            tokio::spawn(async move { run::video(&state, job, v).await });
-        }
-    }
+    tokio::spawn(async move { run::run(&state, job, spec).await });
     Ok(Ok(Value::Object(item)))
 }
 

@@ -59,28 +59,28 @@ fn arg(s: impl Into<OsString>) -> OsString {
     s.into()
 }
 
-/// Runs a document job to its end.
-pub async fn document(state: &Arc<AppState>, job: Job, spec: DocumentPath) {
-    let _permit = permits().acquire().await;
-    let work = state.blobs.temp_path();
-    let outcome = match start(state, &job, &work).await {
-        Ok(()) => convert_document(state, &job, &spec, &work).await,
-        Err(e) => Err(e),
-    };
-    finish(state, &job, outcome).await;
-    let _ = tokio::fs::remove_dir_all(&work).await;
+/// What a job converts.
+pub enum Work {
+    /// A document conversion.
+    Document(DocumentPath),
+    /// A video conversion.
+    Video(VideoPath),
 }
 
-/// Runs a video job to its end.
-pub async fn video(state: &Arc<AppState>, job: Job, spec: VideoPath) {
+/// Runs a job to its end: `processing`, the converter in a work folder, then `finished`
+/// with its outputs or `failed` with why.
+pub async fn run(state: &Arc<AppState>, job: Job, work: Work) {
     let _permit = permits().acquire().await;
-    let work = state.blobs.temp_path();
-    let outcome = match start(state, &job, &work).await {
-        Ok(()) => convert_video(state, &job, &spec, &work).await,
+    let dir = state.blobs.temp_path();
+    let outcome = match start(state, &job, &dir).await {
+        Ok(()) => match &work {
+            Work::Document(spec) => convert_document(state, &job, spec, &dir).await,
+            Work::Video(spec) => convert_video(state, &job, spec, &dir).await,
+        },
         Err(e) => Err(e),
     };
     finish(state, &job, outcome).await;
-    let _ = tokio::fs::remove_dir_all(&work).await;
+    let _ = tokio::fs::remove_dir_all(&dir).await;
 }
 
 async fn start(state: &AppState, job: &Job, work: &Path) -> Result<(), String> {

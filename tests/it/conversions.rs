@@ -100,6 +100,10 @@ fn test_video() -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
+async fn get(s: &TestServer, pub_key: &str, uri: &str) -> Answer {
+    rest(s, pub_key, V7, Method::GET, uri, "").await
+}
+
 async fn submit(s: &TestServer, pub_key: &str, kind: &str, body: Value) -> Answer {
     rest(
         s,
@@ -115,15 +119,7 @@ async fn submit(s: &TestServer, pub_key: &str, kind: &str, body: Value) -> Answe
 /// Polls a job until it leaves `pending`/`processing`.
 async fn wait(s: &TestServer, kind: &str, token: i64) -> Value {
     for _ in 0..300 {
-        let a = rest(
-            s,
-            PUB,
-            V7,
-            Method::GET,
-            &format!("/convert/{kind}/status/{token}/"),
-            "",
-        )
-        .await;
+        let a = get(s, PUB, &format!("/convert/{kind}/status/{token}/")).await;
         assert_eq!((a.status, a.content_type.as_str()), (200, V7), "{}", a.body);
         let status = a.json();
         if !matches!(status["status"].as_str(), Some("pending" | "processing")) {
@@ -147,15 +143,7 @@ async fn pdf_pages_become_images_text_and_groups(backend: Backend) {
     let s = TestServer::start(backend).await;
     let pdf = s.upload(PUB, "report.pdf", two_page_pdf()).await;
 
-    let info = rest(
-        &s,
-        PUB,
-        V7,
-        Method::GET,
-        &format!("/convert/document/{pdf}/"),
-        "",
-    )
-    .await;
+    let info = get(&s, PUB, &format!("/convert/document/{pdf}/")).await;
     assert_eq!((info.status, info.content_type.as_str()), (200, V7));
     assert_eq!(
         info.json(),
@@ -186,9 +174,7 @@ async fn pdf_pages_become_images_text_and_groups(backend: Backend) {
         done,
         json!({"status": "finished", "error": null, "result": {"uuid": result}})
     );
-    let file = rest(&s, PUB, V7, Method::GET, &format!("/files/{result}/"), "")
-        .await
-        .json();
+    let file = get(&s, PUB, &format!("/files/{result}/")).await.json();
     assert_eq!(file["is_ready"], true);
     assert_eq!(file["mime_type"], "image/png");
     assert_eq!(file["original_filename"], "report-2.png");
@@ -219,23 +205,13 @@ async fn pdf_pages_become_images_text_and_groups(backend: Backend) {
             "{name} in the ZIP"
         );
     }
-    let info = rest(
-        &s,
-        PUB,
-        V7,
-        Method::GET,
-        &format!("/convert/document/{pdf}/"),
-        "",
-    )
-    .await;
+    let info = get(&s, PUB, &format!("/convert/document/{pdf}/")).await;
     let group = info.json()["format"]["converted_groups"]["jpg"]
         .as_str()
         .unwrap()
         .to_owned();
     assert!(group.ends_with("~2"), "{group}");
-    let g = rest(&s, PUB, V7, Method::GET, &format!("/groups/{group}/"), "")
-        .await
-        .json();
+    let g = get(&s, PUB, &format!("/groups/{group}/")).await.json();
     let members: Vec<&str> = g["files"]
         .as_array()
         .unwrap()
@@ -277,9 +253,7 @@ async fn images_convert_through_the_cdn_and_failures_leave_the_result_not_ready(
     let token = a.json()["result"][0]["token"].as_i64().unwrap();
     let result = a.json()["result"][0]["uuid"].as_str().unwrap().to_owned();
     assert_eq!(wait(&s, "document", token).await["status"], "finished");
-    let file = rest(&s, PUB, V7, Method::GET, &format!("/files/{result}/"), "")
-        .await
-        .json();
+    let file = get(&s, PUB, &format!("/files/{result}/")).await.json();
     assert_eq!(
         (
             &file["mime_type"],
@@ -309,9 +283,7 @@ async fn images_convert_through_the_cdn_and_failures_leave_the_result_not_ready(
         json!({"status": "failed", "error": "The emulator converts images to jpg and png, not docx",
                "result": {"uuid": result}})
     );
-    let file = rest(&s, PUB, V7, Method::GET, &format!("/files/{result}/"), "")
-        .await
-        .json();
+    let file = get(&s, PUB, &format!("/files/{result}/")).await.json();
     assert_eq!(
         (
             &file["is_ready"],
@@ -363,9 +335,7 @@ async fn videos_are_transcoded_resized_and_thumbnailed(backend: Backend) {
         json!({"status": "finished", "error": null,
                "result": {"uuid": result, "thumbnails_group_uuid": group}})
     );
-    let file = rest(&s, PUB, V7, Method::GET, &format!("/files/{result}/"), "")
-        .await
-        .json();
+    let file = get(&s, PUB, &format!("/files/{result}/")).await.json();
     assert_eq!(file["mime_type"], "video/webm");
     assert_eq!(file["original_filename"], "clip.webm");
     let (status, webm) = cdn_bytes(&s, &format!("/{result}/")).await;
@@ -469,7 +439,7 @@ async fn bad_submissions_get_problems_errors_and_isolation(backend: Backend) {
         (OTHER_PUB, format!("/convert/document/{mine}/")),
         (PUB, format!("/convert/document/{unknown}/")),
     ] {
-        let a = rest(&s, key, V7, Method::GET, &uri, "").await;
+        let a = get(&s, key, &uri).await;
         assert_eq!(
             (a.status, a.content_type.as_str(), a.body.as_str()),
             (404, V7, NOT_FOUND),
