@@ -53,6 +53,8 @@ error_catalogue! {
     TagInvalid = (400, "Tag `%s` is not valid. Tags are limited to 100 characters and may contain Latin letters, digits, `-`, `_` and `.` only."),
     TooManyTags = (400, "Too many tags: %s (max 50)."),
     TagsConflict = (409, "Tags changed concurrently, try again."),
+    // File search (src/rest_api/search.rs; field errors are DRF's per-field shape there).
+    JsonParseError = (400, "JSON parse error - %s"),
     // Webhooks (src/rest_api/webhooks.rs; field errors are DRF's, see src/webhooks/hooks.rs).
     WebhookTargetUrlMissing = (400, "`target_url` is missing."),
     JsonObjectExpected = (400, "Expected JSON object."),

@@ -1,4 +1,5 @@
-//! The REST API (`api.uploadcare.com`): files, file metadata and tags, groups and the project.
+//! The REST API (`api.uploadcare.com`): files, file metadata and tags, file search, groups
+//! and the project.
 //!
 //! Every matched route runs behind [`negotiate`]: a missing or unknown version in `Accept`
 //! answers 406, and JSON answers carry the requested version's media type exactly (no
@@ -14,6 +15,7 @@ pub mod groups;
 pub mod metadata;
 pub mod pagination;
 pub mod project;
+pub mod search;
 pub mod tags;
 pub mod version;
 pub mod webhooks;
@@ -48,6 +50,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/files/", get(files::list_files))
         .route("/files/local_copy/", post(copies::local_copy))
         .route("/files/remote_copy/", post(copies::remote_copy))
+        .route("/files/search/", post(search::search_files))
         .route("/files/{uuid}/", get(files::file_info))
         .route(
             "/files/{uuid}/storage/",

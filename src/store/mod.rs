@@ -3,7 +3,7 @@
 //! # Layout
 //! - One module per group of tables, each owning its SQL: [`projects`], [`files`] (with the
 //!   expiry rule), [`groups`], [`uploads`] (multipart sessions and `/from_url/` history),
-//!   [`tags`] (file tags and their index).
+//!   [`tags`] (file tags and their index), [`search`] (file search).
 //!   Each declares a trait of its reads and writes (`FileStore`, …), implements it for
 //!   [`SqlStore`], and defines its writes as methods of [`Tx`].
 //! - [`Store`] joins those traits; the app holds it as `Arc<dyn Store>`.
@@ -46,6 +46,7 @@ mod page;
 mod postgres;
 mod projects;
 mod rows;
+pub mod search;
 mod sqlite;
 mod tags;
 mod uploads;
@@ -66,6 +67,7 @@ pub use files::{Expiry, FileChange, FileFilter, FileStore};
 pub use groups::{GroupStore, GroupWithMembers};
 pub use page::Page;
 pub use projects::ProjectStore;
+pub use search::SearchStore;
 pub use tags::TagStore;
 pub use uploads::UploadStore;
 pub use webhooks::WebhookStore;
@@ -255,6 +257,7 @@ pub trait Store:
     + FileStore
     + GroupStore
     + TagStore
+    + SearchStore
     + UploadStore
     + WebhookStore
     + ConsoleStore

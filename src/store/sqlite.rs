@@ -1,4 +1,5 @@
-//! SQLite specifics: opening the database (WAL, pragmas, the single writer) and its dialect.
+//! SQLite specifics: opening the database (WAL, pragmas, index statistics, the single writer)
+//! and its dialect.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -24,6 +25,11 @@ pub async fn open(url: &str) -> Result<Db, StoreError> {
         .connect_with(options.clone())
         .await?;
     sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+    // Index statistics, bounded (a thousand rows per index): without them the planner
+    // cannot tell a selective index (a file name, a rare tag) from the upload-time order.
+    for pragma in ["PRAGMA analysis_limit = 1000", "PRAGMA optimize = 0x10002"] {
+        sqlx::query(pragma).execute(&write).await?;
+    }
     let read = SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)

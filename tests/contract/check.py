@@ -524,6 +524,10 @@ class Checker:
     def find(self, path):
         norm = re.sub(r"/{2,}", "/", path)  # /group// (pyuploadcare) is /group/
         matches = [o for o in self.ops if o.regex.match(norm)]
+        if matches and matches[0].params == 0:
+            # A literal path shadows templated ones, as in the router: `GET /files/search/`
+            # is that path's unknown method, not `GET /files/{uuid}/`.
+            matches = [o for o in matches if o.template == matches[0].template]
         return norm, matches
 
     def validate(self, op, key, schema_node, value):

@@ -342,6 +342,10 @@ async fn provoke(t: &Setup, code: RestErrorCode) -> (Trigger, u16, String) {
                 expect(400, "`make_public` parameter should be `true` or `false`."),
             )
         }
+        JsonParseError => (
+            Trigger::Http(rest(s, PUB, V7, Method::POST, "/files/search/", "{").await),
+            expect(400, "JSON parse error - EOF while parsing an object at line 1 column 1"),
+        ),
         MetadataConflict => (
             Trigger::Unreachable("needs 16 concurrent writers to win every race"),
             expect(409, "Metadata changed concurrently, try again."),

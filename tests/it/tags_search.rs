@@ -290,3 +290,458 @@ async fn tag_changes_send_file_info_updated(backend: Backend) {
     assert_eq!(bodies[0]["data"]["tags"], json!(["old", "new"]));
     assert_eq!(bodies[0]["previous_values"], json!({"tags": ["old"]}));
 }
+
+/// Uploads through `/base/` with tags and metadata; returns the uuid.
+async fn upload_with(
+    s: &TestServer,
+    pub_key: &str,
+    (name, bytes): (&str, Vec<u8>),
+    tags: &str,
+    metadata: &[(&str, &str)],
+) -> String {
+    let mut form = reqwest::multipart::Form::new()
+        .text("UPLOADCARE_PUB_KEY", pub_key.to_owned())
+        .text("UPLOADCARE_STORE", "1")
+        .text("tags", tags.to_owned());
+    for (k, v) in metadata {
+        form = form.text(format!("metadata[{k}]"), (*v).to_owned());
+    }
+    let form = form.part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+    );
+    let r = s.client.post(s.url("/base/")).multipart(form).send().await;
+    let a = Answer::of(r.unwrap()).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    a.json()["file"].as_str().unwrap().to_owned()
+}
+
+async fn search(s: &TestServer, pub_key: &str, query: &str, body: Value) -> Answer {
+    let uri = format!("/files/search/{query}");
+    rest(s, pub_key, V7, Method::POST, &uri, &body.to_string()).await
+}
+
+/// The uuids of a search's results, after checking the answer is a 200 list.
+async fn found(s: &TestServer, pub_key: &str, body: Value) -> Vec<String> {
+    let a = search(s, pub_key, "", body.clone()).await;
+    assert_eq!(
+        (a.status, a.content_type.as_str()),
+        (200, V7),
+        "{body}: {}",
+        a.body
+    );
+    let v = a.json();
+    let ids: Vec<String> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["uuid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(v["total"], ids.len(), "{body}");
+    ids
+}
+
+per_backend!(search_filters_select_exactly_the_matching_files);
+async fn search_filters_select_exactly_the_matching_files(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let a = upload_with(
+        &s,
+        PUB,
+        ("vacation-beach.png", png(4, 3)),
+        "beach,summer",
+        &[("trip", "Hawaii VACATION")],
+    )
+    .await;
+    let b = upload_with(
+        &s,
+        PUB,
+        ("report-2024.txt", b"quarterly".to_vec()),
+        "work",
+        &[("dept", "finance")],
+    )
+    .await;
+    let c = upload_with(
+        &s,
+        PUB,
+        ("vacation-notes.txt", b"x".to_vec()),
+        "summer,work",
+        &[],
+    )
+    .await;
+    let other = upload_with(
+        &s,
+        OTHER_PUB,
+        ("vacation-other.txt", b"o".to_vec()),
+        "beach",
+        &[],
+    )
+    .await;
+    let by_upload = json!(["datetime_uploaded"]);
+
+    // Full text: two fields of `a` match, one of `c`: `a` first by score.
+    let r = search(&s, PUB, "", json!({"query": "Vacation"})).await;
+    assert_eq!((r.status, r.content_type.as_str()), (200, V7), "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["total"], 2);
+    assert_eq!(v["per_page"], 20);
+    assert_eq!(
+        (v["next"].clone(), v["previous"].clone()),
+        (Value::Null, Value::Null)
+    );
+    assert_eq!(v["results"][0]["uuid"], a.as_str());
+    assert_eq!(v["results"][1]["uuid"], c.as_str());
+    assert_eq!(
+        v["results"][0]["highlight"],
+        json!({
+            "original_filename": ["<em>vacation</em>-beach.png"],
+            "metadata": {"trip": "Hawaii <em>VACATION</em>"}
+        })
+    );
+    assert_eq!(v["results"][0]["tags"], json!(["beach", "summer"]));
+    assert_eq!(
+        v["results"][0]["metadata"],
+        json!({"trip": "Hawaii VACATION"})
+    );
+    // The whole file object is the REST one, plus `highlight`.
+    let info = rest(&s, PUB, V7, Method::GET, &format!("/files/{a}/"), "").await;
+    let mut with_highlight = info.json();
+    with_highlight["highlight"] = v["results"][0]["highlight"].clone();
+    assert_eq!(v["results"][0], with_highlight);
+
+    let cases = [
+        (
+            json!({"query": "vacation", "sort": ["original_filename"]}),
+            vec![&a, &c],
+        ),
+        (json!({"query": c.clone()}), vec![&c]),
+        (json!({"phrase": {"metadata": "hawaii"}}), vec![&a]),
+        (json!({"phrase": {"original_filename": "REPORT"}}), vec![&b]),
+        (
+            json!({"phrase": {"detected_mime_type": "image/"}}),
+            vec![&a],
+        ),
+        (
+            json!({"tags": {"any": ["beach", "WORK"]}, "sort": by_upload}),
+            vec![&a, &b, &c],
+        ),
+        (json!({"tags": {"all": ["summer", "work"]}}), vec![&c]),
+        (json!({"tags": {"none": ["summer"]}}), vec![&b]),
+        (json!({"tags": {"any": ["nothing"]}}), vec![]),
+        (
+            json!({"exact": {"original_filename": ["report-2024.txt"]}}),
+            vec![&b],
+        ),
+        (
+            json!({"exact": {"detected_mime_type": ["image/png", "x/y"]}}),
+            vec![&a],
+        ),
+        (
+            json!({"exact": {"uuid": [c.clone(), other.clone()]}}),
+            vec![&c],
+        ),
+        (json!({"exact": {"metadata[dept]": ["finance"]}}), vec![&b]),
+        (json!({"exact": {"metadata[dept]": ["FINANCE"]}}), vec![]),
+        (json!({"is_image": true}), vec![&a]),
+        (json!({"is_image": false, "sort": ["-size"]}), vec![&b, &c]),
+        (json!({"size": {"gte": 1, "lt": 9}}), vec![&c]),
+        (
+            json!({"size": {"gt": 0}, "sort": ["size"]}),
+            vec![&c, &b, &a],
+        ),
+        (
+            json!({"datetime_uploaded": {"gte": "2999-01-01T00:00:00Z"}}),
+            vec![],
+        ),
+        (
+            json!({"datetime_uploaded": {"lt": "2999-01-01"}, "sort": by_upload}),
+            vec![&a, &b, &c],
+        ),
+        (
+            json!({"query": "vacation", "tags": {"all": ["work"]}, "fuzziness": true}),
+            vec![&c],
+        ),
+    ];
+    for (body, want) in cases {
+        let want: Vec<String> = want.into_iter().cloned().collect();
+        assert_eq!(found(&s, PUB, body.clone()).await, want, "{body}");
+    }
+    // The other project sees its own file only.
+    assert_eq!(
+        found(&s, OTHER_PUB, json!({"query": "vacation"})).await,
+        vec![other.clone()]
+    );
+    assert_eq!(
+        found(&s, OTHER_PUB, json!({"tags": {"any": ["summer", "work"]}})).await,
+        Vec::<String>::new()
+    );
+    // Removed files are not found.
+    let del = rest(
+        &s,
+        PUB,
+        V7,
+        Method::DELETE,
+        &format!("/files/{b}/storage/"),
+        "",
+    )
+    .await;
+    assert_eq!(del.status, 200);
+    assert_eq!(
+        found(&s, PUB, json!({"tags": {"any": ["work"]}})).await,
+        vec![c.clone()]
+    );
+}
+
+per_backend!(search_pages_follow_next_within_the_window);
+async fn search_pages_follow_next_within_the_window(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let mut files = Vec::new();
+    for i in 0..25 {
+        files.push(
+            upload_with(
+                &s,
+                PUB,
+                (&format!("f{i}.txt"), vec![b'x'; i + 1]),
+                "page",
+                &[],
+            )
+            .await,
+        );
+    }
+    let body = json!({"tags": {"all": ["page"]}, "sort": ["size"]});
+    let a = search(&s, PUB, "", body.clone()).await;
+    let v = a.json();
+    assert_eq!(
+        (v["total"].clone(), v["per_page"].clone()),
+        (json!(25), json!(20))
+    );
+    let next = format!("{}/files/search/?limit=20&offset=20", s.base);
+    assert_eq!(
+        (v["next"].clone(), v["previous"].clone()),
+        (json!(next), Value::Null)
+    );
+    let uuids = |v: &Value| -> Vec<String> {
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["uuid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(uuids(&v), files[..20].to_vec());
+    let second = rest(&s, PUB, V7, Method::POST, &next, &body.to_string())
+        .await
+        .json();
+    assert_eq!(uuids(&second), files[20..].to_vec());
+    let previous = format!("{}/files/search/?limit=20&offset=0", s.base);
+    assert_eq!(
+        (second["next"].clone(), second["previous"].clone()),
+        (Value::Null, json!(previous))
+    );
+    let a = search(&s, PUB, "?limit=10&offset=5&include=appdata", body.clone()).await;
+    let v = a.json();
+    assert_eq!(uuids(&v), files[5..15].to_vec());
+    assert_eq!(v["results"][0]["appdata"], json!({}));
+    assert_eq!(
+        v["next"],
+        format!(
+            "{}/files/search/?limit=10&offset=15&include=appdata",
+            s.base
+        )
+    );
+    assert_eq!(
+        v["previous"],
+        format!("{}/files/search/?limit=5&offset=0&include=appdata", s.base)
+    );
+    // The last reachable window: 1000 at most.
+    let a = search(&s, PUB, "?limit=100&offset=900", body.clone()).await;
+    assert_eq!(
+        (a.status, a.json()["results"].as_array().unwrap().len()),
+        (200, 0)
+    );
+}
+
+per_backend!(search_errors_answer_per_field);
+async fn search_errors_answer_per_field(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let ok = json!({"is_image": true});
+    let cases: Vec<(&str, Value, Value)> = vec![
+        (
+            "",
+            json!({}),
+            json!({"non_field_errors": ["At least one of `query`, `phrase`, `exact`, `datetime_uploaded`, `size`, `is_image` or `tags` is required."]}),
+        ),
+        (
+            "",
+            json!({"fuzziness": true, "sort": ["size"]}),
+            json!({"non_field_errors": ["At least one of `query`, `phrase`, `exact`, `datetime_uploaded`, `size`, `is_image` or `tags` is required."]}),
+        ),
+        (
+            "",
+            json!([]),
+            json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
+        ),
+        (
+            "",
+            json!({"query": "abc"}),
+            json!({"query": ["Ensure this field has at least 4 characters."]}),
+        ),
+        (
+            "",
+            json!({"query": 1234}),
+            json!({"query": ["Not a valid string."]}),
+        ),
+        (
+            "",
+            json!({"query": null}),
+            json!({"query": ["This field may not be null."]}),
+        ),
+        (
+            "",
+            json!({"is_image": "true"}),
+            json!({"is_image": ["Must be a valid boolean."]}),
+        ),
+        (
+            "",
+            json!({"is_image": true, "fuzziness": 1}),
+            json!({"fuzziness": ["Must be a valid boolean."]}),
+        ),
+        (
+            "",
+            json!({"size": {}}),
+            json!({"size": {"non_field_errors": ["At least one of `gt`, `gte`, `lt`, `lte` is required."]}}),
+        ),
+        (
+            "",
+            json!({"size": {"gt": "1", "lt": -1}}),
+            json!({"size": {"gt": ["A valid integer is required."], "lt": ["Ensure this value is greater than or equal to 0."]}}),
+        ),
+        (
+            "",
+            json!({"size": 5}),
+            json!({"size": ["Invalid data. Expected a dictionary, but got int."]}),
+        ),
+        (
+            "",
+            json!({"datetime_uploaded": {"gte": "yesterday"}}),
+            json!({"datetime_uploaded": {"gte": ["Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."]}}),
+        ),
+        (
+            "",
+            json!({"tags": {"any": "cat"}}),
+            json!({"tags": {"any": ["Expected a list of items but got type \"str\"."]}}),
+        ),
+        (
+            "",
+            json!({"tags": {"any": []}}),
+            json!({"tags": {"non_field_errors": ["At least one of `any`, `all`, `none` must be a non-empty list of tags."]}}),
+        ),
+        (
+            "",
+            json!({"tags": {"all": ["a b"]}}),
+            json!({"tags": {"all": ["Tag `a b` is not valid. Tags are limited to 100 characters and may contain Latin letters, digits, `-`, `_` and `.` only."]}}),
+        ),
+        (
+            "",
+            json!({"exact": {"uuid": []}}),
+            json!({"exact": {"uuid": ["This list may not be empty."]}}),
+        ),
+        (
+            "",
+            json!({"exact": {"uuid": ["nope"]}}),
+            json!({"exact": {"uuid": ["Must be a valid UUID."]}}),
+        ),
+        (
+            "",
+            json!({"exact": {"original_filename": ["a", 1]}}),
+            json!({"exact": {"original_filename": {"1": ["Not a valid string."]}}}),
+        ),
+        (
+            "",
+            json!({"exact": {}}),
+            json!({"exact": {"non_field_errors": ["`exact` requires at least one condition."]}}),
+        ),
+        (
+            "",
+            json!({"phrase": {"metadata": "ab"}}),
+            json!({"phrase": {"metadata": ["Ensure this field has at least 4 characters."]}}),
+        ),
+        (
+            "",
+            json!({"phrase": {"original_filename": "abcd"}, "exact": {"original_filename": ["abcd"]}}),
+            json!({"non_field_errors": ["`original_filename` cannot appear in both `phrase` and `exact`."]}),
+        ),
+        (
+            "",
+            json!({"is_image": true, "sort": ["size", "-size"]}),
+            json!({"sort": ["`sort` must not contain `size` more than once, in either direction."]}),
+        ),
+        (
+            "",
+            json!({"is_image": true, "sort": ["colour"]}),
+            json!({"sort": {"0": ["\"colour\" is not a valid choice."]}}),
+        ),
+        (
+            "",
+            json!({"is_image": true, "sort": ["size", "score", "original_filename", "datetime_uploaded", "-size"]}),
+            json!({"sort": ["Ensure this field has no more than 4 elements."]}),
+        ),
+        (
+            "",
+            json!({"query": "ab", "is_image": 0}),
+            json!({"query": ["Ensure this field has at least 4 characters."], "is_image": ["Must be a valid boolean."]}),
+        ),
+        (
+            "?limit=101",
+            ok.clone(),
+            json!({"limit": ["Ensure this value is less than or equal to 100."]}),
+        ),
+        (
+            "?limit=0",
+            ok.clone(),
+            json!({"limit": ["Ensure this value is greater than or equal to 1."]}),
+        ),
+        (
+            "?limit=ten",
+            ok.clone(),
+            json!({"limit": ["A valid integer is required."]}),
+        ),
+        (
+            "?offset=-1",
+            ok.clone(),
+            json!({"offset": ["Ensure this value is greater than or equal to 0."]}),
+        ),
+        (
+            "?offset=990",
+            ok.clone(),
+            json!({"non_field_errors": ["`offset` + `limit` must not exceed 1000."]}),
+        ),
+    ];
+    for (query, body, want) in cases {
+        let a = search(&s, PUB, query, body.clone()).await;
+        assert_eq!(
+            (a.status, a.content_type.as_str()),
+            (400, V7),
+            "{query} {body}: {}",
+            a.body
+        );
+        assert_eq!(a.json(), want, "{query} {body}");
+    }
+    let a = rest(&s, PUB, V7, Method::POST, "/files/search/", "{").await;
+    assert_detail(
+        &a,
+        400,
+        "JSON parse error - EOF while parsing an object at line 1 column 1",
+    );
+    let a = rest(&s, PUB, V7, Method::GET, "/files/search/", "").await;
+    assert_detail(&a, 405, "Method \"GET\" not allowed.");
+    let a = rest(
+        &s,
+        "nokey",
+        V7,
+        Method::POST,
+        "/files/search/",
+        &ok.to_string(),
+    )
+    .await;
+    assert_detail(&a, 401, "Public key nokey not found.");
+}

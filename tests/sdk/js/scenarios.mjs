@@ -39,6 +39,7 @@ import {
   listOfWebhooks,
   paginate,
   replaceTags,
+  searchFiles,
   storeFile,
   storeFiles,
   updateMetadata,
@@ -587,7 +588,7 @@ restScenario('rest_error_unknown_group', async () => {
   )
 })
 
-// ------------------------------------------------------------------ tags
+// ------------------------------------------------------------------ tags and search
 
 restScenario('rest_file_tags', async () => {
   const f = await UC.uploadFile(Buffer.from('tagged\n'), {
@@ -601,6 +602,38 @@ restScenario('rest_file_tags', async () => {
   eq(await updateTags({ uuid: f.uuid, add: ['cute'], delete: ['dog'] }, REST),
     { tags: ['cat', 'cute'], added: ['cute'], deleted: ['dog'] }, 'updateTags')
   eq((await fileInfo({ uuid: f.uuid }, REST)).tags, ['cat', 'cute'], 'tags in file info')
+})
+
+restScenario('rest_search_files', async () => {
+  const marker = `srch${randomUUID().slice(0, 8)}`
+  const files = []
+  for (let i = 0; i < 3; i++) {
+    files.push(await UC.uploadFile(Buffer.from('x'.repeat(i + 1)), {
+      fileName: `${marker}-${i}.txt`,
+      contentType: 'text/plain',
+      tags: [marker]
+    }))
+  }
+  const want = files.map((f) => f.uuid)
+  const options = { tags: { all: [marker] }, sort: [{ field: 'size' }], limit: 2 }
+  const page = await searchFiles(options, REST)
+  eq(page.results.map((r) => r.uuid), want.slice(0, 2), 'first page by size')
+  eq([page.total, page.perPage, page.previous], [3, 2, null], 'total, perPage, previous')
+  const walked = []
+  for await (const p of paginate(searchFiles)(options, REST)) {
+    walked.push(...p.results.map((r) => r.uuid))
+  }
+  eq(walked, want, 'paginate follows next')
+  const q = await searchFiles({ query: marker, sort: [{ field: 'size', order: 'desc' }] }, REST)
+  eq(q.results.map((r) => r.uuid), want.slice().reverse(), 'query by name')
+  eq(q.results[0].highlight.originalFilename, [`<em>${marker}</em>-2.txt`], 'highlight')
+  const bad = await expectError(
+    RestClientValidationError,
+    () => searchFiles({ query: 'abc' }, REST),
+    'a short query'
+  )
+  eq(bad.errors, { query: ['Ensure this field has at least 4 characters.'] }, 'short query errors')
+  eq(bad.status, 400, 'short query status')
 })
 
 // ------------------------------------------------------------------ webhooks

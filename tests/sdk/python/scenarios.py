@@ -28,7 +28,7 @@ import uuid
 import zlib
 from typing import Callable, List, Optional, Tuple
 
-from pyuploadcare import File, FileGroup, Uploadcare
+from pyuploadcare import File, FileGroup, FileSearchRequest, TagsFilter, Uploadcare
 from pyuploadcare.api.addon_entities import (
     AddonClamAVExecutionParams,
     AddonLabels,
@@ -697,7 +697,7 @@ def webhooks_deliver() -> None:
         receiver.close()
 
 
-# --------------------------------------------------------------------------- tags
+# --------------------------------------------------------------------------- tags, search
 
 
 def upload_tagged(name: str, data: bytes, tags: List[str]) -> File:
@@ -731,6 +731,33 @@ def rest_file_tags() -> None:
     eq(out["tags"], ["one", "two"], "ucare set_file_tags")
     out = ucare("update_file_tags", str(f.uuid), "--add", "three", "--delete", "one")
     eq(out["tags"], ["two", "three"], "ucare update_file_tags")
+
+
+@scenario("rest_search_files", rest=True)
+def rest_search_files() -> None:
+    marker = "srch" + uuid.uuid4().hex[:8]
+    files = [
+        upload_tagged(f"{marker}-{i}.txt", b"x" * (i + 1), [marker, f"n{i}"])
+        for i in range(3)
+    ]
+    want = [str(f.uuid) for f in files]
+    request = FileSearchRequest(tags=TagsFilter(all_=[marker]), sort=["size"])
+    page = UC.search_files(request, limit=2)
+    eq([str(r.uuid) for r in page.results], want[:2], "first page by size")
+    eq((page.total, page.per_page), (3, 2), "total, per_page")
+    check(page.next is not None and page.previous is None, "next/previous of the first page")
+    got = [str(r.uuid) for r in UC.iterate_search_files(request, request_limit=2)]
+    eq(got, want, "iterate_search_files follows next")
+    page = UC.search_files({"query": marker, "tags": {"none": ["n1"]}, "sort": ["-size"]})
+    eq([str(r.uuid) for r in page.results], [want[2], want[0]], "query + tags.none")
+    hl = page.results[0].highlight
+    check(hl is not None and hl.original_filename == [f"<em>{marker}</em>-2.txt"],
+          f"highlight: {hl}")
+    page = UC.search_files({"exact": {"uuid": [want[1]]}, "size": {"gte": 2}})
+    eq([str(r.uuid) for r in page.results], [want[1]], "exact uuid + size")
+    found = ucare("search_files", "--tags_any", marker, "--sort=-size")
+    eq([r["uuid"] for r in found], want[::-1], "ucare search_files")
+
 
 
 # --------------------------------------------------------------------------- conversions
