@@ -212,11 +212,7 @@ pub async fn replace_metadata(
         metadata: new,
         ..file.clone()
     };
-    let event = outbox_event(Event::FileInfoUpdated, &after, source, Some(&previous), now);
-    tx.insert_events(&[event]).await?;
-    tx.commit().await?;
-    state.webhooks.wake();
-    Ok(true)
+    commit_info_updated(state, tx, &after, &previous, source, now).await
 }
 
 /// Replaces `file`'s tags with `new` if they are still `file.tags` (compare and swap), with
@@ -240,7 +236,26 @@ pub async fn replace_tags(
         tags: new,
         ..file.clone()
     };
-    let event = outbox_event(Event::FileInfoUpdated, &after, source, Some(&previous), now);
+    commit_info_updated(state, tx, &after, &previous, source, now).await
+}
+
+/// Ends a compare-and-swap change of a file's description: its `file.info_updated` event
+/// in the same transaction, then the delivery worker woken.
+async fn commit_info_updated(
+    state: &AppState,
+    mut tx: crate::store::Tx,
+    after: &FileRecord,
+    previous: &Previous,
+    source: &EventSource,
+    now_us: i64,
+) -> Result<bool, StoreError> {
+    let event = outbox_event(
+        Event::FileInfoUpdated,
+        after,
+        source,
+        Some(previous),
+        now_us,
+    );
     tx.insert_events(&[event]).await?;
     tx.commit().await?;
     state.webhooks.wake();
