@@ -1,6 +1,7 @@
 // The emulator's console (/_emulator/console/) in headless Chromium against a running
-// emulator started with an admin token: files uploaded and grouped over HTTP, a webhook whose
-// receiver fails, then the console is opened through its token form and used as a person
+// emulator started with an admin token: files uploaded and grouped through
+// @uploadcare/upload-client, a webhook whose receiver fails created through
+// @uploadcare/rest-client, then the console is opened through its token form and used as a person
 // would: the file with its thumbnail loaded, the group with its members in order, the failed
 // delivery redelivered, a fault set from the console and met by the next API call, the
 // journal showing it, the clock moved. Screenshots of each page go to target/console/.
@@ -14,6 +15,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
+import { UploadClient, UploadError } from '@uploadcare/upload-client';
+import { UploadcareSimpleAuthSchema, createWebhook } from '@uploadcare/rest-client';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const [emulator, token] = process.argv.slice(2);
@@ -78,35 +81,37 @@ const hookUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
 const admin = (path, init = {}) => fetch(`${emulator}${path}`, {
   ...init, headers: { Authorization: `Bearer ${token}`, ...(init.headers ?? {}) },
 });
-const restAuth = { Authorization: `Uploadcare.Simple ${PUB}:${SECRET}`, Accept: 'application/vnd.uploadcare-v0.7+json' };
+// ---- setup through the official SDKs, as an app would
+const UC = new UploadClient({
+  publicKey: PUB, baseURL: emulator, baseCDN: emulator,
+  retryThrottledRequestMaxTimes: 0, retryNetworkErrorMaxTimes: 0,
+});
+const REST = {
+  apiBaseURL: emulator,
+  authSchema: new UploadcareSimpleAuthSchema({ publicKey: PUB, secretKey: SECRET }),
+};
 async function upload(name, w, h, rgb) {
-  const form = new FormData();
-  form.set('UPLOADCARE_PUB_KEY', PUB);
-  form.set('UPLOADCARE_STORE', '1');
-  form.set('metadata[origin]', 'console-test');
-  form.set('file', new Blob([png(w, h, rgb)], { type: 'image/png' }), name);
-  const r = await fetch(`${emulator}/base/`, { method: 'POST', body: form });
-  if (r.status !== 200) throw new Error(`upload ${name}: ${r.status} ${await r.text()}`);
-  return (await r.json()).file;
+  const file = await UC.uploadFile(png(w, h, rgb), {
+    fileName: name, contentType: 'image/png', store: true, metadata: { origin: 'console-test' },
+  });
+  return file.uuid;
 }
 
-const hook = await fetch(`${emulator}/webhooks/`, {
-  method: 'POST',
-  headers: { ...restAuth, 'Content-Type': 'application/json' },
-  body: JSON.stringify({ target_url: hookUrl, event: 'file.uploaded' }),
-});
-check('webhook created through the REST API', hook.status === 201, String(hook.status));
+let hookCreated = null;
+try {
+  hookCreated = await createWebhook({ targetUrl: hookUrl, event: 'file.uploaded', isActive: true }, REST);
+} catch (e) {
+  hookCreated = e;
+}
+check('webhook created through @uploadcare/rest-client', hookCreated?.targetUrl === hookUrl, String(hookCreated?.message ?? ''));
 const uuids = [
   await upload('red.png', 120, 80, [220, 30, 30]),
   await upload('green.png', 64, 64, [30, 180, 60]),
   await upload('blue <i onmouseover=x>&amp;.png', 48, 96, [30, 60, 220]),
 ];
-const groupForm = new URLSearchParams({ pub_key: PUB });
-groupForm.set('files[0]', uuids[2]);
-groupForm.set('files[1]', `${uuids[0]}/-/grayscale/`);
-groupForm.set('files[2]', uuids[1]);
-const groupAnswer = await (await fetch(`${emulator}/group/`, { method: 'POST', body: groupForm })).json();
-const groupId = groupAnswer.id;
+// Members in an order of their own, one with its own effects.
+const group = await UC.uploadFileGroup([uuids[2], `${uuids[0]}/-/grayscale/`, uuids[1]]);
+const groupId = group.uuid;
 const order = [uuids[2], uuids[0], uuids[1]];
 const flushed = await admin('/_emulator/webhooks/flush', { method: 'POST' });
 check('deliveries attempted (flush)', flushed.status === 200 && received.length >= 3, `${flushed.status}, receiver got ${received.length}`);
@@ -218,23 +223,37 @@ try {
   const pending = await page.locator('#faults tbody').textContent();
   check('the fault is pending', pending.includes('error (500)') && pending.includes('upload'), pending);
   await shot('faults');
-  const faulted = await fetch(`${emulator}/info/?pub_key=${PUB}&file_id=${uuids[0]}`);
-  const faultedText = await faulted.text();
-  check('the next Upload API call gets the fault', faulted.status === 500, `${faulted.status} ${faultedText}`);
-  const after = await fetch(`${emulator}/info/?pub_key=${PUB}&file_id=${uuids[0]}`);
-  check('the call after it does not', after.status === 200, String(after.status));
+  let faulted = null;
+  try {
+    await UC.info(uuids[0]);
+  } catch (e) {
+    faulted = e;
+  }
+  check('the next SDK call (upload-client info) gets the fault',
+    faulted instanceof UploadError && faulted.message === 'Internal error.', String(faulted?.message ?? 'no error'));
+  let after = null;
+  try {
+    after = (await UC.info(uuids[0])).uuid;
+  } catch (e) {
+    after = String(e);
+  }
+  check('the SDK call after it does not', after === uuids[0], String(after));
 
-  // The journal shows it, with the documented error code, and its whole answer.
-  await page.goto(`${emulator}/_emulator/console/requests?status=5xx`);
+  // The journal shows it, with the documented error code, and its whole answer. upload-client
+  // asks for `jsonerrors=1`, so the error came as a 200 with the error in its JSON, as
+  // production answers such calls.
+  const faultedCall = `${emulator}/_emulator/console/requests?api=upload&q=UploadAPIError`;
+  await page.goto(faultedCall);
   const line = page.locator('#requests tbody tr').first();
   const lineText = await line.textContent();
-  check('the journal shows the faulted call', lineText.includes('/info/') && lineText.includes('500') && lineText.includes('UploadAPIError'), lineText.replace(/\s+/g, ' '));
+  check('the journal shows the faulted call', lineText.includes('/info/') && lineText.includes('UploadAPIError'), lineText.replace(/\s+/g, ' '));
   await page.goto(`${emulator}/_emulator/console/requests`);
   await shot('requests');
-  await page.goto(`${emulator}/_emulator/console/requests?status=5xx`);
+  await page.goto(faultedCall);
   await line.locator('a').click();
   const body = await page.locator('main pre').last().textContent();
-  check('one request shows its whole answer', body.includes(faultedText.trim()), body);
+  // The SDK's error carries the answer's message; the journal shows the whole answer.
+  check('one request shows its whole answer', body.includes('UploadAPIError') && body.includes(faulted?.message ?? '\u0000'), body);
 
   // The clock.
   await page.goto(`${emulator}/_emulator/console/clock`);
