@@ -3,7 +3,14 @@
 # emulator binary, once per storage backend: SQLite always, Postgres too when
 # UC_TEST_POSTGRES_URL is set (a fresh database is created on that server and dropped).
 #
+# External mode: with UC_SDK_URL set, no server is started; the suites run once against that
+# URL (e.g. a proxy in front of several replicas, see tests/replicas/run.sh). The emulator
+# there must serve the projects and the custom storage this script configures: start it with
+# `--project demopublickey:demosecretkey --config DIR/emulator.toml` after
+# `tests/sdk/run.sh config DIR` wrote that file (its storage directory is DIR/storage).
+#
 # Knobs (environment):
+#   UC_SDK_URL       run against the emulator at this base URL instead of starting one
 #   UC_SDK_PROFILE   debug (default) or release: which cargo profile to build and run
 #   UC_SDK_BIN       use this emulator binary instead of building one
 #   UC_SDK_SUITES    suites to run, comma-separated (default: python,js)
@@ -11,6 +18,8 @@
 #                    when UC_TEST_POSTGRES_URL is set)
 #   UC_TEST_POSTGRES_URL  e.g. postgres://postgres@127.0.0.1:5432/test
 #   UC_SDK_VERBOSE   set to print Python tracebacks and JS stacks for failures
+#   UC_SDK_STORAGE_DIR  external mode: the custom storage's directory (DIR/storage), so
+#                    the remote copy scenario checks the file written there
 #
 # Exit status: 0 when every suite passed on every backend, 1 otherwise.
 set -euo pipefail
@@ -29,6 +38,36 @@ SIGNED_SECRET=sdksignedsecretkey
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+
+# write_config DIR: DIR/emulator.toml, the projects and custom storage the suites expect
+# besides the demo project (--project $PUB:$SECRET): a signed-uploads project and the demo
+# project's custom storage "sdktarget" writing to DIR/storage.
+write_config() {
+    mkdir -p "$1/storage"
+    cat >"$1/emulator.toml" <<EOF
+# A second project that requires signed uploads, for the signature scenarios.
+[[projects]]
+pub_key = "$SIGNED_PUB"
+secret_key = "$SIGNED_SECRET"
+name = "SDK signed project"
+signed_uploads = true
+
+# A custom storage of the demo project, for the remote copy scenarios.
+[[storages]]
+pub_key = "$PUB"
+name = "sdktarget"
+directory = "$1/storage"
+bucket = "sdkbucket"
+EOF
+}
+
+if [[ "${1:-}" == config ]]; then
+    [[ -n "${2:-}" ]] || die "usage: run.sh config DIR"
+    write_config "$2"
+    echo "$2/emulator.toml"
+    exit 0
+fi
+[[ $# -eq 0 ]] || die "usage: run.sh [config DIR]"
 
 # ---------------------------------------------------------------- cleanup
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/uc-sdk.XXXXXX")
@@ -56,7 +95,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- build
-if [[ -n "${UC_SDK_BIN:-}" ]]; then
+EXTERNAL=${UC_SDK_URL:-}
+if [[ -n "$EXTERNAL" ]]; then
+    BIN=""
+elif [[ -n "${UC_SDK_BIN:-}" ]]; then
     BIN=$UC_SDK_BIN
 else
     case "$PROFILE" in
@@ -68,7 +110,7 @@ else
     (cd "$ROOT" && cargo build --quiet --bin uploadcare-emulator "${build_flags[@]+"${build_flags[@]}"}")
     BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE/uploadcare-emulator"
 fi
-[[ -x "$BIN" ]] || die "emulator binary not found: $BIN"
+[[ -n "$EXTERNAL" || -x "$BIN" ]] || die "emulator binary not found: $BIN"
 
 # ---------------------------------------------------------------- clients
 fingerprint() { sha256sum "$@" | sha256sum | cut -d' ' -f1; }
@@ -95,21 +137,7 @@ if [[ ",$SUITES," == *",js,"* ]]; then
 fi
 
 # ---------------------------------------------------------------- server
-cat >"$WORK/emulator.toml" <<EOF
-# A second project that requires signed uploads, for the signature scenarios.
-[[projects]]
-pub_key = "$SIGNED_PUB"
-secret_key = "$SIGNED_SECRET"
-name = "SDK signed project"
-signed_uploads = true
-
-# A custom storage of the demo project, for the remote copy scenarios.
-[[storages]]
-pub_key = "$PUB"
-name = "sdktarget"
-directory = "$WORK/storage"
-bucket = "sdkbucket"
-EOF
+write_config "$WORK"
 
 # start_server NAME [--database-url URL]: starts the emulator on a free loopback port
 # and sets BASE_URL once it answers.
@@ -146,7 +174,11 @@ run_suites() {
     export UC_UPLOAD_URL="$BASE_URL/" UC_API_URL="$BASE_URL/" UC_CDN_URL="$BASE_URL/"
     export UC_PUB_KEY=$PUB UC_SECRET_KEY=$SECRET
     export UC_SIGNED_PUB_KEY=$SIGNED_PUB UC_SIGNED_SECRET_KEY=$SIGNED_SECRET
-    export UC_STORAGE_DIR="$WORK/storage"
+    if [[ -n "$EXTERNAL" ]]; then
+        export UC_STORAGE_DIR="${UC_SDK_STORAGE_DIR:-}"
+    else
+        export UC_STORAGE_DIR="$WORK/storage"
+    fi
     if [[ ",$SUITES," == *",python,"* ]]; then
         say "[$backend] pyuploadcare suite against $BASE_URL"
         "$PY_DIR/.venv/bin/python" "$PY_DIR/scenarios.py" || { rc=1; RESULTS+=("$backend python: FAILED"); }
@@ -164,7 +196,9 @@ run_suites() {
     return $rc
 }
 
-if [[ -n "${UC_SDK_BACKENDS:-}" ]]; then
+if [[ -n "$EXTERNAL" ]]; then
+    BACKENDS=(external)
+elif [[ -n "${UC_SDK_BACKENDS:-}" ]]; then
     IFS=, read -r -a BACKENDS <<<"$UC_SDK_BACKENDS"
 elif [[ -n "${UC_TEST_POSTGRES_URL:-}" ]]; then
     BACKENDS=(sqlite postgres)
@@ -190,11 +224,17 @@ for backend in "${BACKENDS[@]}"; do
             [[ "$UC_TEST_POSTGRES_URL" == *\?* ]] && query="?${UC_TEST_POSTGRES_URL#*\?}"
             start_server postgres --database-url "${base%/*}/$db$query"
             ;;
+        external)
+            BASE_URL=${EXTERNAL%/}
+            LOG=/dev/null
+            curl -s -o /dev/null --max-time 5 "$BASE_URL/info/?pub_key=$PUB&file_id=x" ||
+                die "no emulator answers at $BASE_URL"
+            ;;
         *) die "unknown backend $backend (sqlite or postgres)" ;;
     esac
     run_suites "$backend" || STATUS=1
     stop_server
-    if [[ $STATUS -ne 0 && -n "${UC_SDK_VERBOSE:-}" ]]; then
+    if [[ $STATUS -ne 0 && -n "${UC_SDK_VERBOSE:-}" && -n "$BIN" ]]; then
         say "[$backend] server log:"
         cat "$LOG" >&2
     fi
