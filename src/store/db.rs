@@ -16,6 +16,7 @@ use sqlx::{
 use uuid::Uuid;
 
 use super::cache::Cache;
+use super::notify::{self, Changes, Topic};
 use super::{postgres, sqlite};
 use crate::error::StoreError;
 
@@ -275,8 +276,21 @@ impl Db {
             .ok_or_else(|| StoreError::Internal("a query returned no row".into()))
     }
 
-    /// Starts a write transaction; `cache` is told what it changed once it commits.
-    pub async fn begin(&self, cache: Option<Arc<Cache>>) -> Result<Tx, StoreError> {
+    /// The pool of a Postgres database (for its change listener).
+    pub(super) fn postgres_pool(&self) -> Option<&sqlx::PgPool> {
+        match self {
+            Db::Sqlite { .. } => None,
+            Db::Postgres(pool) => Some(pool),
+        }
+    }
+
+    /// Starts a write transaction; `cache` is told what it changed once it commits, and
+    /// `changes` delivers what it published.
+    pub async fn begin(
+        &self,
+        cache: Option<Arc<Cache>>,
+        changes: &Changes,
+    ) -> Result<Tx, StoreError> {
         let inner = match self {
             Db::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
             Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
@@ -284,6 +298,8 @@ impl Db {
         Ok(Tx {
             inner,
             cache,
+            changes: changes.clone(),
+            published: Vec::new(),
             changed_files: Vec::new(),
             changed_groups: Vec::new(),
             changed_all: false,
@@ -302,6 +318,9 @@ enum TxInner {
 pub struct Tx {
     inner: TxInner,
     cache: Option<Arc<Cache>>,
+    changes: Changes,
+    /// Notes to deliver if the transaction commits.
+    published: Vec<(Topic, String)>,
     changed_files: Vec<Uuid>,
     changed_groups: Vec<Uuid>,
     changed_all: bool,
@@ -353,11 +372,32 @@ impl Tx {
         self.changed_all = true;
     }
 
-    /// Commits, then drops what the transaction changed from the cache.
-    pub async fn commit(self) -> Result<(), StoreError> {
+    /// Publishes a change note, delivered to every process sharing the database if (and
+    /// only if) this transaction commits (see `notify.rs`). Payloads longer than
+    /// [`notify::MAX_PAYLOAD`] bytes make the commit fail.
+    pub fn publish(&mut self, topic: Topic, payload: impl Into<String>) {
+        self.published.push((topic, payload.into()));
+    }
+
+    /// Commits, then drops what the transaction changed from the cache and delivers what it
+    /// published.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        for (_, payload) in &self.published {
+            notify::check_payload(payload)?;
+        }
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
-            TxInner::Postgres(t) => t.commit().await?,
+            TxInner::Postgres(mut t) => {
+                // Sent inside the transaction: Postgres delivers them at COMMIT, or never.
+                for (topic, payload) in &self.published {
+                    sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(notify::CHANNEL)
+                        .bind(self.changes.wire(*topic, payload))
+                        .execute(&mut *t)
+                        .await?;
+                }
+                t.commit().await?
+            }
         }
         if let Some(cache) = &self.cache {
             if self.changed_all {
@@ -366,6 +406,7 @@ impl Tx {
                 cache.forget(&self.changed_files, &self.changed_groups);
             }
         }
+        self.changes.deliver(std::mem::take(&mut self.published));
         Ok(())
     }
 

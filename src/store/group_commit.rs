@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::cache::Cache;
 use super::db::Db;
+use super::notify::Changes;
 use super::NewGroup;
 use crate::error::StoreError;
 
@@ -35,9 +36,9 @@ pub struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the writer task on the current Tokio runtime; it ends when this is dropped.
-    pub fn spawn(db: Db, cache: Option<Arc<Cache>>) -> Self {
+    pub fn spawn(db: Db, cache: Option<Arc<Cache>>, changes: Changes) -> Self {
         let (queue, creates) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(db, cache, creates));
+        tokio::spawn(write_batches(db, cache, changes, creates));
         Self { queue }
     }
 
@@ -57,10 +58,15 @@ impl GroupCommit {
     }
 }
 
-async fn write_batches(db: Db, cache: Option<Arc<Cache>>, mut creates: mpsc::Receiver<Create>) {
+async fn write_batches(
+    db: Db,
+    cache: Option<Arc<Cache>>,
+    changes: Changes,
+    mut creates: mpsc::Receiver<Create>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while creates.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match write(&db, &cache, &batch).await {
+        match write(&db, &cache, &changes, &batch).await {
             Ok(inserted) => {
                 for (create, inserted) in batch.drain(..).zip(inserted) {
                     let _ = create.done.send(Ok(inserted));
@@ -68,7 +74,7 @@ async fn write_batches(db: Db, cache: Option<Arc<Cache>>, mut creates: mpsc::Rec
             }
             Err(_) => {
                 for create in batch.drain(..) {
-                    let one = write(&db, &cache, std::slice::from_ref(&create)).await;
+                    let one = write(&db, &cache, &changes, std::slice::from_ref(&create)).await;
                     let _ = create.done.send(one.map(|v| v[0]));
                 }
             }
@@ -80,9 +86,10 @@ async fn write_batches(db: Db, cache: Option<Arc<Cache>>, mut creates: mpsc::Rec
 async fn write(
     db: &Db,
     cache: &Option<Arc<Cache>>,
+    changes: &Changes,
     creates: &[Create],
 ) -> Result<Vec<bool>, StoreError> {
-    let mut tx = db.begin(cache.clone()).await?;
+    let mut tx = db.begin(cache.clone(), changes).await?;
     let mut inserted = Vec::with_capacity(creates.len());
     for c in creates {
         inserted.push(tx.insert_group(&c.group, c.created_us).await?);

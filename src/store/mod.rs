@@ -12,6 +12,8 @@
 //!   backend and the SQL that differs between them. `rows.rs`: rows and their decoding.
 //!   `page.rs`: the one paging primitive ([`Page`]). `cache.rs`: SQLite's read cache.
 //!   `group_commit.rs`: group creates queued and written many to a transaction.
+//!   `notify.rs`: change notes between processes sharing the database ([`Changes`],
+//!   [`Tx::publish`]).
 //!
 //! # Writing in one transaction
 //! Every write is a method of [`Tx`] (e.g. [`Tx::insert_file`], [`Tx::change_files`] (store
@@ -42,6 +44,7 @@ mod db;
 mod files;
 mod group_commit;
 mod groups;
+pub mod notify;
 mod page;
 mod postgres;
 mod projects;
@@ -65,6 +68,7 @@ pub use conversions::ConversionStore;
 pub use db::{Arg, Db, Dialect, Row, Sql, Tx};
 pub use files::{Expiry, FileChange, FileFilter, FileStore};
 pub use groups::{GroupStore, GroupWithMembers};
+pub use notify::{Change, Changes, Subscription, Topic};
 pub use page::Page;
 pub use projects::ProjectStore;
 pub use search::SearchStore;
@@ -270,6 +274,9 @@ pub trait Store:
     async fn ping(&self) -> Result<(), StoreError>;
     /// Starts a write transaction (see the module docs).
     async fn begin(&self) -> Result<Tx, StoreError>;
+    /// The change feed shared by every process on this database (`notify.rs`):
+    /// `store.changes().subscribe()`, published through [`Tx::publish`].
+    fn changes(&self) -> &Changes;
     /// Removes every file, group and member of a project (test isolation).
     async fn reset_project(&self, project: &str) -> Result<(), StoreError>;
 }
@@ -281,12 +288,14 @@ pub struct SqlStore {
     cache: Option<Arc<cache::Cache>>,
     /// The queue of group creates (see `group_commit.rs`).
     group_commit: group_commit::GroupCommit,
+    /// Change notes between processes (see `notify.rs`).
+    changes: Changes,
 }
 
 impl SqlStore {
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        self.db.begin(self.cache.clone()).await
+        self.db.begin(self.cache.clone(), &self.changes).await
     }
 
     /// Runs `write` in a transaction of its own, committed when it succeeds.
@@ -309,6 +318,10 @@ impl Store for SqlStore {
 
     async fn begin(&self) -> Result<Tx, StoreError> {
         SqlStore::begin(self).await
+    }
+
+    fn changes(&self) -> &Changes {
+        &self.changes
     }
 
     async fn reset_project(&self, project: &str) -> Result<(), StoreError> {
@@ -344,10 +357,15 @@ async fn open_with(database_url: &str, cached: bool) -> Result<Arc<dyn Store>, S
             crate::config::redact_url(database_url)
         )));
     };
-    let group_commit = group_commit::GroupCommit::spawn(db.clone(), cache.clone());
+    let changes = match db.postgres_pool() {
+        Some(pool) => Changes::listen(pool).await?,
+        None => Changes::local(),
+    };
+    let group_commit = group_commit::GroupCommit::spawn(db.clone(), cache.clone(), changes.clone());
     Ok(Arc::new(SqlStore {
         db,
         cache,
         group_commit,
+        changes,
     }))
 }

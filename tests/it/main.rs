@@ -24,6 +24,7 @@ mod isolation;
 mod log_secrets;
 mod member_parsing;
 mod multipart;
+mod notify;
 mod outage;
 mod resources;
 mod rest_auth;
