@@ -154,11 +154,14 @@ try {
   const shown = await page.locator('#group-url').textContent();
   check('page shows the group CDN URL', shown === group.cdnUrl, shown);
   const images = await page.$$eval('#images img', (imgs) => imgs.map((i) => ({ src: i.src, w: i.naturalWidth, h: i.naturalHeight })));
-  check('six images on the page (nth and file URLs)', images.length === 6, String(images.length));
+  check('nine images on the page (nth, file and preview URLs)', images.length === 9, String(images.length));
   for (const [i, img] of images.entries()) {
-    const f = files[Math.floor(i / 2)];
-    check(`image ${img.src.slice(emulator.length)} loads from the emulator CDN`,
-      img.src.startsWith(`${emulator}/`) && img.w === f.w && img.h === f.h, `${img.w}x${img.h}, want ${f.w}x${f.h}`);
+    const f = files[Math.floor(i / 3)];
+    // `preview/16x16` fits the image inside 16x16, keeping its aspect ratio.
+    const scale = i % 3 === 2 ? Math.min(16 / f.w, 16 / f.h, 1) : 1;
+    const [w, h] = [Math.round(f.w * scale), Math.round(f.h * scale)];
+    check(`image ${img.src.slice(emulator.length)} loads from the emulator CDN at ${w}x${h}`,
+      img.src.startsWith(`${emulator}/`) && img.w === w && img.h === h, `${img.w}x${img.h}`);
   }
   const groupPosts = emulatorRequests.filter((r) => r === 'POST /group/').length;
   console.log(`POST /group/ requests: ${groupPosts}`);

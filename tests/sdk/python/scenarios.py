@@ -835,6 +835,107 @@ def rest_convert_document() -> None:
     check("page operation" in str(bad), f"problem text: {bad}")
 
 
+def image_facts(data: bytes) -> Tuple[str, int, int]:
+    """Format and size of a PNG, JPEG or WebP read from its header bytes."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        width, height = struct.unpack(">II", data[16:24])
+        return "png", width, height
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(data):
+            marker, length = data[i + 1], struct.unpack(">H", data[i + 2 : i + 4])[0]
+            if marker in (0xC0, 0xC1, 0xC2):  # start of frame: baseline or progressive
+                height, width = struct.unpack(">HH", data[i + 5 : i + 9])
+                return "jpeg", width, height
+            i += 2 + length
+        raise AssertionError("JPEG without a frame header")
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        if data[12:16] == b"VP8L":
+            bits = int.from_bytes(data[21:25], "little")
+            return "webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+        if data[12:16] == b"VP8 ":
+            width, height = struct.unpack("<HH", data[26:30])
+            return "webp", width & 0x3FFF, height & 0x3FFF
+    raise AssertionError(f"not an image: {data[:16]!r}")
+
+
+def png_pixels(data: bytes) -> List[List[Tuple[int, ...]]]:
+    """The pixels of an 8-bit, non-interlaced PNG (grey, RGB, with or without alpha)."""
+    width, height = struct.unpack(">II", data[16:24])
+    depth, color = data[24], data[25]
+    check(depth == 8 and data[28] == 0, f"PNG depth {depth}, interlace {data[28]}")
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[color]
+    idat, i = b"", 8
+    while i < len(data):
+        length = struct.unpack(">I", data[i : i + 4])[0]
+        if data[i + 4 : i + 8] == b"IDAT":
+            idat += data[i + 8 : i + 8 + length]
+        i += 12 + length
+    raw, stride, prev, rows = zlib.decompress(idat), width * channels, None, []
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        up = prev or bytearray(stride)
+        for x in range(stride):
+            a = line[x - channels] if x >= channels else 0
+            b, c = up[x], up[x - channels] if x >= channels else 0
+            if kind == 1:
+                line[x] = (line[x] + a) & 0xFF
+            elif kind == 2:
+                line[x] = (line[x] + b) & 0xFF
+            elif kind == 3:
+                line[x] = (line[x] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[x] = (line[x] + pred) & 0xFF
+        prev = line
+        rows.append([tuple(line[x : x + channels]) for x in range(0, stride, channels)])
+    return rows
+
+
+@scenario("cdn_image_transformation_builder")
+def cdn_image_transformation_builder() -> None:
+    """URLs built with pyuploadcare's ImageTransformation give the images they describe."""
+    from pyuploadcare.transformations.image import (
+        CropAlignment,
+        ImageFormat,
+        ImageTransformation,
+        ScaleCropMode,
+    )
+
+    original = upload("gradient.png", png_bytes(40, 30))
+    # Without `format`, processed images come as JPEG (PNG only when they have transparency).
+    cases = [
+        (ImageTransformation().preview(20, 20), ("jpeg", 20, 15)),
+        (ImageTransformation().resize(20).format(ImageFormat.png), ("png", 20, 15)),
+        (
+            ImageTransformation().scale_crop(16, 16, mode=ScaleCropMode.center).format(ImageFormat.jpeg),
+            ("jpeg", 16, 16),
+        ),
+        (ImageTransformation().crop(20, 10, alignment=CropAlignment.center).rotate(90), ("jpeg", 10, 20)),
+        (ImageTransformation().grayscale().format(ImageFormat.webp), ("webp", 40, 30)),
+    ]
+    for transformation, want in cases:
+        f = UC.file(original.uuid)
+        f.set_effects(transformation)
+        data = urllib.request.urlopen(f.cdn_url).read()
+        eq(image_facts(data), want, f"image at {f.cdn_url}")
+    # Pixels, losslessly (the fixture is a gradient: pixel (x, y) = (7x, 11y, x + y) mod 256).
+    mirrored = UC.file(original.uuid)
+    mirrored.set_effects(ImageTransformation().mirror().format(ImageFormat.png))
+    rows = png_pixels(urllib.request.urlopen(mirrored.cdn_url).read())
+    eq(rows[0][0][:3], ((39 * 7) % 256, 0, 39), "mirror: top-left pixel is the original's top-right")
+    grey = UC.file(original.uuid)
+    grey.set_effects(ImageTransformation().grayscale().format(ImageFormat.png))
+    rows = png_pixels(urllib.request.urlopen(grey.cdn_url).read())
+    check(
+        all(len(set(px[:3])) == 1 for px in rows[5][:3]) if len(rows[5][0]) >= 3 else True,
+        f"grayscale: channels differ in {rows[5][:3]}",
+    )
+    check(rows[5][10] != rows[5][30], "grayscale kept the gradient")
+
+
 @scenario("rest_convert_video", rest=True)
 def rest_convert_video() -> None:
     from pyuploadcare.transformations.video import VideoFormat, VideoTransformation
