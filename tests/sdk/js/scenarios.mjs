@@ -27,6 +27,12 @@ import {
   addonJobPoller,
   copyFileToLocalStorage,
   copyFileToRemoteStorage,
+  ConversionStatus,
+  ConversionType,
+  conversionInfo,
+  conversionJobPoller,
+  conversionJobStatus,
+  convert,
   createWebhook,
   deleteFile,
   deleteGroup,
@@ -792,6 +798,100 @@ restScenario('rest_addon_job_poller', async () => {
     'Not found.',
     'unknown target'
   )
+})
+
+/** A two-page PDF whose pages say `Hello page 1` and `Hello page 2`. */
+function twoPagePdf() {
+  const texts = [1, 2].map((n) => `BT /F1 12 Tf 20 50 Td (Hello page ${n}) Tj ET`)
+  const objects = ['<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Kids [3 0 R 5 0 R] /Count 2 >>']
+  texts.forEach((text, n) => {
+    objects.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents ${4 + 2 * n} 0 R ` +
+      '/Resources << /Font << /F1 7 0 R >> >> >>')
+    objects.push(`<< /Length ${text.length} >>\nstream\n${text}\nendstream`)
+  })
+  objects.push('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>')
+  let pdf = '%PDF-1.4\n'
+  const offsets = []
+  objects.forEach((obj, i) => {
+    offsets.push(pdf.length)
+    pdf += `${i + 1} 0 obj\n${obj}\nendobj\n`
+  })
+  const xref = pdf.length
+  pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`
+  pdf += offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')
+  pdf += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`
+  return Buffer.from(pdf, 'latin1')
+}
+
+/** Polls a converted file's REST info until it is ready (30 s at most). */
+async function waitReady(uuid, what) {
+  for (let i = 0; i < 300; i++) {
+    const info = await fileInfo({ uuid }, REST)
+    if (info.isReady) return info
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${what}: not ready after 30 s`)
+}
+
+restScenario('rest_convert_document', async () => {
+  const pdf = await UC.uploadFile(twoPagePdf(), { fileName: 'report.pdf', contentType: 'application/pdf' })
+  const info = await conversionInfo({ uuid: pdf.uuid }, REST)
+  eq([info.error, info.format.name], [null, 'pdf'], 'document info')
+  check(info.format.conversionFormats.some((f) => f.name === 'png'), 'png among the conversion formats')
+  // A job, then its status by token.
+  const answer = await convert(
+    { type: ConversionType.DOCUMENT, paths: [`${pdf.uuid}/document/-/format/png/-/page/2/`], store: true },
+    REST
+  )
+  eq(answer.problems, {}, 'problems')
+  const [job] = answer.result
+  check(UUID_RE.test(job.uuid) && Number.isInteger(job.token), `job ${JSON.stringify(job)}`)
+  let status
+  for (let i = 0; i < 300; i++) {
+    status = await conversionJobStatus({ type: ConversionType.DOCUMENT, token: job.token }, REST)
+    if (![ConversionStatus.PENDING, ConversionStatus.PROCESSING].includes(status.status)) break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  eq([status.status, status.result?.uuid], [ConversionStatus.FINISHED, job.uuid], 'job status')
+  const page = await waitReady(job.uuid, 'png page')
+  eq([page.mimeType, page.originalFilename], ['image/png', 'report-2.png'], 'converted page')
+  // The poller, and a path the converter cannot take (its problem names it).
+  const [polled] = await conversionJobPoller(
+    { type: ConversionType.DOCUMENT, paths: [`${pdf.uuid}/document/-/format/txt/`] },
+    REST
+  )
+  const done = await polled
+  eq(done.status, ConversionStatus.FINISHED, 'poller status')
+  const text = await (await fetch(`${CDN_URL}/${done.result.uuid}/`)).text()
+  check(text.includes('Hello page 2'), `pdftotext output ${text.slice(0, 60)}`)
+  const bad = await convert(
+    { type: ConversionType.DOCUMENT, paths: [`${pdf.uuid}/document/-/format/pdf/-/page/1/`] },
+    REST
+  )
+  eq(bad.result, [], 'no job for a bad path')
+  check(Object.values(bad.problems).some((p) => String(p).includes('page operation')), JSON.stringify(bad.problems))
+})
+
+restScenario('rest_convert_video', async () => {
+  const { execFileSync } = await import('node:child_process')
+  const { mkdtempSync, readFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const out = join(mkdtempSync(join(tmpdir(), 'uc-js-video-')), 'clip.mp4')
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=duration=1:size=64x48:rate=10',
+    '-pix_fmt', 'yuv420p', out])
+  const clip = await UC.uploadFile(readFileSync(out), { fileName: 'clip.mp4', contentType: 'video/mp4' })
+  const [job] = await conversionJobPoller(
+    { type: ConversionType.VIDEO, paths: [`${clip.uuid}/video/-/format/webm/-/thumbs~2/`], store: true },
+    REST
+  )
+  const done = await job
+  eq(done.status, ConversionStatus.FINISHED, 'video job status')
+  check(GROUP_ID_RE.test(done.result.thumbnailsGroupUuid), `thumbnails group ${done.result.thumbnailsGroupUuid}`)
+  const video = await waitReady(done.result.uuid, 'webm')
+  eq(video.mimeType, 'video/webm', 'converted video type')
+  const thumbs = await groupInfo({ uuid: done.result.thumbnailsGroupUuid }, REST)
+  eq(thumbs.filesCount, 2, 'thumbnails')
 })
 
 restScenario('rest_copy_file_to_remote_storage', async () => {

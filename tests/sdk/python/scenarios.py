@@ -833,6 +833,13 @@ def rest_convert_document() -> None:
         "page of a pdf target",
     )
     check("page operation" in str(bad), f"problem text: {bad}")
+    # The `ucare` command line. It cannot name a page (its `--page` sets the format, a
+    # pyuploadcare bug), and every page of a multi-page document as images is one zip.
+    info = ucare("convert_document", str(pdf.uuid), "--format", "png", "--store")
+    converted = UC.file(info["uuid"])
+    wait_ready(converted, "ucare convert_document")
+    eq((converted.info["mime_type"], converted.is_stored), ("application/zip", True),
+       "ucare convert_document: all pages, zipped")
 
 
 def image_facts(data: bytes) -> Tuple[str, int, int]:
@@ -955,6 +962,12 @@ def rest_convert_video() -> None:
     eq(webm.info["mime_type"], "video/webm", "converted video type")
     thumbs = UC.file_group(str(webm.thumbnails_group_uuid))
     eq(len(list(thumbs)), 2, "thumbnails")
+    info = ucare("convert_video", str(clip.uuid), "--transformation", "format/webm/-/thumbs~1/", "--store")
+    check(GROUP_ID_RE.match(str(info["thumbnails_group_uuid"])) is not None,
+          f"ucare convert_video thumbnails group {info['thumbnails_group_uuid']}")
+    converted = UC.file(info["uuid"])
+    wait_ready(converted, "ucare convert_video")
+    eq((converted.info["mime_type"], converted.is_stored), ("video/webm", True), "ucare convert_video")
 
 
 # Copies and add-ons (issue 15) ------------------------------------------------------
