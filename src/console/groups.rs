@@ -62,10 +62,7 @@ pub async fn list(
         offset: 0,
         limit: PAGE,
     };
-    let (groups, total) = match tokio::try_join!(
-        state.store.list_groups(&project.pub_key, &q),
-        state.store.count_groups(&project.pub_key)
-    ) {
+    let (groups, total) = match state.store.list_groups(&project.pub_key, &q).await {
         Ok(x) => x,
         Err(e) => return store_failure("/groups", e),
     };

@@ -152,8 +152,7 @@ pub async fn list_groups(
 ) -> Result<Response, RestError> {
     let query = parse_list_query(uri.query())?;
     let project = &call.project.pub_key;
-    let page = state.store.list_groups(project, &query.page).await?;
-    let total = state.store.count_groups(project).await?;
+    let (page, total) = state.store.list_groups(project, &query.page).await?;
     let base = format!("{}/groups/", request_origin(&headers));
     let (next, previous) = page_links(&base, &query.pairs, &page, |x| x.created_us);
     let b = bases(&state.config.public_urls, &headers);

@@ -20,7 +20,9 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use uuid::Uuid;
 
-use super::{FileRecord, GroupMember, GroupRecord, GroupWithMembers};
+use super::{
+    Cursor, FileRecord, GroupMember, GroupRecord, GroupWithMembers, Order, Page, PageQuery,
+};
 use crate::error::StoreError;
 
 /// Most entries each map holds.
@@ -207,6 +209,78 @@ impl Cache {
         maps.generation += 1;
         maps.groups.clear();
         maps.files.clear();
+    }
+}
+
+/// Most pages [`GroupPages`] holds.
+pub const PAGE_CAPACITY: usize = 4096;
+
+/// Which page of which project's groups.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PageKey {
+    project: String,
+    ascending: bool,
+    /// 0 start, 1 after, 2 before.
+    cursor: (u8, i64),
+    offset: i64,
+    limit: i64,
+}
+
+impl PageKey {
+    /// The key of `q` on `project`'s groups.
+    pub fn new(project: &str, q: &PageQuery) -> Self {
+        Self {
+            project: project.to_owned(),
+            ascending: q.order == Order::Ascending,
+            cursor: match q.cursor {
+                Cursor::Start => (0, 0),
+                Cursor::After { at_us } => (1, at_us),
+                Cursor::Before { at_us } => (2, at_us),
+            },
+            offset: q.offset,
+            limit: q.limit,
+        }
+    }
+}
+
+/// A page as read at a group version of its project.
+#[derive(Clone, Debug)]
+pub struct VersionedPage {
+    /// The project's `group_version` read in the same statement as the page.
+    pub version: i64,
+    /// The page.
+    pub page: Page<GroupRecord>,
+}
+
+/// Pages of `GET /groups/`, each with the project's group version it was read at, on either
+/// backend and with any number of replicas: a cached page is used only after the project
+/// row, read in the request, shows the same version (every group insert and delete, on any
+/// replica, bumps it in its own transaction), so a hit is one primary-key read instead of
+/// the page's scan; a stale entry is never served, only replaced.
+#[derive(Default)]
+pub struct GroupPages {
+    pages: std::sync::Mutex<HashMap<PageKey, Arc<VersionedPage>>>,
+}
+
+impl GroupPages {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PageKey, Arc<VersionedPage>>> {
+        self.pages
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The cached page of `key`, at whatever version it was read.
+    pub fn get(&self, key: &PageKey) -> Option<Arc<VersionedPage>> {
+        self.lock().get(key).cloned()
+    }
+
+    /// Keeps a page read at `version`.
+    pub fn put(&self, key: PageKey, version: i64, page: Page<GroupRecord>) {
+        let mut pages = self.lock();
+        if pages.len() >= PAGE_CAPACITY {
+            pages.clear();
+        }
+        pages.insert(key, Arc::new(VersionedPage { version, page }));
     }
 }
 

@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::db::{Arg, Sql, Tx};
-use super::page::{page, Listing, Page};
+use super::cache::PageKey;
+use super::db::{Arg, Dialect, Sql, Tx};
+use super::page::{decode, page_statement, Listing, Page};
 use super::rows::{group_from_rows, MemberRow, GROUP_COLUMNS};
 use super::{GroupMember, GroupRecord, NewGroup, PageQuery, SqlStore};
 use crate::error::StoreError;
@@ -25,32 +26,42 @@ pub trait GroupStore: Send + Sync {
         project: Option<&str>,
         uuid: Uuid,
     ) -> Result<Option<GroupWithMembers>, StoreError>;
-    /// One page of the project's groups, by creation time.
+    /// One page of the project's groups, by creation time, and the project's group count
+    /// (`total`), read together.
     async fn list_groups(
         &self,
         project: &str,
         page: &PageQuery,
-    ) -> Result<Page<GroupRecord>, StoreError>;
+    ) -> Result<(Page<GroupRecord>, i64), StoreError>;
     /// Number of groups of the project.
     async fn count_groups(&self, project: &str) -> Result<i64, StoreError>;
     /// Deletes a group (its files stay); `false` if it did not exist.
     async fn delete_group(&self, project: &str, uuid: Uuid) -> Result<bool, StoreError>;
 }
 
-/// Moves the project's group count by `delta`.
+/// Moves the project's group count by `delta` and bumps its group version (which voids
+/// cached pages of its groups, see `cache.rs`).
 fn count_by(delta: i64, project: &str) -> Sql {
-    Sql::new("UPDATE projects SET group_count = group_count + $1 WHERE pub_key = $2")
-        .bind(delta)
-        .bind(project)
+    Sql::new(
+        "UPDATE projects SET group_count = group_count + $1, \
+         group_version = group_version + 1 WHERE pub_key = $2",
+    )
+    .bind(delta)
+    .bind(project)
 }
 
 impl Tx {
-    /// See [`GroupStore::insert_group`].
+    /// See [`GroupStore::insert_group`]. On Postgres one statement (one round trip) writes
+    /// the group, its members and the project's count; SQLite, which has no writing `WITH`,
+    /// runs three.
     pub async fn insert_group(
         &mut self,
         g: &NewGroup,
         created_us: i64,
     ) -> Result<bool, StoreError> {
+        if self.dialect() == Dialect::Postgres {
+            return self.insert_group_at_once(g, created_us).await;
+        }
         let inserted = self
             .execute(
                 &Sql::new(
@@ -92,6 +103,52 @@ impl Tx {
         Ok(true)
     }
 
+    /// [`Tx::insert_group`] as one Postgres statement: the members and the count are written
+    /// only when the group row was (its creation time was free).
+    async fn insert_group_at_once(
+        &mut self,
+        g: &NewGroup,
+        created_us: i64,
+    ) -> Result<bool, StoreError> {
+        let mut sql = Sql::new(
+            "WITH g AS (INSERT INTO groups (uuid, project, files_count, created_us) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (project, created_us) DO NOTHING \
+             RETURNING uuid, project), \
+             c AS (UPDATE projects SET group_count = group_count + 1, \
+             group_version = group_version + 1 WHERE pub_key = (SELECT project FROM g))",
+        )
+        .bind(g.uuid)
+        .bind(&g.project)
+        .bind(g.members.len() as i64)
+        .bind(created_us);
+        if !g.members.is_empty() {
+            sql.push(
+                ", m AS (INSERT INTO group_members \
+                 (group_uuid, position, file_uuid, default_effects) \
+                 SELECT g.uuid, v.position, v.file_uuid, v.effects FROM g, (VALUES ",
+            );
+            for (i, (file, effects)) in g.members.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(")
+                    .push_list::<Arg>([(i as i64).into(), (*file).into(), effects.into()])
+                    .push(")");
+            }
+            sql.push(") AS v (position, file_uuid, effects))");
+        }
+        sql.push(" SELECT COUNT(*) FROM g");
+        let (inserted,): (i64,) = self
+            .fetch_optional(&sql)
+            .await?
+            .ok_or_else(|| StoreError::Internal("a count returned no row".into()))?;
+        if inserted == 0 {
+            return Ok(false);
+        }
+        self.groups_changed([g.uuid]);
+        Ok(true)
+    }
+
     /// See [`GroupStore::delete_group`].
     pub async fn delete_group(&mut self, project: &str, uuid: Uuid) -> Result<bool, StoreError> {
         let deleted = self
@@ -124,11 +181,32 @@ impl Tx {
         self.execute(&Sql::new("DELETE FROM groups WHERE project = $1").bind(project))
             .await?;
         self.execute(
-            &Sql::new("UPDATE projects SET group_count = 0 WHERE pub_key = $1").bind(project),
+            &Sql::new(
+                "UPDATE projects SET group_count = 0, group_version = group_version + 1 \
+                 WHERE pub_key = $1",
+            )
+            .bind(project),
         )
         .await?;
         self.all_changed();
         Ok(())
+    }
+}
+
+/// A page of groups with the project's count and version (`page::page_statement`'s row).
+type PageRow = (String, bool, bool, Option<i64>, Option<i64>);
+
+impl SqlStore {
+    /// The project's group version (`None` without a project row) and group count.
+    async fn group_version(&self, project: &str) -> Result<(Option<i64>, i64), StoreError> {
+        let row: Option<(i64, i64)> = self
+            .db
+            .fetch_optional(
+                &Sql::new("SELECT group_version, group_count FROM projects WHERE pub_key = $1")
+                    .bind(project),
+            )
+            .await?;
+        Ok(row.map_or((None, 0), |(v, n)| (Some(v), n)))
     }
 }
 
@@ -175,7 +253,15 @@ impl GroupStore for SqlStore {
         &self,
         project: &str,
         q: &PageQuery,
-    ) -> Result<Page<GroupRecord>, StoreError> {
+    ) -> Result<(Page<GroupRecord>, i64), StoreError> {
+        let key = PageKey::new(project, q);
+        if let Some(cached) = self.group_pages.get(&key) {
+            // One primary-key read says whether the cached page is still the page.
+            let (version, total) = self.group_version(project).await?;
+            if version == Some(cached.version) {
+                return Ok((cached.page.clone(), total));
+            }
+        }
         let listing = Listing {
             table: "groups",
             time: "created_us",
@@ -184,17 +270,23 @@ impl GroupStore for SqlStore {
                 sql.push("project = ").push_bind(project);
             },
         };
-        page(&self.db, &listing, q).await
+        // The page, the count and the version in one statement (one snapshot).
+        let mut sql = page_statement(self.db.dialect(), &listing, q);
+        sql.push(
+            ", p.group_count, p.group_version FROM (SELECT 1) AS one \
+             LEFT JOIN projects p ON p.pub_key = ",
+        )
+        .push_bind(project);
+        let (items, later, earlier, total, version): PageRow = self.db.fetch_one(&sql).await?;
+        let page = decode(q, &items, later, earlier)?;
+        if let Some(version) = version {
+            self.group_pages.put(key, version, page.clone());
+        }
+        Ok((page, total.unwrap_or(0)))
     }
 
     async fn count_groups(&self, project: &str) -> Result<i64, StoreError> {
-        let row: Option<(i64,)> = self
-            .db
-            .fetch_optional(
-                &Sql::new("SELECT group_count FROM projects WHERE pub_key = $1").bind(project),
-            )
-            .await?;
-        Ok(row.map_or(0, |(n,)| n))
+        Ok(self.group_version(project).await?.1)
     }
 
     async fn delete_group(&self, project: &str, uuid: Uuid) -> Result<bool, StoreError> {

@@ -290,6 +290,8 @@ pub struct SqlStore {
     group_commit: group_commit::GroupCommit,
     /// Change notes between processes (see `notify.rs`).
     changes: Changes,
+    /// Pages of groups, checked against the project's group version (both backends).
+    group_pages: cache::GroupPages,
 }
 
 impl SqlStore {
@@ -367,5 +369,6 @@ async fn open_with(database_url: &str, cached: bool) -> Result<Arc<dyn Store>, S
         cache,
         group_commit,
         changes,
+        group_pages: cache::GroupPages::default(),
     }))
 }

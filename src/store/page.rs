@@ -3,7 +3,7 @@
 
 use serde::de::DeserializeOwned;
 
-use super::db::{Db, Sql};
+use super::db::{Db, Dialect, Sql};
 use super::{Cursor, Order, PageQuery};
 use crate::error::StoreError;
 
@@ -57,6 +57,15 @@ pub async fn page<T: DeserializeOwned>(
     listing: &Listing<'_>,
     q: &PageQuery,
 ) -> Result<Page<T>, StoreError> {
+    let sql = page_statement(db.dialect(), listing, q);
+    let (items, later, earlier): (String, bool, bool) = db.fetch_one(&sql).await?;
+    decode(q, &items, later, earlier)
+}
+
+/// The statement [`page`] runs: one row of `items` (JSON text), `later`, `earlier`. Callers
+/// may append more columns to its final `SELECT` (e.g. `, x FROM …`) to read them in the
+/// same round trip and snapshot, then [`decode`] the first three.
+pub fn page_statement(dialect: Dialect, listing: &Listing<'_>, q: &PageQuery) -> Sql {
     let Listing {
         table,
         time,
@@ -88,9 +97,7 @@ pub async fn page<T: DeserializeOwned>(
     .push_bind(q.limit)
     .push(" OFFSET ")
     .push_bind(q.offset);
-    let aggregate = db
-        .dialect()
-        .json_rows(columns, &format!("{time} {}", direction(q.order)));
+    let aggregate = dialect.json_rows(columns, &format!("{time} {}", direction(q.order)));
     sql.push(&format!(
         ") SELECT (SELECT {aggregate} FROM page) AS items, EXISTS (SELECT 1 FROM {table} WHERE "
     ));
@@ -103,8 +110,17 @@ pub async fn page<T: DeserializeOwned>(
     sql.push(&format!(
         " AND {time} < (SELECT MIN({time}) FROM page)) AS earlier"
     ));
-    let (items, later, earlier): (String, bool, bool) = db.fetch_one(&sql).await?;
-    let items: Vec<T> = serde_json::from_str(&items)
+    sql
+}
+
+/// The page from the first three columns of [`page_statement`]'s row.
+pub fn decode<T: DeserializeOwned>(
+    q: &PageQuery,
+    items: &str,
+    later: bool,
+    earlier: bool,
+) -> Result<Page<T>, StoreError> {
+    let items: Vec<T> = serde_json::from_str(items)
         .map_err(|e| StoreError::Internal(format!("bad page aggregate: {e}")))?;
     let (has_next, has_previous) = match q.order {
         Order::Ascending => (later, earlier),

@@ -26,6 +26,7 @@ mod member_parsing;
 mod multipart;
 mod notify;
 mod outage;
+mod replica_reads;
 mod resources;
 mod rest_auth;
 mod rest_errors;

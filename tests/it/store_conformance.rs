@@ -526,12 +526,13 @@ async fn group_pages_and_their_neighbours(s: &dyn Store) {
     }
     assert!(s.insert_group(&new_group(Q, &[f.uuid]), 45).await.unwrap());
     check_paging(|q| async move {
-        let page = s.list_groups(P, &q).await.unwrap();
+        let (page, total) = s.list_groups(P, &q).await.unwrap();
+        assert_eq!(total, 7);
         let times = page.items.iter().map(|g| g.created_us).collect();
         (times, page.has_next, page.has_previous)
     })
     .await;
-    let empty = s
+    let (empty, total) = s
         .list_groups(
             "nobody",
             &page_query(Order::Ascending, Cursor::Start, 0, 10),
@@ -539,6 +540,7 @@ async fn group_pages_and_their_neighbours(s: &dyn Store) {
         .await
         .unwrap();
     assert!(empty.items.is_empty() && !empty.has_next && !empty.has_previous);
+    assert_eq!(total, 0);
 }
 
 async fn group_reads_see_file_changes(s: &dyn Store) {

@@ -1,0 +1,119 @@
+//! Read-your-writes across replicas: two stores opened on one Postgres database stand for two
+//! emulator processes. Whatever one of them cached, a write acknowledged by the other is seen
+//! by the very next read (caches are checked against the database in the read's own round
+//! trip, never trusted on a change note alone).
+
+use std::sync::Arc;
+
+use serde_json::Map;
+use uploadcare_emulator::store::{
+    self, Cursor, FileChange, FileRecord, NewGroup, Order, PageQuery, Project, Store,
+};
+use uuid::Uuid;
+
+use crate::common::*;
+
+const P: &str = "replicas";
+
+async fn two_replicas() -> Option<(Arc<dyn Store>, Arc<dyn Store>)> {
+    postgres_admin_url()?;
+    let url = fresh_postgres_database().await;
+    let a = store::open(&url).await.unwrap();
+    let b = store::open(&url).await.unwrap();
+    a.upsert_project(&Project {
+        pub_key: P.into(),
+        secret_key: "s".into(),
+        name: P.into(),
+        autostore: true,
+        signed_uploads: false,
+    })
+    .await
+    .unwrap();
+    Some((a, b))
+}
+
+fn file(uploaded_us: i64) -> FileRecord {
+    let uuid = Uuid::new_v4();
+    FileRecord {
+        uuid,
+        project: P.into(),
+        size: 1,
+        blob: format!("blob-{}", uuid.simple()),
+        original_filename: "a.txt".into(),
+        mime_type: "text/plain".into(),
+        image: None,
+        metadata: Map::new(),
+        tags: Vec::new(),
+        uploaded_us,
+        stored_us: None,
+        removed_us: None,
+    }
+}
+
+fn group(members: &[Uuid]) -> NewGroup {
+    NewGroup {
+        uuid: Uuid::new_v4(),
+        project: P.into(),
+        members: members.iter().map(|u| (*u, String::new())).collect(),
+    }
+}
+
+const FIRST_PAGE: PageQuery = PageQuery {
+    order: Order::Ascending,
+    cursor: Cursor::Start,
+    offset: 0,
+    limit: 100,
+};
+
+#[tokio::test]
+async fn group_pages_see_the_other_replicas_writes_at_once() {
+    let Some((a, b)) = two_replicas().await else {
+        return;
+    };
+    let f = file(1);
+    a.insert_file(&f).await.unwrap();
+    let first = group(&[f.uuid]);
+    assert!(a.insert_group(&first, 10).await.unwrap());
+    // A reads (and caches) the page twice; B adds a group; A's next read shows it.
+    for _ in 0..2 {
+        let (page, total) = a.list_groups(P, &FIRST_PAGE).await.unwrap();
+        assert_eq!((page.items.len(), total), (1, 1));
+    }
+    let second = group(&[f.uuid]);
+    assert!(b.insert_group(&second, 20).await.unwrap());
+    let (page, total) = a.list_groups(P, &FIRST_PAGE).await.unwrap();
+    let seen: Vec<Uuid> = page.items.iter().map(|g| g.uuid).collect();
+    assert_eq!((seen, total), (vec![first.uuid, second.uuid], 2));
+    // B deletes one; A's next read no longer lists it.
+    assert!(b.delete_group(P, first.uuid).await.unwrap());
+    let (page, total) = a.list_groups(P, &FIRST_PAGE).await.unwrap();
+    let seen: Vec<Uuid> = page.items.iter().map(|g| g.uuid).collect();
+    assert_eq!((seen, total), (vec![second.uuid], 1));
+}
+
+#[tokio::test]
+async fn group_reads_see_the_other_replicas_writes_at_once() {
+    let Some((a, b)) = two_replicas().await else {
+        return;
+    };
+    let f = file(1);
+    a.insert_file(&f).await.unwrap();
+    let g = group(&[f.uuid]);
+    assert!(a.insert_group(&g, 10).await.unwrap());
+    for _ in 0..2 {
+        let (_, members) = a.group(Some(P), g.uuid).await.unwrap().unwrap();
+        assert_eq!(members[0].file.as_ref().unwrap().stored_us, None);
+    }
+    // B stores the file: A's next read of the group shows it stored.
+    let changed = b
+        .change_files(P, &[f.uuid], FileChange::Store, 5)
+        .await
+        .unwrap();
+    assert_eq!(changed.len(), 1);
+    let (_, members) = a.group(Some(P), g.uuid).await.unwrap().unwrap();
+    assert_eq!(members[0].file.as_ref().unwrap().stored_us, Some(5));
+    // B deletes the group: A no longer finds it.
+    assert!(b.delete_group(P, g.uuid).await.unwrap());
+    assert!(a.group(Some(P), g.uuid).await.unwrap().is_none());
+    assert!(a.group(None, g.uuid).await.unwrap().is_none());
+}
