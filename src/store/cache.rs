@@ -284,6 +284,72 @@ impl GroupPages {
     }
 }
 
+/// Most groups [`CheckedGroups`] holds, and the most members a group may have to be kept.
+pub const CHECKED_CAPACITY: usize = 20_000;
+/// Groups with more members are not kept by [`CheckedGroups`] (their check would cost as
+/// much as their read).
+pub const CHECKED_MAX_MEMBERS: usize = 256;
+
+/// A group as read from a shared database, with the row versions (Postgres' `xmin`) of its
+/// member files at that read.
+pub struct CheckedGroup {
+    /// The group's project.
+    pub project: String,
+    /// The group and its members, each with its file.
+    pub group: GroupWithMembers,
+    /// `(file uuid, row version)` of every member file that existed, sorted.
+    pub versions: Vec<(String, String)>,
+}
+
+/// Groups read from a database other processes write (Postgres with replicas). A group's
+/// membership never changes, but it may be deleted and its files change, so an entry is used
+/// only after a read in the request itself finds the group row still there and every member
+/// file at the row version it was read at (any committed update, on any replica, gives a row
+/// a new version). That check is one narrow statement instead of the joined read of every
+/// member's file; a stale entry is never served, only replaced.
+#[derive(Default)]
+pub struct CheckedGroups {
+    groups: std::sync::Mutex<HashMap<Uuid, Arc<CheckedGroup>>>,
+}
+
+impl CheckedGroups {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<CheckedGroup>>> {
+        self.groups
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The entry of group `uuid`, if kept (not yet checked).
+    pub fn get(&self, uuid: Uuid) -> Option<Arc<CheckedGroup>> {
+        self.lock().get(&uuid).cloned()
+    }
+
+    /// Keeps a group read together with its member files' `versions` (sorted by uuid),
+    /// unless it is too big.
+    pub fn put(&self, project: String, group: GroupWithMembers, versions: Vec<(String, String)>) {
+        if group.1.len() > CHECKED_MAX_MEMBERS {
+            return;
+        }
+        let mut groups = self.lock();
+        if groups.len() >= CHECKED_CAPACITY {
+            groups.clear();
+        }
+        groups.insert(
+            group.0.uuid,
+            Arc::new(CheckedGroup {
+                project,
+                group,
+                versions,
+            }),
+        );
+    }
+
+    /// Drops a group whose check failed.
+    pub fn forget(&self, uuid: Uuid) {
+        self.lock().remove(&uuid);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

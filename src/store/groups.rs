@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::cache::PageKey;
+use super::cache::{CheckedGroups, PageKey};
 use super::db::{Arg, Dialect, Sql, Tx};
 use super::page::{decode, page_statement, Listing, Page};
 use super::rows::{group_from_rows, MemberRow, GROUP_COLUMNS};
@@ -193,10 +193,128 @@ impl Tx {
     }
 }
 
+/// A member row with its file's row version (Postgres' `xmin`, when asked for).
+#[derive(sqlx::FromRow)]
+struct VersionedMember {
+    #[sqlx(flatten)]
+    row: MemberRow,
+    file_version: Option<String>,
+}
+
+/// A group read from the database: its project, the group, and the row versions of its
+/// member files (sorted and deduplicated; empty unless asked for).
+type LoadedGroup = (String, GroupWithMembers, Vec<(String, String)>);
+
 /// A page of groups with the project's count and version (`page::page_statement`'s row).
 type PageRow = (String, bool, bool, Option<i64>, Option<i64>);
 
 impl SqlStore {
+    /// Reads a group, its members in order and each member's file in one query; with
+    /// `versions` (Postgres only) also the member files' row versions.
+    async fn load_group(
+        &self,
+        project: Option<&str>,
+        uuid: Uuid,
+        versions: bool,
+    ) -> Result<Option<LoadedGroup>, StoreError> {
+        let mut sql = Sql::new(
+            "SELECT g.project AS group_project, g.files_count, g.created_us, \
+             m.file_uuid AS member_uuid, m.default_effects, \
+             f.uuid, f.project, f.size, f.blob, f.original_filename, f.mime_type, \
+             f.image_format, f.image_width, f.image_height, f.color_mode, f.metadata, \
+             f.tags, f.uploaded_us, f.stored_us, f.removed_us",
+        );
+        sql.push(if versions {
+            ", f.xmin::text AS file_version"
+        } else {
+            ", NULL AS file_version"
+        });
+        sql.push(
+            " FROM groups g \
+             LEFT JOIN group_members m ON m.group_uuid = g.uuid \
+             LEFT JOIN files f ON f.uuid = m.file_uuid AND f.project = g.project \
+             WHERE g.uuid = ",
+        )
+        .push_bind(uuid);
+        if let Some(project) = project {
+            sql.push(" AND g.project = ").push_bind(project);
+        }
+        sql.push(" ORDER BY m.position");
+        let rows: Vec<VersionedMember> = self.db.fetch_all(&sql).await?;
+        let Some(owner) = rows.first().map(|r| r.row.group_project.clone()) else {
+            return Ok(None);
+        };
+        let (rows, row_versions): (Vec<MemberRow>, Vec<Option<String>>) =
+            rows.into_iter().map(|r| (r.row, r.file_version)).unzip();
+        let Some(group) = group_from_rows(uuid, rows)? else {
+            return Ok(None);
+        };
+        let mut file_versions = Vec::new();
+        // One row per member (an empty group has one row and no member).
+        if versions && group.1.len() == row_versions.len() {
+            for (member, version) in group.1.iter().zip(row_versions) {
+                if let (Some(_), Some(v)) = (&member.file, version) {
+                    file_versions.push((member.file_uuid.to_string(), v));
+                }
+            }
+            file_versions.sort_unstable();
+            file_versions.dedup();
+        }
+        Ok(Some((owner, group, file_versions)))
+    }
+
+    /// [`GroupStore::group`] on a shared database: a kept group is served once one narrow
+    /// statement finds its row still there and its member files at the versions kept with
+    /// it (see `cache.rs`, [`CheckedGroups`]); otherwise the group is read and kept.
+    async fn checked_group(
+        &self,
+        checked: &CheckedGroups,
+        project: Option<&str>,
+        uuid: Uuid,
+    ) -> Result<Option<GroupWithMembers>, StoreError> {
+        if let Some(kept) = checked.get(uuid) {
+            if project.is_some_and(|p| p != kept.project) {
+                return Ok(None);
+            }
+            let mut sql = Sql::new(
+                "SELECT NULL::text AS uuid, NULL::text AS version FROM groups WHERE uuid = $1",
+            )
+            .bind(uuid);
+            if !kept.versions.is_empty() {
+                sql.push(
+                    " UNION ALL SELECT uuid, xmin::text FROM files \
+                     WHERE project = ",
+                )
+                .push_bind(&kept.project)
+                .push(" AND uuid IN (")
+                .push_list(kept.versions.iter().map(|(u, _)| u.as_str()))
+                .push(")");
+            }
+            let rows: Vec<(Option<String>, Option<String>)> = self.db.fetch_all(&sql).await?;
+            let mut there = false;
+            let mut now = Vec::with_capacity(kept.versions.len());
+            for row in rows {
+                match row {
+                    (Some(file), Some(version)) => now.push((file, version)),
+                    _ => there = true,
+                }
+            }
+            if !there {
+                checked.forget(uuid);
+                return Ok(None);
+            }
+            now.sort_unstable();
+            if now == kept.versions {
+                return Ok(Some(kept.group.clone()));
+            }
+        }
+        let Some((owner, group, versions)) = self.load_group(project, uuid, true).await? else {
+            return Ok(None);
+        };
+        checked.put(owner, group.clone(), versions);
+        Ok(Some(group))
+    }
+
     /// The project's group version (`None` without a project row) and group count.
     async fn group_version(&self, project: &str) -> Result<(Option<i64>, i64), StoreError> {
         let row: Option<(i64, i64)> = self
@@ -221,27 +339,12 @@ impl GroupStore for SqlStore {
         project: Option<&str>,
         uuid: Uuid,
     ) -> Result<Option<GroupWithMembers>, StoreError> {
+        if let Some(checked) = &self.checked_groups {
+            return self.checked_group(checked, project, uuid).await;
+        }
         let load = async {
-            // One query: the group, its members in order, and each member's file.
-            let mut sql = Sql::new(
-                "SELECT g.project AS group_project, g.files_count, g.created_us, \
-                 m.file_uuid AS member_uuid, m.default_effects, \
-                 f.uuid, f.project, f.size, f.blob, f.original_filename, f.mime_type, \
-                 f.image_format, f.image_width, f.image_height, f.color_mode, f.metadata, \
-                 f.tags, f.uploaded_us, f.stored_us, f.removed_us \
-                 FROM groups g \
-                 LEFT JOIN group_members m ON m.group_uuid = g.uuid \
-                 LEFT JOIN files f ON f.uuid = m.file_uuid AND f.project = g.project \
-                 WHERE g.uuid = $1",
-            )
-            .bind(uuid);
-            if let Some(project) = project {
-                sql.push(" AND g.project = ").push_bind(project);
-            }
-            sql.push(" ORDER BY m.position");
-            let rows: Vec<MemberRow> = self.db.fetch_all(&sql).await?;
-            let owner = rows.first().map(|r| r.group_project.clone());
-            Ok(owner.zip(group_from_rows(uuid, rows)?))
+            let found = self.load_group(project, uuid, false).await?;
+            Ok(found.map(|(owner, group, _)| (owner, group)))
         };
         match &self.cache {
             Some(cache) => cache.group_through(project, uuid, load).await,

@@ -292,6 +292,8 @@ pub struct SqlStore {
     changes: Changes,
     /// Pages of groups, checked against the project's group version (both backends).
     group_pages: cache::GroupPages,
+    /// Postgres: groups checked against their rows' versions on every read (`cache.rs`).
+    checked_groups: Option<cache::CheckedGroups>,
 }
 
 impl SqlStore {
@@ -364,11 +366,14 @@ async fn open_with(database_url: &str, cached: bool) -> Result<Arc<dyn Store>, S
         None => Changes::local(),
     };
     let group_commit = group_commit::GroupCommit::spawn(db.clone(), cache.clone(), changes.clone());
+    // Postgres may be shared by replicas: its groups are kept only as checked on every read.
+    let checked_groups = (db.dialect() == Dialect::Postgres).then(cache::CheckedGroups::default);
     Ok(Arc::new(SqlStore {
         db,
         cache,
         group_commit,
         changes,
         group_pages: cache::GroupPages::default(),
+        checked_groups,
     }))
 }
