@@ -2,12 +2,14 @@
 # The Docker image and compose files in a real container engine (issue 18).
 #
 # Starts its own dockerd (Debian's docker.io, installed when missing), builds every image
-# locally (no registry is needed), then for docker/docker-compose.sqlite.yml and
-# docker/docker-compose.postgres.yml (two emulator replicas): brings the stack up, waits for
-# every service to be healthy, runs the official SDKs (pyuploadcare, @uploadcare/upload-client,
+# locally (no registry is needed), then for docker/docker-compose.sqlite.yml,
+# docker/docker-compose.postgres.yml and docker/docker-compose.replicas.yml (two replicas on
+# Postgres with bytes in S3, nginx in front): brings the stack up, waits for every service to
+# be healthy, runs the official SDKs (pyuploadcare, @uploadcare/upload-client,
 # @uploadcare/rest-client: upload, group, REST list/info, CDN bytes) against the published
-# ports and from a container on the compose network by service name, checks that data
-# survives `down` / `up`, that the emulator runs as a non-root user and that `docker stop`
+# port and from a container on the compose network by service name, checks that data
+# survives `down` / `up` (for the replicas: that both replicas, recreated without their
+# disks, still serve it), that the emulator runs as a non-root user and that `docker stop`
 # ends it within 2 s. Measures the image size, the time to ready and to healthy, and the idle
 # memory, and stops dockerd (by its PID) at the end.
 #
@@ -17,7 +19,7 @@
 #                    data root, so a second run neither debootstraps nor imports again
 #                    (default: target/docker-e2e)
 #
-# Runs as root (dockerd needs it); CI runs it from .ci/run. Publishes ports 8000 and 8001.
+# Runs as root (dockerd needs it); CI runs it from .ci/run. Publishes port 8000.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,11 +37,16 @@ STARTED=$(now)
 PROJECT=ucdockere2e
 EMULATOR_IMAGE=uploadcare-emulator:latest
 DEBIAN_IMAGE=uc-e2e-debian:bookworm
-export UC_POSTGRES_IMAGE=uc-e2e-postgres:15 # read by docker/docker-compose.postgres.yml
+# Read by the compose files in place of the official images (none can be pulled here).
+export UC_POSTGRES_IMAGE=uc-e2e-postgres:15
+export UC_NGINX_IMAGE=uc-e2e-nginx:bookworm
+MOTO_VERSION=5.2.1 # moto[server] from PyPI, as tests/replicas/run.sh installs it
+export UC_S3_IMAGE=uc-e2e-s3:moto-$MOTO_VERSION
 CACHE=${UC_DOCKER_CACHE:-$ROOT/target/docker-e2e}
 PY_DIR="$ROOT/tests/sdk/python"
 JS_DIR="$ROOT/tests/sdk/js"
 # The SDK suites' scenarios this smoke test runs: upload, group, REST list/info.
+MOTO_VENV="$ROOT/target/replicas/moto-venv"
 PY_SCENARIOS=(upload_small_file upload_png_image create_group_with_cdn_operations_member
   rest_file_info_after_upload rest_group_info rest_list_groups_limit)
 JS_SCENARIOS=(upload_small_file upload_file_group_from_buffers group_with_cdn_operations_member
@@ -136,6 +143,17 @@ fi
 site_packages=$(echo "$PY_DIR"/.venv/lib/python3*/site-packages)
 [[ "$site_packages" == */python3.11/site-packages ]] ||
   die "the SDK venv must use Python 3.11 (Debian 12's, as the client container): $site_packages"
+# The S3 stand-in image runs Debian 12's python3 on this venv's packages, the same way.
+if [[ ! -x "$MOTO_VENV/bin/moto_server" ]] ||
+  ! "$MOTO_VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')"; then
+  say "creating the moto venv (moto[server]==$MOTO_VERSION)"
+  rm -rf "$MOTO_VENV"
+  python3 -m venv "$MOTO_VENV"
+  "$MOTO_VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+moto_site=$(echo "$MOTO_VENV"/lib/python3*/site-packages)
+[[ "$moto_site" == */python3.11/site-packages ]] ||
+  die "the moto venv must use Python 3.11 (Debian 12's, as the S3 container): $moto_site"
 
 # ------------------------------------------------------------------------------ binary
 BIN=${UC_DOCKER_BIN:-}
@@ -147,11 +165,9 @@ fi
 BIN=$(realpath "$BIN")
 
 # ------------------------------------------------------------------------------ dockerd
-for port in 8000 8001; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    die "port $port is in use; the compose files publish 8000 and 8001"
-  fi
-done
+if (exec 3<>"/dev/tcp/127.0.0.1/8000") 2>/dev/null; then
+  die "port 8000 is in use; the compose files publish it"
+fi
 say "dockerd (data root $CACHE/engine)"
 export DOCKER_HOST="unix://$WORK/docker.sock"
 mkdir -p "$CACHE/engine"
@@ -166,7 +182,7 @@ done
 docker version --format 'engine {{.Server.Version}}, API {{.Server.APIVersion}}'
 # Whatever an interrupted run left behind in the kept data root.
 docker rm -f "$PROJECT-measure" >/dev/null 2>&1 || true
-for file in docker-compose.sqlite.yml docker-compose.postgres.yml; do
+for file in docker-compose.sqlite.yml docker-compose.postgres.yml docker-compose.replicas.yml; do
   docker-compose -p "$PROJECT" -f "docker/$file" down -v --remove-orphans -t 1 >/dev/null 2>&1 || true
 done
 
@@ -206,6 +222,26 @@ else
 fi
 build -f "$HERE/images/postgres.Dockerfile" --build-arg "BASE=$DEBIAN_IMAGE" \
   -t "$UC_POSTGRES_IMAGE" "$HERE/images"
+build -f "$HERE/images/nginx.Dockerfile" --build-arg "BASE=$DEBIAN_IMAGE" \
+  -t "$UC_NGINX_IMAGE" "$HERE/images"
+# moto's packages are some 100 MB of build context: built once per root file system and
+# Dockerfile (the image's label), kept in the engine's data root.
+s3_key="$key-$(sha256sum <"$HERE/images/s3.Dockerfile" | cut -c1-16)"
+say "image $UC_S3_IMAGE (moto[server] $MOTO_VERSION)"
+if [[ "$(docker image inspect -f '{{index .Config.Labels "uc-e2e-key"}}' "$UC_S3_IMAGE" 2>/dev/null)" == "$s3_key" ]]; then
+  echo "reusing the image $UC_S3_IMAGE" >&2
+else
+  s3ctx="$WORK/s3-context"
+  mkdir -p "$s3ctx"
+  cp -a "$moto_site" "$s3ctx/site-packages"
+  printf '#!/bin/sh\nexec python3 -c "import sys; from moto.server import main; sys.exit(main())" "$@"\n' \
+    >"$s3ctx/moto_server"
+  chmod 0755 "$s3ctx/moto_server"
+  cp "$HERE/images/s3.Dockerfile" "$s3ctx/"
+  build -f "$s3ctx/s3.Dockerfile" --build-arg "BASE=$DEBIAN_IMAGE" --label "uc-e2e-key=$s3_key" \
+    -t "$UC_S3_IMAGE" "$s3ctx"
+  rm -rf "$s3ctx"
+fi
 docker image prune -f >/dev/null # the previous run's images, now untagged
 
 # ------------------------------------------------------------------------------ helpers
@@ -382,13 +418,11 @@ COMPOSE_FILE=""
 
 # ------------------------------------------------------------------------------ Postgres
 COMPOSE_FILE=docker-compose.postgres.yml
-say "[$COMPOSE_FILE] up (Postgres and two emulator replicas)"
+say "[$COMPOSE_FILE] up (Postgres and the emulator)"
 ms=$(up)
 figure "compose up to all healthy ($COMPOSE_FILE)" "$ms ms"
 check_user uploadcare
-check_user uploadcare-replica
-smoke_host http://127.0.0.1:8000 http://127.0.0.1:8001
-smoke_network http://uploadcare-replica:8000 http://uploadcare:8000
+smoke_host http://127.0.0.1:8000
 sleep 2
 figure "idle RSS after the SDK suites (Postgres)" "$(rss "$(container uploadcare)")"
 say "[$COMPOSE_FILE] data survives down / up"
@@ -397,9 +431,45 @@ uuid=$(upload_marker http://127.0.0.1:8000)
 compose down >/dev/null 2>&1
 up >/dev/null
 check_marker http://127.0.0.1:8000 "$uuid"
-check_marker http://127.0.0.1:8001 "$uuid"
-check_stop uploadcare-replica
 check_stop uploadcare
+compose down -v >/dev/null 2>&1
+COMPOSE_FILE=""
+
+# ------------------------------------------------------------------------------ replicas
+COMPOSE_FILE=docker-compose.replicas.yml
+say "[$COMPOSE_FILE] up (Postgres, S3, two emulator replicas, nginx)"
+ms=$(up)
+figure "compose up to all healthy ($COMPOSE_FILE)" "$ms ms"
+check_user uploadcare-1
+check_user uploadcare-2
+smoke_host http://127.0.0.1:8000
+# Through nginx, and each replica reading what was written through it.
+smoke_network http://nginx:8000 http://uploadcare-1:8000 http://uploadcare-2:8000
+# s3_objects: how many objects the S3 service's bucket holds (up to 1000).
+s3_objects() {
+  compose exec -T s3 python3 -c "import urllib.request as u
+print(u.urlopen('http://127.0.0.1:5000/uploadcare?list-type=2').read().decode().count('<Key>'))"
+}
+if "$BIN" --help | grep -q -- --blob-store; then
+  objects=$(s3_objects)
+  [[ "$objects" -gt 0 ]] || die "no object in the S3 service's bucket: the replicas keep bytes elsewhere"
+  echo "ok $objects objects in the bucket"
+else
+  echo "note: $BIN has no --blob-store yet: the replicas share a volume, the bucket is unused" >&2
+fi
+say "[$COMPOSE_FILE] both replicas, recreated without their disks, serve what was uploaded"
+uuid=$(upload_marker http://127.0.0.1:8000)
+[[ -n "$uuid" ]] || die "upload of the marker failed"
+compose rm -s -f -v uploadcare-1 uploadcare-2 >/dev/null 2>&1
+up >/dev/null
+# nginx resolves the replicas' names when it starts; recreated containers may have new
+# addresses (docs/replicas.md).
+compose restart -t 5 nginx >/dev/null 2>&1
+wait_healthy
+check_marker http://127.0.0.1:8000 "$uuid" # round robin: one replica,
+check_marker http://127.0.0.1:8000 "$uuid" # then the other
+check_stop uploadcare-2
+check_stop uploadcare-1
 compose down -v >/dev/null 2>&1
 COMPOSE_FILE=""
 

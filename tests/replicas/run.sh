@@ -138,7 +138,8 @@ if [[ -z "$MOTO" ]]; then
   if [[ ! -x "$venv/bin/moto_server" ]]; then
     say "installing moto[server] into $venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]'
+    # The version tests/docker/e2e.sh puts into its S3 image (it shares this venv).
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.1'
   fi
   MOTO="$venv/bin/moto_server"
 fi

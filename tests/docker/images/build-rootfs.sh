@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Debian root file system the e2e test's helper images share (tests/docker/e2e.sh):
-# Debian 12 minbase with PostgreSQL 15 (the Postgres service), Python 3, Node.js 18 and curl
-# (the client container that runs the SDK suites inside the compose network). No image
+# Debian 12 minbase with PostgreSQL 15 (the Postgres service), nginx-light (the proxy in
+# front of the replicas), Python 3 (also moto's S3 server), Node.js 18 and curl (the client
+# container that runs the SDK suites inside the compose network). No image
 # registry is needed: debootstrap fetches Debian packages from the apt mirror this machine
 # already uses, and `docker import` turns the tarball into an image.
 #
@@ -31,7 +32,8 @@ debootstrap --variant=minbase --include=python3,nodejs,curl,ca-certificates \
   "$suite" "$dir" "$mirror" >"$dir.log" 2>&1 || { tail -n 30 "$dir.log" >&2; rm -f "$dir.log"; exit 1; }
 rm -f "$dir.log"
 
-# PostgreSQL in a second step: no cluster created and no service started by its postinst.
+# PostgreSQL and nginx in a second step: no cluster created and no service started by their
+# postinst.
 printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
 chmod +x "$dir/usr/sbin/policy-rc.d"
 mkdir -p "$dir/etc/postgresql-common"
@@ -39,7 +41,7 @@ echo "create_main_cluster = false" >"$dir/etc/postgresql-common/createcluster.co
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
 mount -t proc proc "$dir/proc"
 chroot "$dir" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  postgresql-15 >"$dir.log" 2>&1 || { tail -n 30 "$dir.log" >&2; rm -f "$dir.log"; exit 1; }
+  postgresql-15 nginx-light >"$dir.log" 2>&1 || { tail -n 30 "$dir.log" >&2; rm -f "$dir.log"; exit 1; }
 rm -f "$dir.log"
 umount "$dir/proc"
 # The data directory the image's entrypoint initialises (a named volume copies its owner).
