@@ -9,6 +9,9 @@ use std::time::Duration;
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::blobs::s3::S3Location;
+use crate::blobs::BlobStoreUrl;
+
 /// Command line and environment (clap reads each flag's `UC_*` variable when the flag is absent).
 #[derive(Debug, Default, Parser)]
 #[command(
@@ -38,6 +41,10 @@ pub struct Args {
     /// Directory for file bytes and the default SQLite database [default: ./uploadcare-data].
     #[arg(long, env = "UC_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where file bytes live: file:///dir or s3://bucket[/prefix]?endpoint=…&region=…
+    /// (credentials from AWS_*) [default: the data directory].
+    #[arg(long, env = "UC_BLOB_STORE")]
+    pub blob_store: Option<String>,
     /// A project as PUB_KEY:SECRET_KEY; repeatable (UC_PROJECTS: comma-separated).
     #[arg(long = "project", env = "UC_PROJECTS", value_delimiter = ',')]
     pub projects: Vec<String>,
@@ -105,6 +112,8 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     /// See [`Args::data_dir`].
     pub data_dir: Option<PathBuf>,
+    /// See [`Args::blob_store`].
+    pub blob_store: Option<String>,
     /// See [`Args::upload_base_url`].
     pub upload_base_url: Option<String>,
     /// See [`Args::api_base_url`].
@@ -138,7 +147,7 @@ pub struct FileConfig {
 }
 
 /// A project's custom storage (`[[storages]]`), the `target` of `POST /files/remote_copy/`
-/// (src/storages.rs). A local directory for now; S3 comes with the scale-out blob store.
+/// (src/storages.rs): a local `directory` or an `s3` bucket URL (exactly one).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
@@ -147,7 +156,10 @@ pub struct StorageConfig {
     /// The storage's name (a request's `target`).
     pub name: String,
     /// The directory copies are written to.
-    pub directory: PathBuf,
+    pub directory: Option<PathBuf>,
+    /// The bucket copies are written to: `s3://bucket[/prefix]?endpoint=…&region=…`
+    /// (credentials from the `AWS_*` variables, as the blob store's).
+    pub s3: Option<String>,
     /// The bucket name answers show (`s3://<bucket>/<key>`); default: the storage's name.
     pub bucket: Option<String>,
     /// The pattern used when a request gives none; default `${default}`.
@@ -258,6 +270,8 @@ pub struct Config {
     pub database_url: String,
     /// Data directory.
     pub data_dir: PathBuf,
+    /// The blob store (src/blobs/); `None`: the data directory.
+    pub blob_store: Option<BlobStoreUrl>,
     /// Projects to create or update at start-up.
     pub projects: Vec<ProjectConfig>,
     /// Public base URLs, `None` to follow the request's host.
@@ -292,6 +306,10 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("database_url", &redact_url(&self.database_url))
             .field("data_dir", &self.data_dir)
+            .field(
+                "blob_store",
+                &self.blob_store.as_ref().map(ToString::to_string),
+            )
             .field(
                 "projects",
                 &self.projects.iter().map(|p| &p.pub_key).collect::<Vec<_>>(),
@@ -341,6 +359,15 @@ impl Config {
                 redact_url(&database_url)
             ));
         }
+        let blob_store = args
+            .blob_store
+            .or(file.blob_store)
+            .filter(|u| !u.is_empty())
+            .map(|u| {
+                BlobStoreUrl::parse(&u)
+                    .map_err(|e| format!("--blob-store / UC_BLOB_STORE / blob_store: {e}"))
+            })
+            .transpose()?;
         let log_format = match args.log_format.or(file.log_format).as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -419,6 +446,29 @@ impl Config {
             if s.name.trim().is_empty() || s.pub_key.trim().is_empty() {
                 return Err("every storage needs a pub_key and a name".to_owned());
             }
+            match (&s.directory, &s.s3) {
+                (Some(_), None) => {}
+                (None, Some(url)) => {
+                    let parsed = url::Url::parse(url)
+                        .map_err(|e| e.to_string())
+                        .and_then(|u| {
+                            if u.scheme() == "s3" {
+                                S3Location::from_url(&u)
+                            } else {
+                                Err("not an s3:// URL".to_owned())
+                            }
+                        });
+                    if let Err(e) = parsed {
+                        return Err(format!("storage {:?} of {}: s3: {e}", s.name, s.pub_key));
+                    }
+                }
+                _ => {
+                    return Err(format!(
+                        "storage {:?} of {} needs exactly one of directory and s3",
+                        s.name, s.pub_key
+                    ))
+                }
+            }
             if storages[..i]
                 .iter()
                 .any(|o| o.pub_key == s.pub_key && o.name == s.name)
@@ -437,6 +487,7 @@ impl Config {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8000))),
             database_url,
             data_dir,
+            blob_store,
             projects,
             public_urls: PublicUrls {
                 upload: url(args.upload_base_url.or(file.upload_base_url))?,

@@ -84,9 +84,9 @@ impl AppState {
         let store = store::open(&config.database_url)
             .await
             .map_err(|e| failed("cannot open the database", e))?;
-        let blobs = Blobs::open(&config.data_dir)
+        let blobs = Blobs::open(config.blob_store.as_ref(), &config.data_dir)
             .await
-            .map_err(|e| failed("cannot open the blob directory", e))?;
+            .map_err(|e| failed("cannot open the blob store", e))?;
         let projects = Projects::new(store.clone());
         for p in &config.projects {
             projects
@@ -117,7 +117,7 @@ impl AppState {
         // Bytes a crash left without a row go, in the background (src/sweep.rs).
         let sweeper = state.clone();
         tokio::spawn(async move {
-            match sweep::orphans(sweeper.store.as_ref(), &sweeper.config.data_dir).await {
+            match sweep::orphans(sweeper.store.as_ref(), &sweeper.blobs).await {
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(removed, "swept orphan blobs"),
                 Err(e) => tracing::warn!(error = %e, "orphan blob sweep failed"),

@@ -1,12 +1,13 @@
 //! Custom storages of `POST /files/remote_copy/`: named per project in the configuration
 //! (`[[storages]]`), each a place a copy is written to under a key built from a `pattern`.
 //!
-//! One backend today: a local directory (`directory = "/path"`), where a key is a relative
-//! path and `make_public` decides the file's permissions (world-readable or owner-only).
-//! The answer names the copy `s3://<bucket>/<key>` as production does, `bucket` being the
-//! storage's configured bucket name. **Seam:** an S3 bucket is another implementation of
-//! [`RemoteStorage::put`], to be written with the blob store of the scale-out work (the
-//! `object_store` crate); the configuration already has the `bucket` name it would use.
+//! Two backends: a local directory (`directory = "/path"`), where a key is a relative path
+//! and `make_public` decides the file's permissions (world-readable or owner-only); and an
+//! S3-compatible bucket (`s3 = "s3://bucket[/prefix]?endpoint=…"`, the blob store's
+//! `object_store` code, src/blobs/s3.rs), where the key is the object's key and
+//! `make_public` writes it with the `public-read` ACL. An existing object or file is left
+//! as it is. The answer names the copy `s3://<bucket>/<key>` as production does, `bucket`
+//! being the storage's configured bucket name.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -134,6 +135,12 @@ impl RemoteStorage for Directory {
         file.sync_all()?;
         Ok(Put::Created)
     }
+}
+
+/// The bucket of an `s3` storage (checked at start-up, so an error here is unexpected).
+pub fn s3_location(url: &str) -> Result<crate::blobs::s3::S3Location, String> {
+    let url = url::Url::parse(url).map_err(|e| e.to_string())?;
+    crate::blobs::s3::S3Location::from_url(&url)
 }
 
 /// The project's storage named `name`, if configured.

@@ -282,9 +282,13 @@ async fn work(
     };
     match request {
         Request::ClamAv { .. } => {
-            let path = state.blobs.path(&file.blob);
+            let copy = state
+                .blobs
+                .local_copy(&file.blob)
+                .await
+                .map_err(|e| e.to_string())?;
             let signatures = state.config.virus_signatures.clone();
-            let found = tokio::task::spawn_blocking(move || clamav::scan(&path, &signatures))
+            let found = tokio::task::spawn_blocking(move || clamav::scan(copy.path(), &signatures))
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())?;
@@ -318,14 +322,15 @@ async fn work(
             Ok(outcome(data, rekognition::VERSION))
         }
         Request::RemoveBg(params) => {
-            let path = state.blobs.path(&file.blob);
+            let bytes = state
+                .blobs
+                .read_all(&file.blob)
+                .await
+                .map_err(|e| e.to_string())?;
             let p = params.clone();
-            let png = tokio::task::spawn_blocking(move || {
-                let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-                remove_bg::run(&bytes, &p)
-            })
-            .await
-            .map_err(|e| e.to_string())??;
+            let png = tokio::task::spawn_blocking(move || remove_bg::run(&bytes, &p))
+                .await
+                .map_err(|e| e.to_string())??;
             let mut writer = state.blobs.writer().await.map_err(|e| e.to_string())?;
             writer.write(&png).await.map_err(|e| e.to_string())?;
             let blob = writer.finish().await.map_err(|e| e.to_string())?;

@@ -7,13 +7,23 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::path::PathBuf;
 
 use chrono::{Datelike, TimeZone, Timelike, Utc};
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::blobs::Blobs;
+
 /// Largest total of file sizes an archive may hold.
 pub const MAX_ARCHIVE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Where an entry's bytes are.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A blob, by its address.
+    Blob(String),
+    /// A local file (converters' pages).
+    File(std::path::PathBuf),
+}
 
 /// One file to put in an archive.
 #[derive(Clone, Debug)]
@@ -21,7 +31,7 @@ pub struct Entry {
     /// Name inside the archive (see [`entry_names`]).
     pub name: String,
     /// Where the bytes are.
-    pub path: PathBuf,
+    pub source: Source,
     /// Size in bytes.
     pub size: u64,
     /// Modification time, seconds since the epoch.
@@ -95,12 +105,16 @@ fn padded(n: u64) -> u64 {
 const COPY_BUFFER: usize = 64 * 1024;
 
 /// Writes a ZIP of stored entries (UTF-8 names) and finishes with its central directory.
-pub async fn write_zip<W: AsyncWrite + Unpin>(out: &mut W, entries: &[Entry]) -> io::Result<()> {
+pub async fn write_zip<W: AsyncWrite + Unpin>(
+    out: &mut W,
+    blobs: &Blobs,
+    entries: &[Entry],
+) -> io::Result<()> {
     let too_big = || io::Error::other("archive exceeds 32-bit ZIP limits");
     let mut offset: u64 = 0;
     let mut central = Vec::new();
     for e in entries {
-        let crc = file_crc(e).await?;
+        let crc = file_crc(blobs, e).await?;
         let size = u32::try_from(e.size).map_err(|_| too_big())?;
         let name_len = u16::try_from(e.name.len()).map_err(|_| too_big())?;
         let local_offset = u32::try_from(offset).map_err(|_| too_big())?;
@@ -119,7 +133,7 @@ pub async fn write_zip<W: AsyncWrite + Unpin>(out: &mut W, entries: &[Entry]) ->
         local.extend_from_slice(&0u16.to_le_bytes()); // extra
         local.extend_from_slice(e.name.as_bytes());
         out.write_all(&local).await?;
-        copy_file(out, e).await?;
+        copy_file(out, blobs, e).await?;
         offset += local.len() as u64 + e.size;
 
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
@@ -155,7 +169,11 @@ pub async fn write_zip<W: AsyncWrite + Unpin>(out: &mut W, entries: &[Entry]) ->
 }
 
 /// Writes a ustar TAR, with a PAX `path` record before entries whose name does not fit.
-pub async fn write_tar<W: AsyncWrite + Unpin>(out: &mut W, entries: &[Entry]) -> io::Result<()> {
+pub async fn write_tar<W: AsyncWrite + Unpin>(
+    out: &mut W,
+    blobs: &Blobs,
+    entries: &[Entry],
+) -> io::Result<()> {
     for e in entries {
         if let Some(record) = pax_record(&e.name) {
             let header = tar_header(
@@ -175,7 +193,7 @@ pub async fn write_tar<W: AsyncWrite + Unpin>(out: &mut W, entries: &[Entry]) ->
         }
         out.write_all(&tar_header(&e.name, e.size, e.mtime_s, b'0'))
             .await?;
-        copy_file(out, e).await?;
+        copy_file(out, blobs, e).await?;
         out.write_all(&vec![0; (padded(e.size) - e.size) as usize])
             .await?;
     }
@@ -227,8 +245,8 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 /// Copies exactly `e.size` bytes of the entry's file to `out`.
-async fn copy_file<W: AsyncWrite + Unpin>(out: &mut W, e: &Entry) -> io::Result<()> {
-    let file = tokio::fs::File::open(&e.path).await?;
+async fn copy_file<W: AsyncWrite + Unpin>(out: &mut W, blobs: &Blobs, e: &Entry) -> io::Result<()> {
+    let file = open(blobs, e).await?;
     let copied = tokio::io::copy(&mut file.take(e.size), out).await?;
     if copied != e.size {
         return Err(io::Error::other("blob shorter than its recorded size"));
@@ -236,9 +254,20 @@ async fn copy_file<W: AsyncWrite + Unpin>(out: &mut W, e: &Entry) -> io::Result<
     Ok(())
 }
 
+/// The entry's bytes, streamed.
+async fn open(blobs: &Blobs, e: &Entry) -> io::Result<crate::blobs::BlobReader> {
+    match &e.source {
+        Source::Blob(hash) => blobs
+            .read(hash)
+            .await
+            .map_err(|err| io::Error::other(err.to_string())),
+        Source::File(path) => Ok(Box::pin(tokio::fs::File::open(path).await?)),
+    }
+}
+
 /// CRC-32 of the entry's file, read in chunks.
-async fn file_crc(e: &Entry) -> io::Result<u32> {
-    let mut file = tokio::fs::File::open(&e.path).await?.take(e.size);
+async fn file_crc(blobs: &Blobs, e: &Entry) -> io::Result<u32> {
+    let mut file = open(blobs, e).await?.take(e.size);
     let mut crc = Crc32::default();
     let mut buf = vec![0u8; COPY_BUFFER];
     loop {
@@ -375,26 +404,28 @@ mod tests {
     #[tokio::test]
     async fn lengths_match_what_is_written() {
         let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(None, dir.path()).await.unwrap();
         let mut entries = Vec::new();
         for (i, size) in [0usize, 1, 511, 512, 513, 70_000].into_iter().enumerate() {
-            let path = dir.path().join(i.to_string());
-            std::fs::write(&path, vec![i as u8; size]).unwrap();
+            let mut writer = blobs.writer().await.unwrap();
+            writer.write(&vec![i as u8; size]).await.unwrap();
+            let hash = writer.finish().await.unwrap().hash;
             entries.push(Entry {
                 name: if i == 3 {
                     "n".repeat(200)
                 } else {
                     format!("{i}.bin")
                 },
-                path,
+                source: Source::Blob(hash),
                 size: size as u64,
                 mtime_s: 1_700_000_000,
             });
         }
         let mut zip = Vec::new();
-        write_zip(&mut zip, &entries).await.unwrap();
+        write_zip(&mut zip, &blobs, &entries).await.unwrap();
         assert_eq!(zip.len() as u64, zip_len(&entries));
         let mut tar = Vec::new();
-        write_tar(&mut tar, &entries).await.unwrap();
+        write_tar(&mut tar, &blobs, &entries).await.unwrap();
         assert_eq!(tar.len() as u64, tar_len(&entries));
         assert_eq!(tar.len() % 512, 0);
     }

@@ -24,7 +24,7 @@ use axum::routing::any;
 use axum::Router;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
 use tokio_util::io::ReaderStream;
 
 use self::archive::{Entry, MAX_ARCHIVE_BYTES};
@@ -33,6 +33,7 @@ use self::http::{http_date, if_range_holds, not_modified, range, RangeAnswer};
 use self::path::{ArchiveFormat, CdnPath, GroupTarget, Operation};
 use self::transform::cache::Variant;
 use self::transform::{Pipeline, TransformError};
+use crate::blobs::Blobs;
 use crate::domain::files::is_live;
 use crate::domain::groups::GroupId;
 use crate::routing::Api;
@@ -251,8 +252,6 @@ async fn deliver_original(
     operations: &[Operation],
     filename: Option<String>,
 ) -> Result<Response, CdnError> {
-    let path = state.blobs.path(&file.blob);
-    let blob = tokio::fs::File::open(&path).await?;
     let etag = format!("\"{}\"", file.blob);
     let name = filename.unwrap_or_else(|| file.original_filename.clone());
     let builder = common_headers(state, file, &etag);
@@ -264,7 +263,7 @@ async fn deliver_original(
         builder,
         &etag,
         file,
-        Payload::File(blob),
+        Payload::Blob(state.blobs.clone(), file.blob.clone()),
         mime,
         kind,
         &name,
@@ -272,9 +271,9 @@ async fn deliver_original(
     .await
 }
 
-/// A body to serve: a blob on disk or bytes in memory.
+/// A body to serve: a blob in the store (by its address) or bytes in memory.
 enum Payload {
-    File(tokio::fs::File),
+    Blob(Blobs, String),
     Bytes(Bytes),
 }
 
@@ -320,7 +319,7 @@ async fn respond(
             .map_err(internal);
     }
     let size = match &payload {
-        Payload::File(f) => f.metadata().await?.len(),
+        Payload::Blob(blobs, hash) => blobs.size(hash).await?,
         Payload::Bytes(b) => b.len() as u64,
     };
     let wanted = if if_range_holds(request.header(header::IF_RANGE), etag, last_modified_s) {
@@ -338,10 +337,11 @@ async fn respond(
     };
     let body = match payload {
         _ if request.head => Body::empty(),
-        Payload::File(mut blob) => {
-            blob.seek(std::io::SeekFrom::Start(start)).await?;
-            Body::from_stream(ReaderStream::with_capacity(blob.take(len), CHUNK))
-        }
+        // A ranged read: on S3 one ranged GET of just these bytes.
+        Payload::Blob(blobs, hash) => Body::from_stream(ReaderStream::with_capacity(
+            blobs.read_range(&hash, start, len).await?,
+            CHUNK,
+        )),
         Payload::Bytes(bytes) => {
             // Both ends lie inside the body (`range` guarantees it).
             let (start, end) = (start as usize, (start + len) as usize);
@@ -589,7 +589,7 @@ fn group_archive(
         .zip(names)
         .map(|(f, name)| Entry {
             name,
-            path: state.blobs.path(&f.blob),
+            source: archive::Source::Blob(f.blob.clone()),
             size: u64::try_from(f.size).unwrap_or(0),
             mtime_s: f.uploaded_us.div_euclid(1_000_000),
         })
@@ -604,10 +604,11 @@ fn group_archive(
     } else {
         // The writer runs beside the response; a closed connection ends it with an error.
         let (mut writer, reader) = tokio::io::duplex(CHUNK);
+        let blobs = state.blobs.clone();
         tokio::spawn(async move {
             let written = match format {
-                ArchiveFormat::Zip => archive::write_zip(&mut writer, &entries).await,
-                ArchiveFormat::Tar => archive::write_tar(&mut writer, &entries).await,
+                ArchiveFormat::Zip => archive::write_zip(&mut writer, &blobs, &entries).await,
+                ArchiveFormat::Tar => archive::write_tar(&mut writer, &blobs, &entries).await,
             };
             if let Err(e) = written {
                 tracing::warn!(error = %e, "group archive stopped");

@@ -1,4 +1,4 @@
-//! Running one job: the converter in a work folder in the blob directory's temporary space,
+//! Running one job: the converter in a work folder in this process's temporary folder,
 //! then the outputs adopted as blobs and the result rows completed in one transaction.
 
 use std::ffi::OsString;
@@ -110,10 +110,11 @@ async fn convert_document(
     if source.image.is_some() {
         return image_document(state, source, target, work, name).await;
     }
-    let src = state.blobs.path(&source.blob);
     // Converters read the type from the name: give the source its extension.
     let named = work.join(format!("source.{format}"));
-    tokio::fs::copy(&src, &named)
+    state
+        .blobs
+        .copy_to(&source.blob, &named)
         .await
         .map_err(|e| format!("cannot read the source: {e}"))?;
     let pdf = if format == "pdf" {
@@ -160,7 +161,7 @@ async fn convert_document(
             tools::run("pdftotext", &[arg(&pdf), arg(&out)]).await?;
             Ok(single(out, name))
         }
-        "jpg" | "png" => pdf_pages(job, spec, &pdf, work, &stem).await,
+        "jpg" | "png" => pdf_pages(state, job, spec, &pdf, work, &stem).await,
         other => Err(format!("The emulator does not convert {format} to {other}")),
     }
 }
@@ -216,6 +217,7 @@ async fn page_count(pdf: &Path) -> Result<u32, String> {
 /// PDF pages as images: one page, or every page (a ZIP of them as the result, as
 /// production, and a group of them with `save_in_group`).
 async fn pdf_pages(
+    state: &AppState,
     job: &Job,
     spec: &DocumentPath,
     pdf: &Path,
@@ -271,7 +273,7 @@ async fn pdf_pages(
             .map_err(|e| format!("pdftoppm wrote no page: {e}"))?;
         entries.push(crate::cdn::archive::Entry {
             name: name.clone(),
-            path: path.clone(),
+            source: crate::cdn::archive::Source::File(path.clone()),
             size: meta.len(),
             mtime_s: job.source.uploaded_us / 1_000_000,
         });
@@ -279,7 +281,7 @@ async fn pdf_pages(
     let mut file = tokio::fs::File::create(&zip)
         .await
         .map_err(|e| format!("cannot write the archive: {e}"))?;
-    crate::cdn::archive::write_zip(&mut file, &entries)
+    crate::cdn::archive::write_zip(&mut file, &state.blobs, &entries)
         .await
         .map_err(|e| format!("cannot write the archive: {e}"))?;
     tokio::io::AsyncWriteExt::flush(&mut file)
@@ -382,13 +384,18 @@ async fn convert_video(
     spec: &VideoPath,
     work: &Path,
 ) -> Result<Output, String> {
-    let src = state.blobs.path(&job.source.blob);
+    let source = state
+        .blobs
+        .local_copy(&job.source.blob)
+        .await
+        .map_err(|e| format!("cannot read the source: {e}"))?;
+    let src = source.path();
     let out = work.join(format!("out.{}", spec.format));
     let mut args = vec![arg("-v"), arg("error"), arg("-y")];
     if let Some((start, _)) = spec.cut {
         args.extend([arg("-ss"), arg(format!("{start:.3}"))]);
     }
-    args.extend([arg("-i"), arg(&src)]);
+    args.extend([arg("-i"), arg(src)]);
     if let Some((_, Some(length))) = spec.cut {
         args.extend([arg("-t"), arg(format!("{length:.3}"))]);
     }

@@ -189,18 +189,28 @@ pub async fn remote_copy(
     let key = object_key(pattern, &parts).map_err(CopyError::Pattern)?;
     let bytes = match copy_bytes(state, source).await? {
         Some(b) => b,
-        None => tokio::fs::read(state.blobs.path(&file.blob))
+        None => state.blobs.read_all(&file.blob).await?,
+    };
+    let put = match (&storage.directory, &storage.s3) {
+        (Some(root), _) => {
+            let target = Directory { root: root.clone() };
+            let k = key.clone();
+            tokio::task::spawn_blocking(move || target.put(&k, &bytes, public))
+                .await
+                .map_err(|e| CopyError::Store(StoreError::Internal(e.to_string())))?
+                .map_err(|e| CopyError::Store(e.into()))?
+        }
+        (None, Some(url)) => crate::storages::s3_location(url)
+            .map_err(|e| CopyError::Store(StoreError::Internal(e)))?
+            .put_new(&key, bytes, public)
             .await
-            .map_err(|e| CopyError::Store(e.into()))?,
+            .map_err(CopyError::Store)?,
+        (None, None) => {
+            return Err(CopyError::Store(StoreError::Internal(
+                "a storage with neither directory nor s3".into(),
+            )))
+        }
     };
-    let target = Directory {
-        root: storage.directory.clone(),
-    };
-    let k = key.clone();
-    let put = tokio::task::spawn_blocking(move || target.put(&k, &bytes, public))
-        .await
-        .map_err(|e| CopyError::Store(StoreError::Internal(e.to_string())))?
-        .map_err(|e| CopyError::Store(e.into()))?;
     let bucket = storage.bucket.as_deref().unwrap_or(&storage.name);
     Ok((format!("s3://{bucket}/{key}"), put))
 }

@@ -30,6 +30,7 @@ use super::error::{ErrorCode, UploadError};
 use super::files::{file_upload_info, form_tags, metadata_error};
 use super::form::{text_fields, Fields};
 use crate::auth;
+use crate::blobs::Staging;
 use crate::domain::changes::{self, NewFile};
 use crate::domain::files::{base_name, should_store};
 use crate::domain::metadata;
@@ -131,11 +132,14 @@ pub fn metadata_pairs(fields: &Fields) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Where the parts of an upload are kept until completion.
+/// Where the parts of an upload are kept until completion with a `file://` blob store: in
+/// its directory, so the joined file is renamed into place. (S3 stages them in the bucket:
+/// [`crate::blobs::Staging`].)
 fn parts_dir(state: &AppState, uuid: Uuid) -> PathBuf {
     state
-        .config
-        .data_dir
+        .blobs
+        .local_root()
+        .unwrap_or(&state.config.data_dir)
         .join("multipart")
         .join(uuid.simple().to_string())
 }
@@ -188,14 +192,16 @@ pub async fn start(
         completed: false,
     };
     // The data file exists from the start: parts open it (never create it), so a part that
-    // arrives after completion finds nothing to write into.
-    let dir = parts_dir(&state, upload.uuid);
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| UploadError::internal(e.into()))?;
-    tokio::fs::File::create(data_path(&state, upload.uuid))
-        .await
-        .map_err(|e| UploadError::internal(e.into()))?;
+    // arrives after completion finds nothing to write into. (S3: parts meet in the bucket.)
+    if state.blobs.staging().is_none() {
+        let dir = parts_dir(&state, upload.uuid);
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| UploadError::internal(e.into()))?;
+        tokio::fs::File::create(data_path(&state, upload.uuid))
+            .await
+            .map_err(|e| UploadError::internal(e.into()))?;
+    }
     state.store.insert_multipart(&upload).await?;
     let base = bases(&state.config.public_urls, &headers).upload;
     let parts: Vec<String> = (1..=plan.parts)
@@ -267,6 +273,9 @@ pub async fn put_part(
             )
         }
     };
+    if let Some(staging) = state.blobs.staging() {
+        return put_staged_part(&staging, uuid, n, body).await;
+    }
     let dir = parts_dir(&state, uuid);
     // Shared lock on the data file: completion takes it exclusively, so it never joins a
     // file a part is still being written into.
@@ -297,30 +306,81 @@ pub async fn put_part(
                 let _ = tokio::fs::remove_file(&tmp).await;
                 return internal_s3_error(e);
             }
+            part_answer(Received::Done { etag, size })
+        }
+        Ok(other) => part_answer(other),
+        Err(e) => internal_s3_error(e),
+    }
+}
+
+/// S3's answer to a part PUT that ended as `received`.
+fn part_answer(received: Received) -> Response {
+    match received {
+        Received::Done { etag, .. } => {
             let mut response = StatusCode::OK.into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
                 response.headers_mut().insert(header::ETAG, v);
             }
             response
         }
-        Ok(Received::TooLarge) => s3_error(
+        Received::TooLarge => s3_error(
             StatusCode::BAD_REQUEST,
             "EntityTooLarge",
             "Your proposed upload exceeds the maximum allowed size",
         ),
         // S3's answers to a client that stalls or breaks off: the part stays missing.
-        Ok(Received::Failed(BodyFailure::TimedOut)) => s3_error(
+        Received::Failed(BodyFailure::TimedOut) => s3_error(
             StatusCode::BAD_REQUEST,
             "RequestTimeout",
             "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
         ),
-        Ok(Received::Failed(_)) => s3_error(
+        Received::Failed(_) => s3_error(
             StatusCode::BAD_REQUEST,
             "IncompleteBody",
             "You did not provide the number of bytes specified by the Content-Length HTTP header",
         ),
-        Err(e) => internal_s3_error(e),
     }
+}
+
+/// Part `n` of `uuid` staged in the S3 bucket: withdrawn first (missing until whole again),
+/// then streamed to `parts/<upload>/<n>`, which appears only once the body is complete.
+async fn put_staged_part(staging: &Staging, uuid: Uuid, n: u64, body: Body) -> Response {
+    let upload = uuid.simple().to_string();
+    if let Err(e) = staging.remove_part(&upload, n).await {
+        return internal_s3_error(e);
+    }
+    let mut writer = staging.part_writer(&upload, n);
+    let mut md5 = Md5::new();
+    let mut size: u64 = 0;
+    let mut stream = body.into_data_stream();
+    let refused = loop {
+        let chunk = match stream.next().await {
+            None => break None,
+            Some(Err(e)) => break Some(Received::Failed(body_failure(&e))),
+            Some(Ok(chunk)) => chunk,
+        };
+        size += chunk.len() as u64;
+        if size > MAX_PART_SIZE {
+            break Some(Received::TooLarge);
+        }
+        md5.update(&chunk);
+        if let Err(e) = writer.write_all(&chunk).await {
+            let _ = writer.abort().await;
+            return internal_s3_error(e);
+        }
+    };
+    if let Some(refused) = refused {
+        let _ = writer.abort().await;
+        return part_answer(refused);
+    }
+    if let Err(e) = writer.shutdown().await {
+        let _ = writer.abort().await;
+        return internal_s3_error(e);
+    }
+    part_answer(Received::Done {
+        etag: hex::encode(md5.finalize()),
+        size,
+    })
 }
 
 /// Opens the data file at `path` for writing and locks it, shared or `exclusive`. `None`
@@ -430,6 +490,9 @@ pub async fn complete(
     let size = u64::try_from(upload.size).unwrap_or(0);
     let part_size = u64::try_from(upload.part_size).unwrap_or(1).max(1);
     let count = size.div_ceil(part_size);
+    if let Some(staging) = state.blobs.staging() {
+        return complete_staged(&state, &staging, &upload, &project.pub_key, source, count).await;
+    }
 
     // Held until the file is joined: no part is being written meanwhile, and one that comes
     // later finds the data file gone.
@@ -458,6 +521,19 @@ pub async fn complete(
             Err(e) => return Err(UploadError::internal(e.into())),
         }
     }
+    check_sizes(&sizes, size, part_size)?;
+
+    // Every part is whole and in place: the data file is the file.
+    let blob = state.blobs.adopt(&data_path(&state, uuid)).await?;
+    let record = record_completed(&state, &upload, &project.pub_key, blob, &source).await?;
+    if let Err(e) = tokio::fs::remove_dir_all(parts_dir(&state, uuid)).await {
+        tracing::warn!(error = %e, %uuid, "could not remove multipart parts");
+    }
+    Ok(Json(Value::Object(file_upload_info(&record))))
+}
+
+/// Checks the parts' sizes (`None`: missing) against the upload's size and part size.
+fn check_sizes(sizes: &[Option<u64>], size: u64, part_size: u64) -> Result<(), UploadError> {
     let total: u64 = sizes.iter().flatten().sum();
     if total > size {
         return Err(UploadError::new(
@@ -481,13 +557,67 @@ pub async fn complete(
         ));
     }
 
-    // Every part is whole and in place: the data file is the file.
-    let blob = state.blobs.adopt(&data_path(&state, uuid)).await?;
+    Ok(())
+}
 
+/// Completion with parts staged in the S3 bucket: joined in order into one blob (hashed
+/// once, as it streams), the file written, then the parts removed.
+async fn complete_staged(
+    state: &AppState,
+    staging: &Staging,
+    upload: &MultipartUpload,
+    project: &str,
+    source: EventSource,
+    count: u64,
+) -> Result<Json<Value>, UploadError> {
+    use tokio::io::AsyncReadExt;
+    let size = u64::try_from(upload.size).unwrap_or(0);
+    let part_size = u64::try_from(upload.part_size).unwrap_or(1).max(1);
+    let key = upload.uuid.simple().to_string();
+    let staged = staging.parts(&key).await?;
+    let sizes: Vec<Option<u64>> = (1..=count).map(|n| staged.get(&n).copied()).collect();
+    check_sizes(&sizes, size, part_size)?;
+    let mut writer = state.blobs.writer().await?;
+    let mut buf = vec![0u8; 1 << 20];
+    for n in 1..=count {
+        let mut part = staging.read_part(&key, n).await?;
+        loop {
+            let read = part
+                .read(&mut buf)
+                .await
+                .map_err(|e| UploadError::internal(e.into()))?;
+            if read == 0 {
+                break;
+            }
+            writer.write(&buf[..read]).await?;
+        }
+    }
+    if writer.size() != size {
+        // A part was replaced while it was being read.
+        return Err(UploadError::new(
+            ErrorCode::MultipartFileCompletionFailedError,
+        ));
+    }
+    let blob = writer.finish().await?;
+    let record = record_completed(state, upload, project, blob, &source).await?;
+    if let Err(e) = staging.remove_parts(&key).await {
+        tracing::warn!(error = %e, uuid = %upload.uuid, "could not remove staged multipart parts");
+    }
+    Ok(Json(Value::Object(file_upload_info(&record))))
+}
+
+/// Writes the completed upload's file from its joined `blob`.
+async fn record_completed(
+    state: &AppState,
+    upload: &MultipartUpload,
+    project: &str,
+    blob: crate::blobs::Blob,
+    source: &EventSource,
+) -> Result<crate::store::FileRecord, UploadError> {
     // Detection knows common formats only; otherwise the type the client announced stays.
     let record = NewFile {
-        uuid,
-        project: project.pub_key.clone(),
+        uuid: upload.uuid,
+        project: project.to_owned(),
         blob,
         filename: upload.filename.clone(),
         announced_type: Some(upload.content_type.clone()),
@@ -497,15 +627,12 @@ pub async fn complete(
         uploaded_us: state.clock.unique_us(),
     }
     .into_record();
-    if !changes::complete_multipart(&state, &record, &source).await? {
+    if !changes::complete_multipart(state, &record, source).await? {
         return Err(UploadError::new(
             ErrorCode::MultipartFileAlreadyUploadedError,
         ));
     }
-    if let Err(e) = tokio::fs::remove_dir_all(parts_dir(&state, uuid)).await {
-        tracing::warn!(error = %e, %uuid, "could not remove multipart parts");
-    }
-    Ok(Json(Value::Object(file_upload_info(&record))))
+    Ok(record)
 }
 
 #[cfg(test)]

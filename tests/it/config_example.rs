@@ -50,11 +50,19 @@ fn example_config_parses() {
         .collect();
     assert_eq!(storages, [("demopublickey", "mytarget", Some("mybucket"))]);
     assert_eq!(
-        c.storages[0].directory.to_str(),
+        c.storages[0].directory.as_deref().and_then(|d| d.to_str()),
         Some("uploadcare-data/storages/mytarget")
     );
     let twice = "[[storages]]\npub_key = \"p\"\nname = \"a\"\ndirectory = \"d\"\n";
     assert!(Config::resolve(Args::default(), Some(&twice.repeat(2))).is_err());
+    let neither = "[[storages]]\npub_key = \"p\"\nname = \"a\"\n";
+    assert!(Config::resolve(Args::default(), Some(neither)).is_err());
+    let bad_s3 = "[[storages]]\npub_key = \"p\"\nname = \"a\"\ns3 = \"s3://b?x=1\"\n";
+    let err = Config::resolve(Args::default(), Some(bad_s3)).unwrap_err();
+    assert!(err.contains("s3"), "{err}");
+    let bad_store = "blob_store = \"ftp://x/\"\n";
+    let err = Config::resolve(Args::default(), Some(bad_store)).unwrap_err();
+    assert!(err.contains("UC_BLOB_STORE"), "{err}");
     let bad = "[[virus_signatures]]\nname = \"x\"\nhex = \"zz\"\n";
     assert!(Config::resolve(Args::default(), Some(bad)).is_err());
     let both = "[[virus_signatures]]\nname = \"x\"\nhex = \"00\"\nstring = \"a\"\n";

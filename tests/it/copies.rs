@@ -321,7 +321,8 @@ async fn with_storages(backend: Backend) -> (TestServer, tempfile::TempDir) {
             StorageConfig {
                 pub_key: pub_key.into(),
                 name: name.into(),
-                directory: root.join(name),
+                directory: Some(root.join(name)),
+                s3: None,
                 bucket: bucket.map(Into::into),
                 pattern: pattern.map(Into::into),
             }

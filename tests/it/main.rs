@@ -8,6 +8,7 @@ mod common;
 mod addons;
 mod admin;
 mod binary;
+mod blob_store;
 mod cdn;
 mod cdn_transform;
 mod concurrency;

@@ -156,7 +156,7 @@ async fn upload_in_parts_and_complete(backend: Backend) {
         .unwrap();
     let expected = hex::encode(Sha256::digest(bytes(0, size)));
     assert_eq!(file.blob, expected);
-    let on_disk = std::fs::read(s.state.blobs.path(&expected)).unwrap();
+    let on_disk = std::fs::read(blob_path(&s, &expected)).unwrap();
     assert_eq!(hex::encode(Sha256::digest(&on_disk)), expected);
 
     // The session is closed: its parts and a second completion are refused.
@@ -426,7 +426,7 @@ async fn an_oversized_part_never_overwrites_its_neighbour(backend: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(file.blob, expected, "{backend:?}");
-    let on_disk = std::fs::read(s.state.blobs.path(&expected)).unwrap();
+    let on_disk = std::fs::read(blob_path(&s, &expected)).unwrap();
     assert_eq!(hex::encode(Sha256::digest(&on_disk)), expected);
     // Completed: the session's folder is gone.
     let dir = s.state.config.data_dir.join("multipart");
@@ -495,7 +495,7 @@ async fn large_file_streams_through(backend: Backend) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["size"], size);
     let expected = hex::encode(whole.finalize());
-    let path = s.state.blobs.path(&expected);
+    let path = blob_path(&s, &expected);
     assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
     let mut on_disk = Sha256::new();
     let mut f = std::fs::File::open(&path).unwrap();

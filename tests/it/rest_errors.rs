@@ -361,7 +361,8 @@ async fn every_rest_error_has_its_status_and_text() {
         c.storages = vec![uploadcare_emulator::config::StorageConfig {
             pub_key: PUB.into(),
             name: "errors".into(),
-            directory: std::env::temp_dir().join("uc-rest-errors-never-written"),
+            directory: Some(std::env::temp_dir().join("uc-rest-errors-never-written")),
+            s3: None,
             bucket: None,
             pattern: None,
         }];

@@ -46,13 +46,17 @@ pub async fn variant(
         b"\0----"
     });
     let key: cache::Key = hasher.finalize().into();
-    let path = state.blobs.path(&file.blob);
+    let blobs = state.blobs.clone();
+    let hash = file.blob.clone();
+    let runtime = tokio::runtime::Handle::current();
     let pipeline = pipeline.clone();
     state
         .variants
         .get_or_compute(key, move || {
-            let bytes =
-                std::fs::read(&path).map_err(|e| TransformError::Internal(e.to_string()))?;
+            // On the blocking pool, off the runtime's workers: waiting here is allowed.
+            let bytes = runtime
+                .block_on(blobs.read_all(&hash))
+                .map_err(|e| TransformError::Internal(e.to_string()))?;
             execute::run(&bytes, &pipeline, ctx)
         })
         .await

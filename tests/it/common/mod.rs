@@ -16,6 +16,9 @@ use tokio::sync::oneshot;
 use uploadcare_emulator::config::{Args, Config, ProjectConfig};
 use uploadcare_emulator::AppState;
 
+mod moto;
+pub use moto::Moto;
+
 /// Public key of the test project.
 pub const PUB: &str = "demopublickey";
 /// Secret key of the test project.
@@ -382,6 +385,17 @@ where
         (200, JS, format!("cb({json_body})").as_str()),
         "jsonp {code}"
     );
+}
+
+/// Where a `file://` blob store (the default: the data directory) keeps the blob `hash`:
+/// `blobs/<2 hex>/<64 hex>`, the layout kept since the first release.
+pub fn blob_path(s: &TestServer, hash: &str) -> std::path::PathBuf {
+    s.state
+        .config
+        .data_dir
+        .join("blobs")
+        .join(&hash[..2])
+        .join(hash)
 }
 
 /// Files under `dir`, recursively (none when it does not exist).

@@ -1,0 +1,401 @@
+//! The S3 blob store (`--blob-store s3://…`) against a real S3-compatible server (moto):
+//! uploads direct and multipart, `/from_url/`, CDN bytes, ranges and validators, group
+//! archives, image operations, local and remote copies, the orphan sweep, and that no bytes
+//! stay in the data directory.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uploadcare_emulator::config::StorageConfig;
+
+use crate::common::*;
+
+const MIB: usize = 1024 * 1024;
+
+/// A server whose blobs live in a fresh bucket, with a custom storage `bucket` (another
+/// fresh bucket) of the test project; `None` when moto is not available.
+async fn on_s3(backend: Backend) -> Option<(TestServer, &'static Moto, String, String)> {
+    let moto = Moto::shared()?;
+    let blobs = moto.bucket().await;
+    let copies = moto.bucket().await;
+    let store = moto.url(&blobs);
+    let storage = moto.url(&copies);
+    let s = TestServer::start_with(backend, move |c| {
+        c.blob_store = Some(uploadcare_emulator::blobs::BlobStoreUrl::parse(&store).unwrap());
+        c.storages = vec![StorageConfig {
+            pub_key: PUB.into(),
+            name: "bucket".into(),
+            directory: None,
+            s3: Some(storage),
+            bucket: Some("copies".into()),
+            pattern: None,
+        }];
+    })
+    .await;
+    Some((s, moto, blobs, copies))
+}
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn blob_key(bytes: &[u8]) -> String {
+    let hash = sha(bytes);
+    format!("blobs/{}/{hash}", &hash[..2])
+}
+
+async fn get(s: &TestServer, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut r = s.client.get(s.url(path));
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    r.send().await.unwrap()
+}
+
+/// Direct uploads, CDN bytes, a Range (206), ETag and 304, group archives, image
+/// operations and copies, all with the bytes in the bucket.
+async fn serves_and_processes_from_the_bucket(backend: Backend) {
+    let Some((s, moto, bucket, copies)) = on_s3(backend).await else {
+        return;
+    };
+    let text: Vec<u8> = (0..100u8).collect();
+    let a = s.upload(PUB, "a.bin", text.clone()).await;
+    assert_eq!(
+        moto.get(&bucket, &blob_key(&text)).await.as_deref(),
+        Some(&text[..]),
+        "the bytes are in the bucket under their address"
+    );
+    let r = get(&s, &format!("/{a}/"), &[]).await;
+    assert_eq!(r.status(), 200);
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(etag, format!("\"{}\"", sha(&text)));
+    assert_eq!(r.bytes().await.unwrap(), text);
+    let r = get(&s, &format!("/{a}/"), &[("range", "bytes=10-19")]).await;
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.headers()["content-range"], "bytes 10-19/100");
+    assert_eq!(r.bytes().await.unwrap(), text[10..20]);
+    let r = get(&s, &format!("/{a}/"), &[("range", "bytes=-5")]).await;
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.bytes().await.unwrap(), text[95..]);
+    let r = get(&s, &format!("/{a}/"), &[("range", "bytes=100-")]).await;
+    assert_eq!(r.status(), 416);
+    let r = get(&s, &format!("/{a}/"), &[("if-none-match", &etag)]).await;
+    assert_eq!(r.status(), 304);
+
+    // An image, resized by the CDN from the bucket's bytes.
+    let img = s.upload(PUB, "roof.png", png(40, 20)).await;
+    let r = get(&s, &format!("/{img}/-/resize/20x/-/format/png/"), &[]).await;
+    assert_eq!(r.status(), 200);
+    let resized = r.bytes().await.unwrap();
+    assert_eq!(imagesize::blob_size(&resized).unwrap().width, 20);
+
+    // A group archive streamed from the bucket.
+    let group = s.group(PUB, &[a.clone(), img.clone()]).await;
+    let r = get(&s, &format!("/{group}/archive/zip/"), &[]).await;
+    assert_eq!(r.status(), 200);
+    let zip = r.bytes().await.unwrap();
+    assert!(
+        zip.windows(text.len()).any(|w| w == text),
+        "the archive holds a.bin"
+    );
+    let r = get(&s, &format!("/{group}/archive/tar/"), &[]).await;
+    assert_eq!(r.status(), 200);
+    let tar = r.bytes().await.unwrap();
+    assert!(
+        tar.windows(text.len()).any(|w| w == text),
+        "the tar holds a.bin"
+    );
+
+    // A local copy with operations: new bytes, in the bucket.
+    let body = json!({"source": format!("{img}/-/resize/10x/-/format/png/"), "store": "true"});
+    let c = rest(
+        &s,
+        PUB,
+        V7,
+        Method::POST,
+        "/files/local_copy/",
+        &body.to_string(),
+    )
+    .await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    let copy = c.json()["result"]["uuid"].as_str().unwrap().to_owned();
+    let r = get(&s, &format!("/{copy}/"), &[]).await;
+    assert_eq!(r.status(), 200);
+    let copied = r.bytes().await.unwrap();
+    assert_eq!(imagesize::blob_size(&copied).unwrap().width, 10);
+    assert!(moto.get(&bucket, &blob_key(&copied)).await.is_some());
+
+    // A remote copy to an S3 custom storage, once (then it exists: 200).
+    let body = json!({"source": a, "target": "bucket", "make_public": false});
+    let c = rest(
+        &s,
+        PUB,
+        V7,
+        Method::POST,
+        "/files/remote_copy/",
+        &body.to_string(),
+    )
+    .await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    assert_eq!(c.json()["result"], format!("s3://copies/{a}/a.bin"));
+    assert_eq!(
+        moto.get(&copies, &format!("{a}/a.bin")).await.as_deref(),
+        Some(&text[..])
+    );
+    let c = rest(
+        &s,
+        PUB,
+        V7,
+        Method::POST,
+        "/files/remote_copy/",
+        &body.to_string(),
+    )
+    .await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    let body = json!({"source": format!("{img}/-/resize/10x/-/format/png/"), "target": "bucket", "pattern": "flat/${uuid}${effects}${ext}"});
+    let c = rest(
+        &s,
+        PUB,
+        V7,
+        Method::POST,
+        "/files/remote_copy/",
+        &body.to_string(),
+    )
+    .await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    let key = format!("flat/{img}-/resize/10x/-/format/png/.png");
+    assert_eq!(c.json()["result"], format!("s3://copies/{key}"));
+    assert_eq!(moto.get(&copies, &key).await.unwrap(), copied);
+
+    assert_no_bytes_in_data_dir(&s);
+}
+per_backend!(serves_and_processes_from_the_bucket);
+
+/// Multipart parts staged in the bucket and joined on completion (larger than a writer
+/// keeps in memory), `/from_url/` imports, and the orphan sweep of blobs and parts.
+async fn multipart_from_url_and_sweep(backend: Backend) {
+    let Some((s, moto, bucket, _)) = on_s3(backend).await else {
+        return;
+    };
+    let size = 11 * MIB;
+    let part = 5 * MIB;
+    let data: Vec<u8> = (0..size)
+        .map(|i| (i.wrapping_mul(31) ^ (i >> 13)) as u8)
+        .collect();
+    let (uuid, parts) = multipart_start(&s, size, part).await;
+    assert_eq!(parts.len(), 3);
+    // Parts out of order, one of them twice.
+    for (i, url) in parts.iter().enumerate().rev() {
+        let chunk = data[i * part..((i + 1) * part).min(size)].to_vec();
+        let r = s.client.put(url).body(chunk.clone()).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let md5 = format!("\"{}\"", hex::encode(md5::Md5::digest(&chunk)));
+        assert_eq!(r.headers()["etag"].to_str().unwrap(), md5);
+    }
+    let r = s
+        .client
+        .put(&parts[1])
+        .body(data[part..2 * part].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let staged = moto.keys(&bucket, "parts/").await;
+    assert_eq!(staged.len(), 3, "{staged:?}");
+    let done = multipart_complete(&s, &uuid).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.json()["size"], size);
+    assert!(
+        moto.keys(&bucket, "parts/").await.is_empty(),
+        "staged parts removed"
+    );
+    let r = get(&s, &format!("/{uuid}/"), &[]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(sha(&r.bytes().await.unwrap()), sha(&data));
+    let r = get(
+        &s,
+        &format!("/{uuid}/"),
+        &[("range", "bytes=6291456-6291465")],
+    )
+    .await;
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.bytes().await.unwrap(), data[6 * MIB..6 * MIB + 10]);
+    // A part after completion is refused.
+    let r = s
+        .client
+        .put(&parts[0])
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // `/from_url/`: the downloaded bytes land in the bucket.
+    let source = serve_once(b"fetched over http".to_vec()).await;
+    let r = s
+        .client
+        .post(s.url("/from_url/"))
+        .form(&[("pub_key", PUB), ("source_url", &source), ("store", "1")])
+        .send()
+        .await
+        .unwrap();
+    let token = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut status = Value::Null;
+    for _ in 0..500 {
+        let r = s
+            .client
+            .get(s.url("/from_url/status/"))
+            .query(&[("token", &token)])
+            .send()
+            .await
+            .unwrap();
+        status = r.json().await.unwrap();
+        if status["status"] != "progress" && status["status"] != "waiting" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status["status"], "success", "{status}");
+    let fetched = status["uuid"].as_str().unwrap();
+    let r = get(&s, &format!("/{fetched}/"), &[]).await;
+    assert_eq!(r.bytes().await.unwrap(), &b"fetched over http"[..]);
+    assert!(moto
+        .get(&bucket, &blob_key(b"fetched over http"))
+        .await
+        .is_some());
+
+    // The sweep: an orphan blob and abandoned staged parts go; used blobs stay.
+    let mut w = s.state.blobs.writer().await.unwrap();
+    w.write(b"nobody uses me").await.unwrap();
+    let orphan = w.finish().await.unwrap();
+    let (abandoned, parts) = multipart_start(&s, size, part).await;
+    let r = s
+        .client
+        .put(&parts[0])
+        .body(data[..part].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(moto.keys(&bucket, "parts/").await.len(), 1, "{abandoned}");
+    // Nothing is old enough under the real ages.
+    let swept = uploadcare_emulator::sweep::orphans(s.state.store.as_ref(), &s.state.blobs)
+        .await
+        .unwrap();
+    assert_eq!(swept, 0);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let swept = uploadcare_emulator::sweep::orphans_older_than(
+        s.state.store.as_ref(),
+        &s.state.blobs,
+        Duration::from_millis(1),
+        Duration::from_millis(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(swept, 2, "the orphan blob and the abandoned part");
+    assert!(
+        moto.get(&bucket, &blob_key(b"nobody uses me"))
+            .await
+            .is_none(),
+        "{}",
+        orphan.hash
+    );
+    assert!(moto.keys(&bucket, "parts/").await.is_empty());
+    let r = get(&s, &format!("/{uuid}/"), &[("range", "bytes=0-0")]).await;
+    assert_eq!(r.status(), 206, "used blobs stay");
+    let r = get(&s, &format!("/{fetched}/"), &[]).await;
+    assert_eq!(r.status(), 200);
+
+    assert_no_bytes_in_data_dir(&s);
+}
+per_backend!(multipart_from_url_and_sweep);
+
+/// Nothing but the database (and empty temporary folders) in the data directory.
+fn assert_no_bytes_in_data_dir(s: &TestServer) {
+    let left: Vec<_> = files_under(&s.state.config.data_dir)
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            !name.starts_with("test.db")
+        })
+        .collect();
+    assert!(
+        left.is_empty(),
+        "files left in the data directory: {left:?}"
+    );
+}
+
+async fn multipart_start(s: &TestServer, size: usize, part: usize) -> (String, Vec<String>) {
+    let form = reqwest::multipart::Form::new()
+        .text("UPLOADCARE_PUB_KEY", PUB)
+        .text("filename", "big.bin")
+        .text("size", size.to_string())
+        .text("part_size", part.to_string())
+        .text("content_type", "application/octet-stream")
+        .text("UPLOADCARE_STORE", "1");
+    let r = s
+        .client
+        .post(s.url("/multipart/start/"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let a = Answer::of(r).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let v = a.json();
+    let parts = v["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect();
+    (v["uuid"].as_str().unwrap().to_owned(), parts)
+}
+
+async fn multipart_complete(s: &TestServer, uuid: &str) -> Answer {
+    let form = reqwest::multipart::Form::new()
+        .text("UPLOADCARE_PUB_KEY", PUB)
+        .text("uuid", uuid.to_owned());
+    let r = s
+        .client
+        .post(s.url("/multipart/complete/"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    Answer::of(r).await
+}
+
+/// A one-route HTTP server answering every request with `body`; its URL.
+async fn serve_once(body: Vec<u8>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/file.txt", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(&body).await;
+            });
+        }
+    });
+    url
+}
