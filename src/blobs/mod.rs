@@ -142,7 +142,15 @@ impl Blobs {
                 Backend::Local(local::Local::open(dir).await?),
                 dir.as_path(),
             ),
-            Some(BlobStoreUrl::S3(loc)) => (Backend::S3(loc.open()?), data_dir),
+            Some(BlobStoreUrl::S3(loc)) => {
+                let store = loc.open()?;
+                // One listing request: a missing bucket or bad credentials stop the start.
+                store
+                    .list_with_delimiter(Some(&"blobs".into()))
+                    .await
+                    .map_err(s3::error)?;
+                (Backend::S3(store), data_dir)
+            }
         };
         let tmp = open_tmp(&tmp_parent.join("tmp")).await?;
         Ok(Self { backend, tmp })

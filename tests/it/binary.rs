@@ -77,6 +77,7 @@ fn prints_address_and_demo_keys_and_is_ready_fast() {
         all.contains("public key demopublickey secret key demosecretkey"),
         "{all}"
     );
+    assert!(all.contains("  blobs: "), "{all}");
     assert!(dir.path().join("emulator.db").exists());
     sigterm(&r.child);
     assert!(r.child.wait().unwrap().success());
@@ -153,6 +154,18 @@ fn bad_settings_exit_non_zero_with_a_clear_message() {
         (vec!["--project", "nocolon"], "PUB_KEY:SECRET_KEY"),
         (vec!["--database-url", "mysql://x"], "sqlite://"),
         (vec!["--log-format", "xml"], "text or json"),
+        (
+            vec!["--blob-store", "ftp://x/"],
+            "--blob-store / UC_BLOB_STORE",
+        ),
+        (
+            vec!["--blob-store", "s3://bucket?endpoint=nope"],
+            "--blob-store / UC_BLOB_STORE",
+        ),
+        (
+            vec!["--blob-store", "file://relative"],
+            "--blob-store / UC_BLOB_STORE",
+        ),
         (
             vec!["--config", "/nonexistent.toml"],
             "cannot read config file",

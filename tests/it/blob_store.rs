@@ -399,3 +399,23 @@ async fn serve_once(body: Vec<u8>) -> String {
     });
     url
 }
+
+/// A bucket that does not exist stops the start with the reason.
+#[tokio::test]
+async fn a_missing_bucket_stops_the_start() {
+    let Some(moto) = Moto::shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config =
+        uploadcare_emulator::config::Config::resolve(Default::default(), None).unwrap();
+    config.data_dir = dir.path().to_path_buf();
+    config.database_url = format!("sqlite://{}", dir.path().join("test.db").display());
+    config.blob_store =
+        Some(uploadcare_emulator::blobs::BlobStoreUrl::parse(&moto.url("no-such-bucket")).unwrap());
+    let err = uploadcare_emulator::AppState::open(config)
+        .await
+        .err()
+        .unwrap();
+    assert!(err.contains("cannot open the blob store"), "{err}");
+}
