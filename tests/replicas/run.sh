@@ -295,7 +295,7 @@ note "kill test: requests per replica" "$(spread)"
 say "kill test: reading every acknowledged file and group back through the proxy"
 t=$(now)
 verify_rc=0
-python3 "$HERE/writer.py" verify --base "$PROXY" --acked "$WORK/acked.jsonl" >"$WORK/verify.out" 2>&1 ||
+python3 "$HERE/writer.py" verify --base "$PROXY" --acked "$WORK/acked.jsonl" --lists >"$WORK/verify.out" 2>&1 ||
   verify_rc=$?
 cat "$WORK/verify.out"
 [[ $verify_rc -eq 0 ]] || { STATUS=1; echo "FAIL acknowledged data lost or wrong" >&2; }

@@ -15,7 +15,9 @@ never acknowledged, so losing them is allowed.
 
 `verify` reads every acknowledged file and group back through the proxy: the REST API's
 file info (size, `is_ready`), the CDN's bytes (SHA-256) and the REST API's group (its files,
-in order). Anything missing or different is lost data: exit status 1.
+in order). With `--lists` it also pages `GET /files/` and `GET /groups/` by their `next`
+links (each page from either replica): every acknowledged item once, `total` equal to what
+was paged. Anything missing or different is lost data: exit status 1.
 
 Both print one JSON summary line last (counts and timings) for run.sh.
 """
@@ -299,12 +301,18 @@ def verify(args):
         t.start()
     for t in threads:
         t.join()
+    item_lost = len(lost)
+    paged = []
+    if args.lists:
+        problems, paged = check_lists(Client(args.base), records)
+        lost.extend(problems)
     for reason in lost:
         print(f"  LOST: {reason}")
     elapsed = time.monotonic() - started
     print(
         f"summary: {len(records)} acknowledged read back in {elapsed:.1f} s: "
-        f"{len(records) - len(lost)} intact, {len(lost)} lost or different"
+        f"{len(records) - item_lost} intact, {item_lost} lost or different"
+        + (f"; REST lists paged: {', '.join(paged)}, {len(lost) - item_lost} wrong" if paged else "")
     )
     print(
         json.dumps(
@@ -320,6 +328,50 @@ def verify(args):
     return 1 if lost or not records else 0
 
 
+def list_ids(client, path, key):
+    """Every item's id in a REST list, page after page by its `next` links (which the
+    round-robin proxy sends to either replica), and the `total` of the first page."""
+    ids, total, url = [], None, f"{path}?limit=100&ordering={key}"
+    while url:
+        page = client.json("GET", url, headers=REST_HEADERS)
+        total = page.get("total") if total is None else total
+        ids.extend(item.get("uuid") or item.get("id") for item in page.get("results", []))
+        nxt = page.get("next")
+        url = None
+        if nxt:
+            parts = urllib.parse.urlsplit(nxt)
+            url = parts.path + ("?" + parts.query if parts.query else "")
+    return ids, total
+
+
+def check_lists(client, records):
+    """The REST lists of files and groups, paged by their `from` cursors across both
+    replicas, hold every acknowledged item once; the totals agree with the items."""
+    problems, paged = [], []
+    for path, key, kind, field in [
+        ("/files/", "datetime_uploaded", "file", "uuid"),
+        ("/groups/", "datetime_created", "group", "id"),
+    ]:
+        try:
+            ids, total = list_ids(client, path, key)
+        except (Wrong, Unacknowledged, KeyError, ValueError) as e:
+            problems.append(f"list {path}: {e}")
+            continue
+        paged.append(f"{len(ids)} {path}")
+        acked = {r[field] for r in records if r["kind"] == kind}
+        seen = set(ids)
+        missing = acked - seen
+        if missing:
+            problems.append(
+                f"list {path}: {len(missing)} acknowledged missing when paged, e.g. {sorted(missing)[:3]}"
+            )
+        if len(ids) != len(seen):
+            problems.append(f"list {path}: {len(ids) - len(seen)} items listed twice when paged")
+        if total != len(ids):
+            problems.append(f"list {path}: total {total} but {len(ids)} items paged")
+    return problems, paged
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -331,6 +383,9 @@ def main():
     v = sub.add_parser("verify")
     v.add_argument("--base", required=True)
     v.add_argument("--acked", required=True)
+    v.add_argument(
+        "--lists", action="store_true", help="also page the REST lists of files and groups"
+    )
     args = parser.parse_args()
     sys.exit(write(args) if args.command == "write" else verify(args))
 
