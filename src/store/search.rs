@@ -1,16 +1,19 @@
 //! File search (`POST /files/search/`): one SQL statement per page over the `files` table
-//! and the `file_tags` index, conditions ANDed, every one of them bound (never spliced).
+//! and its search indexes (migration 0013), conditions ANDed, every one of them bound (never
+//! spliced).
 //!
-//! Index use: tag filters are lookups in `file_tags (project, tag, file_uuid)`: the rarest
-//! tag condition (when it has fewer than [`DRIVING_TAG_ROWS`] files) drives the query from
-//! the tag index, the others are checked per file (`EXISTS`), so a common tag pages along
-//! the upload-time index and a rare one reads only its files. Exact values and ranges use
-//! `files (project, mime_type | original_filename | size | uploaded_us)`. Full-text
-//! conditions (`query`, `phrase`) and exact metadata values are case-insensitive substring
-//! or JSON scans over the project's rows, which no b-tree index serves.
+//! Index use: tag and exact-metadata conditions are lookups in `file_tags` and
+//! `file_metadata`, both keyed by (project, tag or key and value, upload time). The rarest of
+//! them drives the query: newest first it walks that index in upload-time order and stops
+//! after the page (any frequency); in another order it is read first when it has fewer than
+//! [`DRIVING_ROWS`] files; otherwise files are read along the upload-time index and each
+//! condition is checked per file. Exact values and ranges use `files (project, mime_type |
+//! original_filename | size | uploaded_us)`. Full-text conditions (`query`, `phrase`) of
+//! three characters or more read SQLite's trigram index `files_text` first; on Postgres they
+//! are case-insensitive scans of the project's rows (pg_trgm would need an extension the
+//! emulator cannot assume).
 
 use async_trait::async_trait;
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::db::{Dialect, Sql};
@@ -23,18 +26,81 @@ use crate::error::StoreError;
 /// many.
 pub const MAX_COUNTED: i64 = 1_000;
 
-/// A tag condition with fewer files than this drives the query from the tag index.
-pub const DRIVING_TAG_ROWS: i64 = 5_000;
+/// An index condition with fewer files than this is read first in any sort order.
+pub const DRIVING_ROWS: i64 = 5_000;
 
-/// Which tag condition drives the query from the tag index.
+/// Index conditions are counted up to this many files when the rarest is chosen.
+const COUNT_CAP: i64 = 50_000;
+
+/// An index-backed condition of a filter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Driver {
-    /// None: every tag condition is checked per file.
-    Files,
+enum Cond {
     /// `tags.any`.
     Any,
     /// The `tags.all` tag at this index.
     All(usize),
+    /// The exact metadata condition at this index.
+    Meta(usize),
+}
+
+/// How the query reads its files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Driver {
+    /// Along the upload-time index, every condition checked per file.
+    Files,
+    /// The condition's files first (a set, sorted afterwards).
+    Set(Cond),
+    /// The condition's index entries newest first, joined to their files (one value only).
+    Ordered(Cond),
+}
+
+/// Where a condition's files are listed: the table, its value column, the key (metadata
+/// only) and the values (any of them).
+struct Lookup<'a> {
+    table: &'static str,
+    column: &'static str,
+    key: Option<&'a str>,
+    values: &'a [String],
+}
+
+impl<'a> Lookup<'a> {
+    fn of(f: &'a SearchFilter, cond: Cond) -> Self {
+        match cond {
+            Cond::Any => Self::tags(&f.tags_any),
+            Cond::All(i) => Self::tags(std::slice::from_ref(&f.tags_all[i])),
+            Cond::Meta(i) => Self {
+                table: "file_metadata",
+                column: "value",
+                key: Some(f.metadata[i].0.as_str()),
+                values: &f.metadata[i].1,
+            },
+        }
+    }
+
+    fn tags(values: &'a [String]) -> Self {
+        Self {
+            table: "file_tags",
+            column: "tag",
+            key: None,
+            values,
+        }
+    }
+
+    /// `FROM <table> WHERE project = … [AND key = …] AND <column> IN (…)`.
+    fn push_from(&self, sql: &mut Sql, project: &str) {
+        sql.push(" FROM ")
+            .push(self.table)
+            .push(" WHERE project = ")
+            .push_bind(project);
+        if let Some(key) = self.key {
+            sql.push(" AND key = ").push_bind(key);
+        }
+        sql.push(" AND ")
+            .push(self.column)
+            .push(" IN (")
+            .push_list(self.values.iter())
+            .push(")");
+    }
 }
 
 /// Bounds of a range condition; `None` is no bound.
@@ -181,7 +247,8 @@ fn push_range(sql: &mut Sql, column: &str, r: &Range) {
     }
 }
 
-/// Appends the condition selecting the project's live files that pass `f`.
+/// Appends the condition selecting the project's live files that pass `f` (the driving
+/// condition's part as the driver needs it).
 fn push_condition(
     sql: &mut Sql,
     (dialect, driver): (Dialect, Driver),
@@ -194,6 +261,10 @@ fn push_condition(
         .push_bind(expiry.cutoff_us)
         .push(")");
     for (i, (term, fields)) in f.text.iter().enumerate() {
+        let by_uuid = i == 0 && f.query_uuid.is_some();
+        if dialect == Dialect::Sqlite && !by_uuid {
+            push_text_index(sql, term, fields);
+        }
         let pattern = contains_pattern(term);
         sql.push(" AND (");
         for (j, field) in fields.iter().enumerate() {
@@ -222,36 +293,6 @@ fn push_condition(
             .push_list(names.iter())
             .push(")");
     }
-    for (key, values) in &f.metadata {
-        // The column's text as written (compact JSON) has `"key":"value"` for a match: a
-        // cheap substring test first, the JSON value check after.
-        sql.push(" AND (");
-        for (i, value) in values.iter().enumerate() {
-            if i > 0 {
-                sql.push(" OR ");
-            }
-            let pair = format!(
-                "{}:{}",
-                Value::from(key.as_str()),
-                Value::from(value.as_str())
-            );
-            sql.push("files.metadata LIKE ")
-                .push_bind(contains_pattern(&pair))
-                .push(" ESCAPE '\\'");
-        }
-        sql.push(")");
-        match dialect {
-            Dialect::Sqlite => sql
-                .push(" AND json_extract(metadata, ")
-                .push_bind(format!("$.\"{key}\""))
-                .push(") IN ("),
-            Dialect::Postgres => sql
-                .push(" AND (metadata::json ->> ")
-                .push_bind(key)
-                .push(") IN ("),
-        };
-        sql.push_list(values.iter()).push(")");
-    }
     push_range(sql, "uploaded_us", &f.uploaded);
     push_range(sql, "size", &f.size);
     match f.is_image {
@@ -259,32 +300,62 @@ fn push_condition(
         Some(false) => sql.push(" AND image_format IS NULL"),
         None => sql,
     };
-    // `drives`: the files of the tag index (read first); otherwise a lookup per file.
-    let tagged = |sql: &mut Sql, tags: &[String], drives: bool| {
-        if drives {
-            sql.push("uuid IN (SELECT file_uuid FROM file_tags WHERE project = ");
-        } else {
-            sql.push(
-                "EXISTS (SELECT 1 FROM file_tags t WHERE t.file_uuid = files.uuid AND t.project = ",
-            );
+    // Index conditions: the driving one as its driver reads it, the others per file.
+    let indexed = |sql: &mut Sql, cond: Cond| {
+        let lookup = Lookup::of(f, cond);
+        match driver {
+            Driver::Ordered(d) if d == cond => return,
+            Driver::Set(d) if d == cond => {
+                sql.push(" AND uuid IN (SELECT file_uuid");
+            }
+            _ => {
+                sql.push(" AND EXISTS (SELECT 1");
+            }
         }
-        sql.push_bind(project)
-            .push(" AND tag IN (")
-            .push_list(tags.iter())
-            .push("))");
+        lookup.push_from(sql, project);
+        if !matches!(driver, Driver::Set(d) if d == cond) {
+            sql.push(" AND file_uuid = files.uuid");
+        }
+        sql.push(")");
     };
     if !f.tags_any.is_empty() {
-        sql.push(" AND ");
-        tagged(sql, &f.tags_any, driver == Driver::Any);
+        indexed(sql, Cond::Any);
     }
-    for (i, tag) in f.tags_all.iter().enumerate() {
-        sql.push(" AND ");
-        tagged(sql, std::slice::from_ref(tag), driver == Driver::All(i));
+    for i in 0..f.tags_all.len() {
+        indexed(sql, Cond::All(i));
+    }
+    for i in 0..f.metadata.len() {
+        indexed(sql, Cond::Meta(i));
     }
     if !f.tags_none.is_empty() {
-        sql.push(" AND NOT ");
-        tagged(sql, &f.tags_none, false);
+        sql.push(" AND NOT EXISTS (SELECT 1");
+        Lookup::tags(&f.tags_none).push_from(sql, project);
+        sql.push(" AND file_uuid = files.uuid)");
     }
+}
+
+/// Appends "the trigram index finds `term` in one of `fields`" (SQLite, terms of three
+/// characters or more: shorter ones have no trigram), read before the exact check.
+pub(super) fn push_text_index(sql: &mut Sql, term: &str, fields: &[TextField]) {
+    if term.chars().count() < 3 || fields.is_empty() {
+        return;
+    }
+    let columns: Vec<&str> = fields
+        .iter()
+        .map(|field| match field {
+            TextField::Filename => "original_filename",
+            TextField::MimeType => "mime_type",
+            TextField::Metadata => "metadata",
+        })
+        .collect();
+    let query = format!(
+        "{{{}}} : \"{}\"",
+        columns.join(" "),
+        term.replace('"', "\"\"")
+    );
+    sql.push(" AND files.rowid IN (SELECT rowid FROM files_text WHERE files_text MATCH ")
+        .push_bind(query)
+        .push(")");
 }
 
 /// Appends the relevance expression: one point per full-text condition whose first field
@@ -323,34 +394,70 @@ fn push_order(sql: &mut Sql, dialect: Dialect, f: &SearchFilter) {
     sql.push("uploaded_us DESC, uuid ASC");
 }
 
+/// Whether `f` sorts newest first only (the relevance key counts only with text).
+fn newest_first(f: &SearchFilter) -> bool {
+    let keys: Vec<&(SortKey, bool)> = f
+        .sort
+        .iter()
+        .filter(|(key, _)| !(*key == SortKey::Score && f.text.is_empty()))
+        .collect();
+    keys.is_empty() || keys == [&(SortKey::Uploaded, true)]
+}
+
 impl SqlStore {
-    /// The rarest tag condition of `f` if it has fewer than [`DRIVING_TAG_ROWS`] files
-    /// (counted in the tag index, stopping there).
+    /// How the search of `f` reads its files: from its rarest index condition (counted up to
+    /// [`COUNT_CAP`]) when there is one, see the module docs.
     async fn driver(&self, project: &str, f: &SearchFilter) -> Result<Driver, StoreError> {
-        let mut candidates: Vec<(Driver, &[String])> = Vec::new();
+        let mut candidates = Vec::new();
         if !f.tags_any.is_empty() {
-            candidates.push((Driver::Any, &f.tags_any));
+            candidates.push(Cond::Any);
         }
-        for (i, tag) in f.tags_all.iter().enumerate() {
-            candidates.push((Driver::All(i), std::slice::from_ref(tag)));
-        }
-        let mut best = (Driver::Files, DRIVING_TAG_ROWS);
-        for (driver, tags) in candidates {
-            let mut sql =
-                Sql::new("SELECT COUNT(*) FROM (SELECT 1 FROM file_tags WHERE project = $1")
-                    .bind(project);
-            sql.push(" AND tag IN (")
-                .push_list(tags.iter())
-                .push(") LIMIT ")
-                .push_bind(DRIVING_TAG_ROWS)
-                .push(") AS rows_of_tag");
+        candidates.extend((0..f.tags_all.len()).map(Cond::All));
+        candidates.extend((0..f.metadata.len()).map(Cond::Meta));
+        let mut best: Option<(Cond, i64)> = None;
+        for cond in candidates {
+            let mut sql = Sql::new("SELECT COUNT(*) FROM (SELECT 1");
+            Lookup::of(f, cond).push_from(&mut sql, project);
+            sql.push(" LIMIT ")
+                .push_bind(COUNT_CAP)
+                .push(") AS rows_of_condition");
             let (n,): (i64,) = self.db.fetch_one(&sql).await?;
-            if n < best.1 {
-                best = (driver, n);
+            if best.is_none_or(|(_, fewest)| n < fewest) {
+                best = Some((cond, n));
             }
         }
-        Ok(best.0)
+        // Exact uuids or names select a handful of files through their own indexes.
+        let pinned = f.uuids.is_some() || f.filenames.is_some();
+        Ok(match best {
+            None => Driver::Files,
+            Some(_) if pinned => Driver::Files,
+            Some((cond, _)) if newest_first(f) && Lookup::of(f, cond).values.len() == 1 => {
+                Driver::Ordered(cond)
+            }
+            Some((cond, n)) if n < DRIVING_ROWS => Driver::Set(cond),
+            Some(_) => Driver::Files,
+        })
     }
+}
+
+/// Appends `FROM …` and `WHERE …` of a search: the files, or the driving condition's index
+/// entries (newest first) joined to their files.
+fn push_from_where(
+    sql: &mut Sql,
+    (dialect, driver): (Dialect, Driver),
+    project: &str,
+    f: &SearchFilter,
+    expiry: Expiry,
+) {
+    if let Driver::Ordered(cond) = driver {
+        sql.push(" FROM (SELECT file_uuid AS d_uuid, uploaded_us AS d_us");
+        Lookup::of(f, cond).push_from(sql, project);
+        push_range(sql, "uploaded_us", &f.uploaded);
+        sql.push(") AS d JOIN files ON files.uuid = d.d_uuid WHERE ");
+    } else {
+        sql.push(" FROM files WHERE ");
+    }
+    push_condition(sql, (dialect, driver), project, f, expiry);
 }
 
 #[async_trait]
@@ -364,9 +471,13 @@ impl SearchStore for SqlStore {
     ) -> Result<SearchPage, StoreError> {
         let dialect = self.db.dialect();
         let driver = self.driver(project, filter).await?;
-        let mut sql = Sql::new(format!("SELECT {FILE_COLUMNS} FROM files WHERE "));
-        push_condition(&mut sql, (dialect, driver), project, filter, expiry);
-        push_order(&mut sql, dialect, filter);
+        let mut sql = Sql::new(format!("SELECT {FILE_COLUMNS}"));
+        push_from_where(&mut sql, (dialect, driver), project, filter, expiry);
+        if matches!(driver, Driver::Ordered(_)) {
+            sql.push(" ORDER BY d.d_us DESC, d.d_uuid ASC");
+        } else {
+            push_order(&mut sql, dialect, filter);
+        }
         sql.push(" LIMIT ")
             .push_bind(limit)
             .push(" OFFSET ")
@@ -378,8 +489,8 @@ impl SearchStore for SqlStore {
             .into_iter()
             .map(FileRecord::try_from)
             .collect::<Result<Vec<_>, _>>()?;
-        let mut count = Sql::new("SELECT COUNT(*) FROM (SELECT 1 FROM files WHERE ");
-        push_condition(&mut count, (dialect, driver), project, filter, expiry);
+        let mut count = Sql::new("SELECT COUNT(*) FROM (SELECT 1");
+        push_from_where(&mut count, (dialect, driver), project, filter, expiry);
         count
             .push(" LIMIT ")
             .push_bind(MAX_COUNTED)

@@ -1,6 +1,6 @@
 //! File tags: the `files.tags` column (the list in storage order, read with the file) and
-//! the `file_tags` index (one row per project, tag and file, for search filters), written
-//! together in one transaction.
+//! the `file_tags` index (one row per project, tag and file, with the file's upload time, for
+//! search filters), written together in one transaction.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -35,7 +35,10 @@ impl Tx {
         if tags.is_empty() {
             return Ok(());
         }
-        let mut sql = Sql::new("INSERT INTO file_tags (project, tag, file_uuid) VALUES ");
+        // The upload time rides along (it never changes), so a tag's files can be read newest
+        // first from the index (migration 0013).
+        let mut sql =
+            Sql::new("INSERT INTO file_tags (project, tag, file_uuid, uploaded_us) VALUES ");
         for (i, tag) in tags.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -46,7 +49,9 @@ impl Tx {
                 .push_bind(tag.as_str())
                 .push(", ")
                 .push_bind(uuid)
-                .push(")");
+                .push(", COALESCE((SELECT uploaded_us FROM files WHERE uuid = ")
+                .push_bind(uuid)
+                .push("), 0))");
         }
         self.execute(&sql).await?;
         Ok(())

@@ -489,6 +489,67 @@ async fn search_filters_select_exactly_the_matching_files(backend: Backend) {
         found(&s, PUB, json!({"tags": {"any": ["work"]}})).await,
         vec![c.clone()]
     );
+    // The search indexes follow later changes: metadata set, changed and deleted through the
+    // REST API, and tags replaced (exact metadata, full text and tag conditions alike).
+    let put = |key: &'static str, value: &'static str| {
+        let uri = format!("/files/{c}/metadata/{key}/");
+        let s = &s;
+        async move { rest(s, PUB, V7, Method::PUT, &uri, &format!("{value:?}")).await }
+    };
+    assert_eq!(put("trip", "Lisbon Weekend").await.status, 201, "a new key");
+    let lisbon = json!({"exact": {"metadata[trip]": ["Lisbon Weekend"]}});
+    assert_eq!(found(&s, PUB, lisbon.clone()).await, vec![c.clone()]);
+    assert_eq!(
+        found(&s, PUB, json!({"query": "weekend"})).await,
+        vec![c.clone()]
+    );
+    assert_eq!(put("trip", "Porto").await.status, 200);
+    assert_eq!(found(&s, PUB, lisbon).await, Vec::<String>::new());
+    assert_eq!(
+        found(&s, PUB, json!({"query": "weekend"})).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        found(
+            &s,
+            PUB,
+            json!({"exact": {"metadata[trip]": ["Porto"]}, "tags": {"all": ["summer"]}})
+        )
+        .await,
+        vec![c.clone()]
+    );
+    let gone = rest(
+        &s,
+        PUB,
+        V7,
+        Method::DELETE,
+        &format!("/files/{c}/metadata/trip/"),
+        "",
+    )
+    .await;
+    assert_eq!(gone.status, 204, "{}", gone.body);
+    assert_eq!(
+        found(&s, PUB, json!({"exact": {"metadata[trip]": ["Porto"]}})).await,
+        Vec::<String>::new()
+    );
+    let tagged = rest(
+        &s,
+        PUB,
+        V7,
+        Method::PUT,
+        &format!("/files/{c}/tags/"),
+        r#"{"tags": ["autumn"]}"#,
+    )
+    .await;
+    assert_eq!(tagged.status, 200, "{}", tagged.body);
+    assert_eq!(
+        found(&s, PUB, json!({"tags": {"all": ["autumn"]}})).await,
+        vec![c.clone()]
+    );
+    assert_eq!(
+        found(&s, PUB, json!({"tags": {"all": ["summer"]}})).await,
+        vec![a.clone()]
+    );
 }
 
 per_backend!(search_pages_follow_next_within_the_window);
