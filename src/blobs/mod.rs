@@ -104,7 +104,14 @@ impl std::fmt::Debug for Backend {
 const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Bytes a writer to S3 keeps in memory before it spills to a temporary file.
-const SPILL_AT: usize = 8 << 20;
+const SPILL_AT: usize = 1 << 20;
+
+/// Size of the pieces an upload to S3 is sent in: one PUT up to this size, a multipart
+/// upload of pieces this size beyond (S3's parts must be at least 5 MiB).
+pub const PIECE: usize = 8 << 20;
+
+/// Pieces of one upload in flight at once (memory per upload: at most this many pieces).
+pub const PIECES_IN_FLIGHT: usize = 2;
 
 /// A finished blob: its address, size and first bytes (for content detection).
 #[derive(Debug)]
@@ -563,12 +570,8 @@ impl Staging {
     }
 
     /// A writer of part `n` of `upload`: the part appears only once it is finished.
-    pub fn part_writer(&self, upload: &str, n: u64) -> object_store::buffered::BufWriter {
-        object_store::buffered::BufWriter::with_capacity(
-            self.store.clone(),
-            Self::part_key(upload, n),
-            SPILL_AT,
-        )
+    pub fn part_writer(&self, upload: &str, n: u64) -> s3::Upload {
+        s3::Upload::new(self.store.clone(), Self::part_key(upload, n).as_ref())
     }
 
     /// The parts of `upload` received whole: part number → size.

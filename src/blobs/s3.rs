@@ -165,21 +165,95 @@ pub async fn upload_file(
     key: &str,
     path: &Path,
 ) -> Result<(), StoreError> {
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::AsyncReadExt;
     let mut file = tokio::fs::File::open(path).await?;
-    let mut writer = object_store::buffered::BufWriter::with_capacity(
-        store.clone(),
-        key.into(),
-        super::SPILL_AT,
-    );
-    let copied = async {
-        tokio::io::copy(&mut file, &mut writer).await?;
-        writer.shutdown().await
+    let mut upload = Upload::new(store.clone(), key);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let read = match file.read(&mut buf).await {
+            Ok(read) => read,
+            Err(e) => {
+                upload.abort().await;
+                return Err(e.into());
+            }
+        };
+        if read == 0 {
+            return upload.finish().await;
+        }
+        if let Err(e) = upload.write(&buf[..read]).await {
+            upload.abort().await;
+            return Err(e);
+        }
     }
-    .await;
-    if let Err(e) = copied {
-        let _ = writer.abort().await;
-        return Err(e.into());
+}
+
+/// An object being written in order: kept in memory up to [`super::PIECE`] bytes and put with
+/// one request, or sent as a multipart upload of pieces that size, at most
+/// [`super::PIECES_IN_FLIGHT`] at once. The object appears only when [`Upload::finish`]ed.
+pub struct Upload {
+    store: Arc<dyn ObjectStore>,
+    key: object_store::path::Path,
+    state: UploadState,
+}
+
+enum UploadState {
+    Buffer(Vec<u8>),
+    Multipart(object_store::WriteMultipart),
+}
+
+impl Upload {
+    /// Starts writing `key`.
+    pub fn new(store: Arc<dyn ObjectStore>, key: &str) -> Self {
+        Self {
+            store,
+            key: key.into(),
+            state: UploadState::Buffer(Vec::new()),
+        }
     }
-    Ok(())
+
+    /// Appends a chunk.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        match &mut self.state {
+            UploadState::Buffer(buf) if buf.len() + chunk.len() <= super::PIECE => {
+                buf.extend_from_slice(chunk);
+            }
+            UploadState::Buffer(buf) => {
+                let first = std::mem::take(buf);
+                let upload = self.store.put_multipart(&self.key).await.map_err(error)?;
+                let mut writer =
+                    object_store::WriteMultipart::new_with_chunk_size(upload, super::PIECE);
+                writer.write(&first);
+                writer.write(chunk);
+                self.state = UploadState::Multipart(writer);
+            }
+            UploadState::Multipart(writer) => {
+                writer
+                    .wait_for_capacity(super::PIECES_IN_FLIGHT)
+                    .await
+                    .map_err(error)?;
+                writer.write(chunk);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the object visible under its key.
+    pub async fn finish(self) -> Result<(), StoreError> {
+        match self.state {
+            UploadState::Buffer(buf) => {
+                self.store.put(&self.key, buf.into()).await.map_err(error)?;
+            }
+            UploadState::Multipart(writer) => {
+                writer.finish().await.map_err(error)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives up: nothing appears under the key, and a started multipart upload is aborted.
+    pub async fn abort(self) {
+        if let UploadState::Multipart(writer) = self.state {
+            let _ = writer.abort().await;
+        }
+    }
 }

@@ -364,17 +364,16 @@ async fn put_staged_part(staging: &Staging, uuid: Uuid, n: u64, body: Body) -> R
             break Some(Received::TooLarge);
         }
         md5.update(&chunk);
-        if let Err(e) = writer.write_all(&chunk).await {
-            let _ = writer.abort().await;
+        if let Err(e) = writer.write(&chunk).await {
+            writer.abort().await;
             return internal_s3_error(e);
         }
     };
     if let Some(refused) = refused {
-        let _ = writer.abort().await;
+        writer.abort().await;
         return part_answer(refused);
     }
-    if let Err(e) = writer.shutdown().await {
-        let _ = writer.abort().await;
+    if let Err(e) = writer.finish().await {
         return internal_s3_error(e);
     }
     part_answer(Received::Done {

@@ -180,8 +180,9 @@ async fn multipart_from_url_and_sweep(backend: Backend) {
     let Some((s, moto, bucket, _)) = on_s3(backend).await else {
         return;
     };
-    let size = 11 * MIB;
-    let part = 5 * MIB;
+    // Parts over 8 MiB go to the bucket as multipart uploads themselves.
+    let size = 20 * MIB;
+    let part = 9 * MIB;
     let data: Vec<u8> = (0..size)
         .map(|i| (i.wrapping_mul(31) ^ (i >> 13)) as u8)
         .collect();
