@@ -166,24 +166,17 @@ DATABASE_URL="${base%/*}/$DB$query"
 
 # ------------------------------------------------------------------------------ replicas
 bash "$ROOT/tests/sdk/run.sh" config "$WORK/sdk" >/dev/null
-if "$BIN" --help | grep -q -- '--blob-store'; then
-  BLOBS="s3"
-  export UC_BLOB_STORE="$BLOB_STORE"
-else
-  # Until the emulator has UC_BLOB_STORE: both replicas on one data directory.
-  BLOBS="shared data directory (this emulator has no --blob-store)"
-  echo "note: $BIN has no --blob-store; the replicas share a data directory" >&2
-fi
+export UC_BLOB_STORE="$BLOB_STORE"
 PORT1=$(free_port)
 PORT2=$(free_port)
 PROXY_PORT=$(free_port)
 PROXY="http://127.0.0.1:$PROXY_PORT"
 
-# start_replica N PORT: replica N on that port (its own data directory with S3, else the
-# shared one); public URLs are the proxy's, as the clients address it.
+# start_replica N PORT: replica N on that port, with its own data directory (temporary
+# files only: the bytes are in the bucket); links in answers follow the Host header the
+# proxy passes on.
 start_replica() {
-  local data="$WORK/data"
-  [[ $BLOBS != s3 ]] || data="$WORK/data-$1"
+  local data="$WORK/data-$1"
   mkdir -p "$data"
   UC_DATABASE_URL="$DATABASE_URL" UC_DATA_DIR="$data" \
     "$BIN" --listen "127.0.0.1:$2" --config "$WORK/sdk/emulator.toml" \
@@ -192,7 +185,7 @@ start_replica() {
   REPLICA_PID=$!
 }
 
-say "two replicas on ports $PORT1 and $PORT2 (blobs: $BLOBS)"
+say "two replicas on ports $PORT1 and $PORT2, bytes in $UC_BLOB_STORE"
 t=$(now)
 # Both at once, as an orchestrator starts them: migrations and project set-up must not race.
 start_replica 1 "$PORT1"
@@ -302,16 +295,14 @@ cat "$WORK/verify.out"
 verify_summary=$(sed -n 's/^summary: //p' "$WORK/verify.out")
 
 # ------------------------------------------------------------------------------ bytes in S3
-if [[ $BLOBS == s3 ]]; then
-  objects=$(curl -fsS "http://127.0.0.1:$S3_PORT/$BUCKET?list-type=2&max-keys=1000" |
-    grep -o '<Key>' | wc -l || true)
-  note "objects in the S3 bucket (first 1000)" "$objects"
-  [[ $objects -gt 0 ]] || { STATUS=1; echo "FAIL no object in the S3 bucket" >&2; }
-  # No file's bytes stay on a replica's disk: nothing as large as a multipart upload.
-  big=$(find "$WORK"/data-* -type f -size +1M | head -n 5)
-  note "replica data directories" "$(du -sh "$WORK"/data-* | awk '{ printf "%s %s  ", $1, $2 }')"
-  [[ -z "$big" ]] || { STATUS=1; echo "FAIL file bytes on a replica's disk: $big" >&2; }
-fi
+objects=$(curl -fsS "http://127.0.0.1:$S3_PORT/$BUCKET?list-type=2&max-keys=1000" |
+  grep -o '<Key>' | wc -l || true)
+note "objects in the S3 bucket (first 1000)" "$objects"
+[[ $objects -gt 0 ]] || { STATUS=1; echo "FAIL no object in the S3 bucket" >&2; }
+# No file's bytes stay on a replica's disk: nothing as large as a multipart upload's.
+big=$(find "$WORK"/data-* -type f -size +1M | head -n 5)
+note "replica data directories" "$(du -sh "$WORK"/data-* | awk '{ printf "%s %s  ", $1, $2 }')"
+[[ -z "$big" ]] || { STATUS=1; echo "FAIL file bytes on a replica's disk: $big" >&2; }
 
 say "summary"
 note "kill test: written" "$write_summary"
