@@ -3,8 +3,7 @@
 //! format of the API they were sent to. Faults come from the admin API or, per request,
 //! from an `X-Emulator-Fault: throttle | error | delay=<ms>` header.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -13,8 +12,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
+use crate::error::StoreError;
 use crate::rest_api::error::{RestError, RestErrorCode};
 use crate::routing::Api;
+use crate::store::shared::FaultRow;
+use crate::store::Store;
 use crate::upload_api::error::{apply_format, AnswerFormat, ErrorCode, UploadError};
 use crate::AppState;
 
@@ -58,57 +60,114 @@ pub struct Fault {
     pub remaining: u32,
 }
 
-/// The pending faults.
+/// The fault mirror: faults live in the store (so any replica uses them up, exactly
+/// `remaining` times in total); this process only remembers whether any may be pending, so
+/// the common case (none) costs no database round trip. The replica heartbeat re-arms it
+/// (`crate::replicas`).
 #[derive(Debug, Default)]
 pub struct Faults {
-    pending: Mutex<Vec<Fault>>,
-    /// Whether any fault is pending, so the common case takes no lock.
-    armed: AtomicBool,
+    /// `generation << 1 | armed`: every change bumps the generation, so a take that found
+    /// nothing disarms only if nothing re-armed the mirror meanwhile.
+    mirror: AtomicU64,
 }
 
 impl Faults {
-    /// Adds a fault.
-    pub fn add(&self, fault: Fault) {
-        if let Ok(mut p) = self.pending.lock() {
-            p.push(fault);
-            self.armed.store(true, Ordering::Release);
-        }
-    }
-
-    /// Removes every fault.
-    pub fn clear(&self) {
-        if let Ok(mut p) = self.pending.lock() {
-            p.clear();
-            self.armed.store(false, Ordering::Release);
-        }
+    /// Sets whether faults may be pending.
+    pub fn set_armed(&self, armed: bool) {
+        let _ = self
+            .mirror
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |m| {
+                Some(((m >> 1).wrapping_add(1) << 1) | u64::from(armed))
+            });
     }
 
     /// The pending faults, in the order they apply.
-    pub fn pending(&self) -> Vec<Fault> {
-        self.pending.lock().map(|p| p.clone()).unwrap_or_default()
+    pub async fn pending(&self, store: &dyn Store) -> Result<Vec<Fault>, StoreError> {
+        Ok(store
+            .pending_faults()
+            .await?
+            .iter()
+            .filter_map(Fault::from_row)
+            .collect())
     }
 
     /// Takes one use of the first fault matching a call, if any.
-    fn take(&self, scope: Scope, pub_key: Option<&str>) -> Option<FaultKind> {
-        if !self.armed.load(Ordering::Acquire) {
-            return None;
+    async fn take(
+        &self,
+        store: &dyn Store,
+        scope: Scope,
+        pub_key: Option<&str>,
+    ) -> Result<Option<FaultKind>, StoreError> {
+        let seen = self.mirror.load(Ordering::Acquire);
+        if seen & 1 == 0 {
+            return Ok(None);
         }
-        let mut pending = self.pending.lock().ok()?;
-        let i = pending.iter().position(|f| {
-            (f.scope == Scope::Any || f.scope == scope)
-                && f.pub_key.as_deref().is_none_or(|k| Some(k) == pub_key)
-        })?;
-        let kind = pending[i].kind;
-        pending[i].remaining -= 1;
-        if pending[i].remaining == 0 {
-            pending.remove(i);
-            self.armed.store(!pending.is_empty(), Ordering::Release);
+        let (taken, left) = store.take_fault(scope.name(), pub_key).await?;
+        if !left {
+            let disarmed = ((seen >> 1).wrapping_add(1)) << 1;
+            let _ =
+                self.mirror
+                    .compare_exchange(seen, disarmed, Ordering::AcqRel, Ordering::Acquire);
         }
-        Some(kind)
+        Ok(taken.as_ref().and_then(Fault::from_row).map(|f| f.kind))
+    }
+}
+
+impl Fault {
+    /// The row that stores this fault.
+    pub fn to_row(&self) -> FaultRow {
+        let (kind, amount) = match self.kind {
+            FaultKind::Throttle { retry_after } => ("throttle", i64::from(retry_after)),
+            FaultKind::ServerError => ("error", 0),
+            FaultKind::Delay(d) => ("delay", i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        };
+        FaultRow {
+            kind: kind.to_owned(),
+            amount,
+            scope: self.scope.name().to_owned(),
+            pub_key: self.pub_key.clone(),
+            remaining: i64::from(self.remaining),
+        }
+    }
+
+    /// The fault a row stores (`None` for a row this version cannot read).
+    fn from_row(row: &FaultRow) -> Option<Fault> {
+        let amount = u64::try_from(row.amount).ok()?;
+        let kind = match row.kind.as_str() {
+            "throttle" => FaultKind::Throttle {
+                retry_after: u32::try_from(amount).ok()?,
+            },
+            "error" => FaultKind::ServerError,
+            "delay" => FaultKind::Delay(Duration::from_millis(amount)),
+            _ => return None,
+        };
+        let scope = match row.scope.as_str() {
+            "any" => Scope::Any,
+            "upload" => Scope::Upload,
+            "rest" => Scope::Rest,
+            "cdn" => Scope::Cdn,
+            _ => return None,
+        };
+        Some(Fault {
+            kind,
+            scope,
+            pub_key: row.pub_key.clone(),
+            remaining: u32::try_from(row.remaining).ok()?,
+        })
     }
 }
 
 impl Scope {
+    /// The name stored for this scope.
+    fn name(self) -> &'static str {
+        match self {
+            Scope::Any => "any",
+            Scope::Upload => "upload",
+            Scope::Rest => "rest",
+            Scope::Cdn => "cdn",
+        }
+    }
+
     /// The scope of a call to `api`, or `None` for the emulator's own routes, which never
     /// fail.
     fn of(api: Api) -> Option<Scope> {
@@ -161,11 +220,21 @@ pub async fn inject(State(state): State<Arc<AppState>>, request: Request, next: 
     let Some(scope) = Scope::of(Api::of(request.uri().path())) else {
         return next.run(request).await;
     };
-    let fault = header_fault(&request).or_else(|| {
-        state
+    let fault = match header_fault(&request) {
+        Some(kind) => Some(kind),
+        None => state
             .faults
-            .take(scope, request_pub_key(&request).as_deref())
-    });
+            .take(
+                state.store.as_ref(),
+                scope,
+                request_pub_key(&request).as_deref(),
+            )
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "reading pending faults failed");
+                None
+            }),
+    };
     let Some(kind) = fault else {
         return next.run(request).await;
     };
@@ -224,19 +293,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn faults_are_used_up_in_order() {
+    fn faults_round_trip_through_rows() {
+        for kind in [
+            FaultKind::Throttle { retry_after: 7 },
+            FaultKind::ServerError,
+            FaultKind::Delay(Duration::from_millis(250)),
+        ] {
+            let f = Fault {
+                kind,
+                scope: Scope::Cdn,
+                pub_key: Some("a".into()),
+                remaining: 3,
+            };
+            let back = Fault::from_row(&f.to_row()).expect("readable row");
+            assert_eq!(
+                (back.kind, back.scope, back.remaining),
+                (kind, Scope::Cdn, 3)
+            );
+        }
+    }
+
+    #[test]
+    fn the_mirror_arms_and_disarms() {
         let f = Faults::default();
-        f.add(Fault {
-            kind: FaultKind::ServerError,
-            scope: Scope::Rest,
-            pub_key: Some("a".into()),
-            remaining: 2,
-        });
-        assert_eq!(f.take(Scope::Upload, Some("a")), None);
-        assert_eq!(f.take(Scope::Rest, Some("b")), None);
-        assert_eq!(f.take(Scope::Rest, Some("a")), Some(FaultKind::ServerError));
-        assert_eq!(f.take(Scope::Rest, Some("a")), Some(FaultKind::ServerError));
-        assert_eq!(f.take(Scope::Rest, Some("a")), None);
+        assert_eq!(f.mirror.load(Ordering::Acquire) & 1, 0);
+        f.set_armed(true);
+        assert_eq!(f.mirror.load(Ordering::Acquire) & 1, 1);
+        f.set_armed(false);
+        assert_eq!(f.mirror.load(Ordering::Acquire) & 1, 0);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod faults;
 pub mod observe;
 pub mod projects;
 pub mod record;
+pub mod replicas;
 pub mod rest_api;
 pub mod routing;
 pub mod seed;
@@ -60,8 +61,8 @@ pub struct AppState {
     pub config: Config,
     /// Faults waiting to be injected.
     pub faults: Faults,
-    /// `/from_url/` import tasks by token (in memory).
-    pub from_url: upload_api::from_url::Tasks,
+    /// This process among the replicas sharing the store (src/replicas.rs).
+    pub replica: replicas::Replica,
     /// Processed CDN images (src/cdn/transform/cache.rs).
     pub variants: cdn::transform::cache::Variants,
     /// The webhook delivery worker's handle.
@@ -102,7 +103,7 @@ impl AppState {
             projects,
             config,
             faults: Faults::default(),
-            from_url: Default::default(),
+            replica: Default::default(),
             variants: cdn::transform::cache::Variants::new(
                 config_variant_bytes,
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -110,10 +111,11 @@ impl AppState {
             webhooks: Default::default(),
             journal: Default::default(),
         });
-        webhooks::worker::spawn(state.clone());
-        conversions::fail_interrupted(&state)
+        replicas::join(&state)
             .await
-            .map_err(|e| failed("cannot read conversion jobs", e))?;
+            .map_err(|e| failed("cannot join the replicas", e))?;
+        replicas::spawn(state.clone());
+        webhooks::worker::spawn(state.clone());
         // Bytes a crash left without a row go, in the background (src/sweep.rs).
         let sweeper = state.clone();
         tokio::spawn(async move {

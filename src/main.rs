@@ -103,6 +103,7 @@ async fn run() -> Result<(), String> {
     for (apis, l) in extra {
         servers.spawn(serve_apis(state.clone(), l, apis, wait()));
     }
+    let leaving = state.clone();
     servers.spawn(serve(state, listener, wait()));
     tokio::spawn(async move {
         shutdown.await;
@@ -111,6 +112,10 @@ async fn run() -> Result<(), String> {
     while let Some(done) = servers.join_next().await {
         done.map_err(|e| format!("server task failed: {e}"))?
             .map_err(|e| format!("server error: {e}"))?;
+    }
+    // Other replicas take over this one's unfinished work at once (docs/replicas.md).
+    if let Err(e) = leaving.store.forget_replica(&leaving.replica.id).await {
+        tracing::warn!(error = %e, "could not leave the replicas table");
     }
     Ok(())
 }

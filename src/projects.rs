@@ -1,7 +1,9 @@
 //! Projects by public key, cached in memory in front of the store (keys are read on every
-//! request; they change only when configured or created).
+//! request; they change only when configured or created). With replicas, a change through
+//! the admin API drops every replica's cache before it answers (`crate::replicas`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::config::ProjectConfig;
@@ -12,6 +14,8 @@ use crate::store::{Project, Store};
 pub struct Projects {
     store: Arc<dyn Store>,
     cache: RwLock<HashMap<String, Project>>,
+    /// Bumped by [`Projects::forget_all`]: a read that started before is not cached.
+    generation: AtomicU64,
 }
 
 impl Projects {
@@ -20,6 +24,7 @@ impl Projects {
         Self {
             store,
             cache: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -50,13 +55,25 @@ impl Projects {
         {
             return Ok(Some(p.clone()));
         }
+        let generation = self.generation.load(Ordering::Acquire);
         let found = self.store.project(pub_key).await?;
         if let Some(p) = &found {
-            self.cache
+            let mut cache = self
+                .cache
                 .write()
-                .map_err(|_| StoreError::Internal("project cache poisoned".into()))?
-                .insert(p.pub_key.clone(), p.clone());
+                .map_err(|_| StoreError::Internal("project cache poisoned".into()))?;
+            // A change another replica made while this read ran is not cached over.
+            if self.generation.load(Ordering::Acquire) == generation {
+                cache.insert(p.pub_key.clone(), p.clone());
+            }
         }
         Ok(found)
+    }
+
+    /// Drops every cached project (another replica may have changed one).
+    pub fn forget_all(&self) {
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        cache.clear();
     }
 }

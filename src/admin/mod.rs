@@ -132,7 +132,15 @@ async fn create_project(
         autostore: p.autostore.unwrap_or(true),
         signed_uploads: p.signed_uploads.unwrap_or(false),
     };
-    match state.projects.upsert(&config).await {
+    let written = match state.projects.upsert(&config).await {
+        // Other replicas drop their cached copy before this answers (src/replicas.rs).
+        Ok(()) if state.store.is_shared() => match state.store.bump_shared_version().await {
+            Ok(shared) => state.replica.publish(&state, shared).await,
+            Err(e) => Err(e),
+        },
+        other => other,
+    };
+    match written {
         Ok(()) => (
             StatusCode::CREATED,
             Json(json!({
@@ -222,7 +230,20 @@ async fn advance_clock(
 ) -> Response {
     match body {
         Ok(Json(a)) if (0..=10 * 365 * 86400).contains(&a.seconds) => {
-            state.clock.advance(a.seconds * 1_000_000);
+            let by_us = a.seconds * 1_000_000;
+            if state.store.is_shared() {
+                // Every replica's clock moves before this answers (src/replicas.rs).
+                let moved = match state.store.advance_shared_clock(by_us).await {
+                    Ok(shared) => state.replica.publish(&state, shared).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = moved {
+                    tracing::error!(error = %e, "moving the shared clock failed");
+                    return detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.");
+                }
+            } else {
+                state.clock.advance(by_us);
+            }
             Json(json!({ "now": iso(state.clock.now_us()) })).into_response()
         }
         _ => detail(
@@ -283,17 +304,37 @@ async fn add_fault(
         Some("cdn") => Scope::Cdn,
         Some(_) => return detail(StatusCode::BAD_REQUEST, "api must be upload, rest or cdn."),
     };
-    state.faults.add(Fault {
+    let fault = Fault {
         kind,
         scope,
         pub_key: f.pub_key,
         remaining: f.count.unwrap_or(1).max(1),
-    });
-    StatusCode::CREATED.into_response()
+    };
+    // Every replica's mirror is armed before this answers (src/replicas.rs).
+    let added = match state.store.add_fault(&fault.to_row()).await {
+        Ok(shared) => state.replica.publish(&state, shared).await,
+        Err(e) => Err(e),
+    };
+    match added {
+        Ok(()) => StatusCode::CREATED.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "adding a fault failed");
+            detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
+        }
+    }
 }
 
 /// `DELETE /_emulator/faults`: clears every pending fault.
-async fn clear_faults(State(state): State<Arc<AppState>>) -> StatusCode {
-    state.faults.clear();
-    StatusCode::NO_CONTENT
+async fn clear_faults(State(state): State<Arc<AppState>>) -> Response {
+    let cleared = match state.store.clear_faults().await {
+        Ok(shared) => state.replica.publish(&state, shared).await,
+        Err(e) => Err(e),
+    };
+    match cleared {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "clearing faults failed");
+            detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
+        }
+    }
 }

@@ -238,7 +238,14 @@ pub async fn clock(State(state): State<Arc<AppState>>) -> Response {
 
 /// `GET /_emulator/console/faults`: pending faults, adding one, clearing them.
 pub async fn faults(State(state): State<Arc<AppState>>) -> Response {
-    let pending = state.faults.pending();
+    let pending = state
+        .faults
+        .pending(state.store.as_ref())
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading pending faults failed");
+            Vec::new()
+        });
     let mut body = String::from(
         "<p class=\"lead\">The next matching calls get a fault in their API's own format: \
          production's throttle (429 with <code>Retry-After</code>), a 500, or a delay. A \

@@ -15,7 +15,9 @@
 //! exists at once with `is_ready: false`, no bytes, size 0 — and, for video, the not-ready
 //! thumbnail files and their group. The job then runs (`processing`) and ends `finished`
 //! (the result file gets its bytes and facts) or `failed` (its `error` says why; the result
-//! file stays not ready). Jobs left unfinished by a stopped process are failed at start-up.
+//! file stays not ready). A job is owned by the replica that runs it; jobs of a stopped
+//! process (no heartbeat, `crate::replicas`) are failed by the replicas still running, or at
+//! start-up.
 //! No webhook events are written for conversion results (production documents none).
 
 pub mod path;
@@ -29,7 +31,7 @@ use uuid::Uuid;
 
 use crate::domain::files::{is_live, should_store};
 use crate::error::StoreError;
-use crate::store::conversions::{ConversionKind, JobStatus, NewJob};
+use crate::store::conversions::{ConversionKind, NewJob};
 use crate::store::{FileRecord, NewGroup, Project};
 use crate::AppState;
 use run::Work;
@@ -125,7 +127,7 @@ async fn submit_one(
         Work::Document(_) => String::new(),
         Work::Video(v) => format!("{stem}.{}", v.format),
     };
-    let result = pending_file(&project.pub_key, &name, state.clock.unique_us(), stored);
+    let mut result = pending_file(&project.pub_key, &name, state.clock.unique_us(), stored);
     let mut thumbs = Vec::new();
     if let Work::Video(v) = &spec {
         for _ in 0..v.thumbs {
@@ -146,8 +148,8 @@ async fn submit_one(
         .as_ref()
         .map(|g| format!("{}~{}", g.uuid, g.members.len()));
     let mut tx = state.store.begin().await?;
-    tx.insert_file(&result).await?;
-    for thumb in &thumbs {
+    tx.insert_file(&mut result).await?;
+    for thumb in &mut thumbs {
         tx.insert_file(thumb).await?;
     }
     if let Some(group) = &group {
@@ -164,6 +166,7 @@ async fn submit_one(
                 target: spec.target(),
                 result_uuid: result.uuid,
                 group_id: group_id.as_deref(),
+                owner: &state.replica.id,
             },
             now,
         )
@@ -246,19 +249,4 @@ pub async fn document_info(
             "converted_groups": groups,
         },
     }))
-}
-
-/// Fails the jobs a stopped process left unfinished: their converters died with it.
-pub async fn fail_interrupted(state: &AppState) -> Result<(), StoreError> {
-    for job in state.store.unfinished_conversion_jobs().await? {
-        state
-            .store
-            .set_conversion_status(
-                job.token,
-                JobStatus::Failed,
-                Some("The emulator stopped while converting; submit the conversion again"),
-            )
-            .await?;
-    }
-    Ok(())
 }

@@ -526,7 +526,7 @@ async fn complete(state: &AppState, job: &Job, output: Output) -> Result<(), Str
         tx.complete_file(thumb).await.map_err(store_failed)?;
     }
     if !pages.is_empty() {
-        for page in &pages {
+        for page in &mut pages {
             tx.insert_file(page).await.map_err(store_failed)?;
         }
         let group = NewGroup {

@@ -104,7 +104,7 @@ fn created_events(file: &FileRecord, source: &EventSource, now_us: i64) -> Vec<O
 /// Writes new files (their bytes are already in the blob directory) and their events.
 pub async fn create_files(
     state: &AppState,
-    files: &[FileRecord],
+    files: &mut [FileRecord],
     source: &EventSource,
 ) -> Result<(), StoreError> {
     let now = state.clock.now_us();
@@ -122,7 +122,7 @@ pub async fn create_files(
 /// `false` (nothing written) when it was completed already.
 pub async fn complete_multipart(
     state: &AppState,
-    file: &FileRecord,
+    file: &mut FileRecord,
     source: &EventSource,
 ) -> Result<bool, StoreError> {
     let now = state.clock.now_us();
@@ -319,12 +319,13 @@ pub async fn record_addon_result(
     let mut events = Vec::new();
     let mut tx = state.store.begin().await?;
     if let Some(new) = r.new_file {
-        tx.insert_file(new).await?;
+        let mut new = new.clone();
+        tx.insert_file(&mut new).await?;
         let derived = EventSource {
             source_file: Some(file.uuid),
             ..source.clone()
         };
-        events.extend(created_events(new, &derived, now));
+        events.extend(created_events(&new, &derived, now));
     }
     tx.upsert_appdata(&file.project, file.uuid, r.addon, (r.data, r.version), now)
         .await?;

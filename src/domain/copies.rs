@@ -136,7 +136,8 @@ pub async fn local_copy(
         source_file: Some(file.uuid),
         ..events.clone()
     };
-    create_files(state, std::slice::from_ref(&copy), &events).await?;
+    let mut copy = copy;
+    create_files(state, std::slice::from_mut(&mut copy), &events).await?;
     Ok(copy)
 }
 

@@ -140,8 +140,6 @@ pub trait ConversionStore: Send + Sync {
         kind: ConversionKind,
         token: i64,
     ) -> Result<Option<ConversionJob>, StoreError>;
-    /// Jobs left pending or processing (by a process that stopped), oldest first.
-    async fn unfinished_conversion_jobs(&self) -> Result<Vec<ConversionJob>, StoreError>;
     /// `(target format, group id)` of the finished document jobs of a source that made a
     /// group, newest last.
     async fn converted_groups(
@@ -175,6 +173,8 @@ pub struct NewJob<'a> {
     pub result_uuid: Uuid,
     /// The thumbnails group, written in the same transaction (video).
     pub group_id: Option<&'a str>,
+    /// The replica running it (its lease is that replica's heartbeat).
+    pub owner: &'a str,
 }
 
 impl Tx {
@@ -187,8 +187,8 @@ impl Tx {
     ) -> Result<i64, StoreError> {
         let sql = Sql::new(
             "INSERT INTO conversion_jobs (project, kind, source, source_uuid, target, status, \
-             error, result_uuid, group_id, created_us) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING token",
+             error, result_uuid, group_id, created_us, owner) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING token",
         )
         .bind(job.project)
         .bind(job.kind.name())
@@ -199,7 +199,8 @@ impl Tx {
         .bind(None::<String>)
         .bind(job.result_uuid)
         .bind(job.group_id.map(str::to_owned))
-        .bind(created_us);
+        .bind(created_us)
+        .bind(job.owner);
         let rows: Vec<(i64,)> = self.fetch_all(&sql).await?;
         rows.first()
             .map(|(token,)| *token)
@@ -278,22 +279,6 @@ impl ConversionStore for SqlStore {
             .await?
             .map(ConversionJob::try_from)
             .transpose()
-    }
-
-    async fn unfinished_conversion_jobs(&self) -> Result<Vec<ConversionJob>, StoreError> {
-        self.db
-            .fetch_all::<JobRow>(
-                &Sql::new(format!(
-                    "SELECT {JOB_COLUMNS} FROM conversion_jobs \
-                     WHERE status IN ($1, $2) ORDER BY token"
-                ))
-                .bind(JobStatus::Pending.name())
-                .bind(JobStatus::Processing.name()),
-            )
-            .await?
-            .into_iter()
-            .map(ConversionJob::try_from)
-            .collect()
     }
 
     async fn converted_groups(

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::db::{Sql, Tx};
+use super::db::{Dialect, Sql, Tx};
 use super::page::{page, Listing, Page};
 use super::rows::{metadata_text, tags_text, FileRow, FILE_COLUMNS};
 use super::{FileRecord, PageQuery, SqlStore};
@@ -79,7 +79,8 @@ impl FileFilter {
 /// Reads and writes of file rows.
 #[async_trait]
 pub trait FileStore: Send + Sync {
-    /// Writes a new file row (its bytes are already in the blob directory).
+    /// Writes a new file row (its bytes are already in the blob directory) with the upload
+    /// time as given (fixtures; new uploads go through [`Tx::insert_file`]).
     async fn insert_file(&self, file: &FileRecord) -> Result<(), StoreError>;
     /// Reads one file, removed ones included: of `project` when given, else of any project
     /// (the CDN is public).
@@ -126,31 +127,63 @@ pub trait FileStore: Send + Sync {
 }
 
 impl Tx {
-    /// See [`FileStore::insert_file`].
-    pub async fn insert_file(&mut self, f: &FileRecord) -> Result<(), StoreError> {
+    /// Writes a new file row (its bytes are already in the blob directory). On Postgres
+    /// its upload time is the project's next stamp, written back into `f` (see
+    /// [`Tx::write_file`]); [`FileStore::insert_file`] writes the record's time as given.
+    pub async fn insert_file(&mut self, f: &mut FileRecord) -> Result<(), StoreError> {
+        self.write_file(f, true).await
+    }
+
+    /// Writes a file row; with `restamp` on Postgres, at the project's next stamp.
+    async fn write_file(&mut self, f: &mut FileRecord, restamp: bool) -> Result<(), StoreError> {
         let image = f.image.as_ref();
-        let sql = Sql::new(
-            "INSERT INTO files (uuid, project, size, blob, original_filename, mime_type, \
+        let columns = "uuid, project, size, blob, original_filename, mime_type, \
              image_format, image_width, image_height, color_mode, metadata, tags, uploaded_us, \
-             stored_us, removed_us) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(f.uuid)
-        .bind(&f.project)
-        .bind(f.size)
-        .bind(&f.blob)
-        .bind(&f.original_filename)
-        .bind(&f.mime_type)
-        .bind(image.map(|i| i.format.clone()))
-        .bind(image.map(|i| i.width))
-        .bind(image.map(|i| i.height))
-        .bind(image.map(|i| i.color_mode.clone()))
-        .bind(metadata_text(&f.metadata))
-        .bind(tags_text(&f.tags))
-        .bind(f.uploaded_us)
-        .bind(f.stored_us)
-        .bind(f.removed_us);
-        self.execute(&sql).await?;
+             stored_us, removed_us";
+        let text = match (self.dialect(), restamp) {
+            // One process hands out the stamps (`Clock::unique_us`): written as given.
+            (Dialect::Sqlite, _) | (_, false) => format!(
+                "INSERT INTO files ({columns}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                 RETURNING uploaded_us, stored_us"
+            ),
+            // Replicas: the stamp comes from the project's row, later than every stamp of
+            // the project before (unique and increasing across replicas), and the row lock
+            // orders the project's commits, so a `from` cursor never passes an upload that
+            // commits later. Still one statement. A file stored at upload keeps
+            // `stored_us = uploaded_us`.
+            (Dialect::Postgres, true) => format!(
+                "WITH s AS (UPDATE projects SET last_us = GREATEST(last_us + 1, $13) \
+                 WHERE pub_key = $2 RETURNING last_us) \
+                 INSERT INTO files ({columns}) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+                 COALESCE(s.last_us, $13), \
+                 CASE WHEN $14 = $13 THEN COALESCE(s.last_us, $13) ELSE $14 END, $15 \
+                 FROM (SELECT 1) AS one LEFT JOIN s ON TRUE \
+                 RETURNING uploaded_us, stored_us"
+            ),
+        };
+        let sql = Sql::new(text)
+            .bind(f.uuid)
+            .bind(&f.project)
+            .bind(f.size)
+            .bind(&f.blob)
+            .bind(&f.original_filename)
+            .bind(&f.mime_type)
+            .bind(image.map(|i| i.format.clone()))
+            .bind(image.map(|i| i.width))
+            .bind(image.map(|i| i.height))
+            .bind(image.map(|i| i.color_mode.clone()))
+            .bind(metadata_text(&f.metadata))
+            .bind(tags_text(&f.tags))
+            .bind(f.uploaded_us)
+            .bind(f.stored_us)
+            .bind(f.removed_us);
+        let written: Option<(i64, Option<i64>)> = self.fetch_optional(&sql).await?;
+        if let Some((uploaded_us, stored_us)) = written {
+            f.uploaded_us = uploaded_us;
+            f.stored_us = stored_us;
+        }
         self.index_tags(&f.project, f.uuid, &f.tags).await?;
         self.files_changed([f.uuid]);
         Ok(())
@@ -218,7 +251,9 @@ impl Tx {
 #[async_trait]
 impl FileStore for SqlStore {
     async fn insert_file(&self, file: &FileRecord) -> Result<(), StoreError> {
-        self.write(async |tx| tx.insert_file(file).await).await
+        let mut file = file.clone();
+        self.write(async |tx| tx.write_file(&mut file, false).await)
+            .await
     }
 
     async fn file(

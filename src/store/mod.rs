@@ -50,6 +50,7 @@ mod postgres;
 mod projects;
 mod rows;
 pub mod search;
+pub mod shared;
 mod sqlite;
 mod tags;
 mod uploads;
@@ -72,6 +73,7 @@ pub use notify::{Change, Changes, Subscription, Topic};
 pub use page::Page;
 pub use projects::ProjectStore;
 pub use search::SearchStore;
+pub use shared::SharedStore;
 pub use tags::TagStore;
 pub use uploads::UploadStore;
 pub use webhooks::WebhookStore;
@@ -267,6 +269,7 @@ pub trait Store:
     + ConsoleStore
     + ConversionStore
     + AddonStore
+    + SharedStore
     + Send
     + Sync
 {

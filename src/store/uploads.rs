@@ -38,7 +38,7 @@ pub trait UploadStore: Send + Sync {
 
 impl Tx {
     /// See [`UploadStore::complete_multipart`]: claims the session, then writes its file.
-    pub async fn complete_multipart(&mut self, file: &FileRecord) -> Result<bool, StoreError> {
+    pub async fn complete_multipart(&mut self, file: &mut FileRecord) -> Result<bool, StoreError> {
         let claimed = self
             .execute(
                 &Sql::new(
@@ -95,7 +95,8 @@ impl UploadStore for SqlStore {
     }
 
     async fn complete_multipart(&self, file: &FileRecord) -> Result<bool, StoreError> {
-        self.write(async |tx| tx.complete_multipart(file).await)
+        let mut file = file.clone();
+        self.write(async |tx| tx.complete_multipart(&mut file).await)
             .await
     }
 

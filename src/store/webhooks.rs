@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::db::{Sql, Tx};
+use super::db::{Dialect, Sql, Tx};
 use super::SqlStore;
 use crate::error::StoreError;
 use crate::webhooks::events::OutboxEvent;
@@ -19,6 +19,11 @@ use crate::webhooks::hooks::{Event, Hook, HookSettings};
 
 const HOOK_COLUMNS: &str = "id, project, event, target_url, is_active, signing_secret, version, \
      created_us, updated_us";
+
+/// How long a claimed delivery is another worker's (wall-clock microseconds): longer than a
+/// pass takes to send what it claimed (`BATCH` deliveries, `CONCURRENCY` at a time, each
+/// within the delivery timeout), so only a dead claimer's deliveries are sent again.
+pub const DELIVERY_LEASE_US: i64 = 120 * 1_000_000;
 
 pub(super) const DELIVERY_COLUMNS: &str =
     "id, event_id, project, hook_id, event, file_uuid, target_url, signing_secret, body, \
@@ -539,22 +544,43 @@ impl WebhookStore for SqlStore {
             .map(|c| format!("d.{}", c.trim()))
             .collect::<Vec<_>>()
             .join(", ");
+        // Claimed by one worker (replica) at a time: the rows are locked while the lease is
+        // written (Postgres skips rows another worker is claiming) and a leased delivery is
+        // not due for anyone else until its lease ends, so each attempt goes out once, and
+        // again only when its claimer died before recording it (at least once).
+        let lock = match self.db.dialect() {
+            Dialect::Postgres => " FOR UPDATE OF d SKIP LOCKED",
+            Dialect::Sqlite => "",
+        };
+        let wall_us = chrono::Utc::now().timestamp_micros();
         let q = Sql::new(format!(
             "SELECT {columns}, \
              (SELECT COUNT(*) FROM webhooks h WHERE h.id = d.hook_id AND h.is_active = $1) \
              AS hook_live \
              FROM webhook_deliveries d \
              WHERE d.state = $2 AND d.next_attempt_us <= $3 \
+             AND (d.lease_until_us IS NULL OR d.lease_until_us < $5) \
              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
                WHERE e.file_uuid = d.file_uuid AND e.target_url = d.target_url \
                AND e.state = $2 AND e.id < d.id) \
-             ORDER BY d.id LIMIT $4"
+             ORDER BY d.id LIMIT $4{lock}"
         ))
         .bind(true)
         .bind(DeliveryState::Pending.name())
         .bind(now_us)
-        .bind(limit);
-        let rows: Vec<DueRow> = self.db.fetch_all(&q).await?;
+        .bind(limit)
+        .bind(wall_us);
+        let mut tx = self.begin().await?;
+        let rows: Vec<DueRow> = tx.fetch_all(&q).await?;
+        if !rows.is_empty() {
+            let mut claim = Sql::new("UPDATE webhook_deliveries SET lease_until_us = ");
+            claim.push_bind(wall_us + DELIVERY_LEASE_US);
+            claim.push(" WHERE id IN (");
+            claim.push_list(rows.iter().map(|r| r.delivery.id));
+            claim.push(")");
+            tx.execute(&claim).await?;
+        }
+        let rows = tx.commit_with(rows).await?;
         rows.into_iter()
             .map(|r| Ok((Delivery::try_from(r.delivery)?, r.hook_live > 0)))
             .collect()
@@ -566,7 +592,8 @@ impl WebhookStore for SqlStore {
             let q = Sql::new(
                 "UPDATE webhook_deliveries SET state = $1, next_attempt_us = $2, \
                  attempts = attempts + $3, last_status = $4, last_error = $5, \
-                 last_latency_us = $6, last_attempt_us = $7 WHERE id = $8",
+                 last_latency_us = $6, last_attempt_us = $7, lease_until_us = NULL \
+                 WHERE id = $8",
             )
             .bind(a.state.name())
             .bind(a.next_attempt_us)
@@ -606,7 +633,8 @@ impl WebhookStore for SqlStore {
     /// Makes a delivery pending and due at `now_us` again; `false` when there is none.
     async fn redeliver(&self, id: i64, now_us: i64) -> Result<bool, StoreError> {
         let q = Sql::new(
-            "UPDATE webhook_deliveries SET state = $1, next_attempt_us = $2 WHERE id = $3",
+            "UPDATE webhook_deliveries SET state = $1, next_attempt_us = $2, \
+             lease_until_us = NULL WHERE id = $3",
         )
         .bind(DeliveryState::Pending.name())
         .bind(now_us)

@@ -247,7 +247,7 @@ pub async fn upload_base(
         );
     }
     // All files of the request and their events in one transaction.
-    changes::create_files(&state, &records, &source).await?;
+    changes::create_files(&state, &mut records, &source).await?;
     Ok(Json(answer))
 }
 

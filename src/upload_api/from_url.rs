@@ -6,13 +6,17 @@
 //!   `https://` source is accepted and its task ends in `DownloadFileHTTPNetworkError`.
 //! - Private and loopback addresses are allowed, so tests can serve files locally; production
 //!   answers `URLHostPrivateIPForbiddenError` for them.
-//! - Tokens live in memory: they do not survive a restart (their status is then `unknown`,
-//!   as production answers for expired tokens) and are forgotten after [`TOKEN_TTL`].
+//! - Tasks live in the database (`from_url_tasks`), so `GET /from_url/status/` on any
+//!   replica sees a download another replica runs. Progress is written at most every
+//!   [`PROGRESS_EVERY`]. A task is owned by the replica downloading it; when that replica
+//!   stops (no heartbeat, `crate::replicas`) the task ends in `error` with
+//!   `DownloadFileTaskFailedError` (`download task failed.`), production's status for a
+//!   download task that failed. Tasks are forgotten after [`TOKEN_TTL`] (status `unknown`,
+//!   as production answers for expired tokens).
 //! - The URL history behind `check_URL_duplicates` / `save_URL_duplicates` is kept in the
 //!   database per project, keyed by the exact `source_url` string.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
@@ -30,6 +34,7 @@ use crate::auth;
 use crate::domain::changes::{self, NewFile};
 use crate::domain::files::{base_name, is_live, should_store};
 use crate::domain::metadata;
+use crate::error::StoreError;
 use crate::webhooks::events::EventSource;
 use crate::AppState;
 
@@ -37,6 +42,8 @@ use crate::AppState;
 pub const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Largest file an import takes (the emulated project limit, 5 GiB).
 pub const MAX_DOWNLOAD_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// Shortest pause between two progress writes of one download.
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// Longest an import may take, in seconds.
 pub const TIME_LIMIT_S: u64 = 600;
 /// Most redirects an import follows.
@@ -61,59 +68,99 @@ pub enum TaskState {
         /// The file's uuid.
         file: Uuid,
     },
-    /// Failed, with the error to report.
-    Error(UploadError),
+    /// Failed: the error's code name and message.
+    Error {
+        /// The code's name, e.g. `DownloadFileHTTPClientError`.
+        code: String,
+        /// The message as reported.
+        message: String,
+    },
 }
 
-struct Task {
-    created: Instant,
-    state: TaskState,
+/// Wall-clock microseconds before which a task is expired.
+fn expired_before() -> i64 {
+    crate::replicas::wall_us() - i64::try_from(TOKEN_TTL.as_micros()).unwrap_or(i64::MAX)
 }
 
-/// The import tasks by token, in memory.
-#[derive(Default)]
-pub struct Tasks {
-    tasks: Mutex<HashMap<Uuid, Task>>,
+/// The state of a task, `None` when unknown or expired.
+pub async fn task(state: &AppState, token: Uuid) -> Result<Option<TaskState>, StoreError> {
+    let Some(row) = state
+        .store
+        .task(&token.to_string(), expired_before())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let bad = || StoreError::Internal(format!("bad from_url task row for {token}"));
+    Ok(Some(match row.state.as_str() {
+        "waiting" => TaskState::Waiting,
+        "progress" => TaskState::Progress {
+            total: row.total.and_then(|t| u64::try_from(t).ok()),
+            done: u64::try_from(row.done).unwrap_or(0),
+        },
+        "success" => TaskState::Success {
+            project: row.project.ok_or_else(bad)?,
+            file: row
+                .file_uuid
+                .as_deref()
+                .and_then(|u| Uuid::parse_str(u).ok())
+                .ok_or_else(bad)?,
+        },
+        "error" => TaskState::Error {
+            code: row.error_code.ok_or_else(bad)?,
+            message: row.error_message.ok_or_else(bad)?,
+        },
+        _ => return Err(bad()),
+    }))
 }
 
-impl Tasks {
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<Uuid, Task>) -> T) -> T {
-        // A panic elsewhere cannot leave the map half-updated: every update is one insert.
-        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut tasks)
+/// Progress writes of one download, at most one per [`PROGRESS_EVERY`]; a progress held
+/// back is written once the interval ends ([`ProgressWriter::due_in`]), so a stalled
+/// download still shows what arrived.
+struct ProgressWriter {
+    token: String,
+    last: Option<Instant>,
+    held: Option<(Option<u64>, u64)>,
+}
+
+impl ProgressWriter {
+    fn new(token: Uuid) -> Self {
+        Self {
+            token: token.to_string(),
+            last: None,
+            held: None,
+        }
     }
 
-    /// Registers a new task as waiting, forgetting tasks older than [`TOKEN_TTL`].
-    fn start(&self, token: Uuid) {
-        self.with(|tasks| {
-            tasks.retain(|_, t| t.created.elapsed() < TOKEN_TTL);
-            tasks.insert(
-                token,
-                Task {
-                    created: Instant::now(),
-                    state: TaskState::Waiting,
-                },
-            );
-        });
+    /// Writes `done` of `total`, or holds it back while the last write is younger than
+    /// [`PROGRESS_EVERY`].
+    async fn report(&mut self, state: &AppState, total: Option<u64>, done: u64) {
+        self.held = Some((total, done));
+        if self.due_in().is_none_or(|d| d.is_zero()) {
+            self.flush(state).await;
+        }
     }
 
-    /// Moves a task to `state`.
-    fn set(&self, token: Uuid, state: TaskState) {
-        self.with(|tasks| {
-            if let Some(t) = tasks.get_mut(&token) {
-                t.state = state;
-            }
-        });
+    /// How long until the held-back progress is due, if one is held.
+    fn due_in(&self) -> Option<Duration> {
+        self.held?;
+        Some(self.last.map_or(Duration::ZERO, |t| {
+            PROGRESS_EVERY.saturating_sub(t.elapsed())
+        }))
     }
 
-    /// The state of a task, `None` when unknown.
-    pub fn get(&self, token: Uuid) -> Option<TaskState> {
-        self.with(|tasks| {
-            tasks
-                .get(&token)
-                .filter(|t| t.created.elapsed() < TOKEN_TTL)
-                .map(|t| t.state.clone())
-        })
+    /// Writes the held-back progress, if any.
+    async fn flush(&mut self, state: &AppState) {
+        let Some((total, done)) = self.held.take() else {
+            return;
+        };
+        self.last = Some(Instant::now());
+        let total = total.and_then(|t| i64::try_from(t).ok());
+        let done = i64::try_from(done).unwrap_or(i64::MAX);
+        // Progress is advisory: a failed write is logged, and the next one replaces it.
+        if let Err(e) = state.store.task_progress(&self.token, total, done).await {
+            tracing::warn!(error = %e, "recording from_url progress failed");
+        }
     }
 }
 
@@ -224,7 +271,15 @@ pub async fn from_url(
     }
 
     let token = Uuid::new_v4();
-    state.from_url.start(token);
+    state
+        .store
+        .insert_task(
+            &token.to_string(),
+            &state.replica.id,
+            crate::replicas::wall_us(),
+            expired_before(),
+        )
+        .await?;
     let job = Job {
         token,
         project: project.pub_key.clone(),
@@ -243,12 +298,20 @@ pub async fn from_url(
     };
     let task_state = state.clone();
     tokio::spawn(async move {
-        let token = job.token;
-        let outcome = match download(&task_state, job).await {
-            Ok((project, file)) => TaskState::Success { project, file },
-            Err(e) => TaskState::Error(e),
+        let token = job.token.to_string();
+        let store = &task_state.store;
+        let ended = match download(&task_state, job).await {
+            Ok((project, file)) => {
+                store
+                    .task_succeeded(&token, &project, &file.to_string())
+                    .await
+            }
+            Err(e) => store.task_failed(&token, e.code.name(), &e.message).await,
         };
-        task_state.from_url.set(token, outcome);
+        if let Err(e) = ended {
+            // The task stays unfinished; it ends in error once this replica stops.
+            tracing::error!(error = %e, "recording a from_url outcome failed");
+        }
     });
     let mut answer = Map::new();
     answer.insert("type".into(), "token".into());
@@ -356,9 +419,8 @@ async fn download(state: &AppState, job: Job) -> Result<(String, Uuid), UploadEr
                 .and_then(disposition_filename)
         })
         .unwrap_or_else(|| url_filename(response.url()));
-    state
-        .from_url
-        .set(job.token, TaskState::Progress { total, done: 0 });
+    let mut progress = ProgressWriter::new(job.token);
+    progress.report(state, total, 0).await;
 
     let internal = |e: crate::error::StoreError| {
         tracing::error!(error = %e, "from_url store failure");
@@ -366,7 +428,19 @@ async fn download(state: &AppState, job: Job) -> Result<(String, Uuid), UploadEr
     };
     let mut writer = state.blobs.writer().await.map_err(internal)?;
     let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
+    loop {
+        // Waiting for the next chunk, the held-back progress is written when due.
+        let next = match progress.due_in() {
+            Some(wait) => match tokio::time::timeout(wait, stream.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    progress.flush(state).await;
+                    continue;
+                }
+            },
+            None => stream.next().await,
+        };
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| request_error(&e))?;
         let done = writer.size() + chunk.len() as u64;
         if done > MAX_DOWNLOAD_SIZE {
@@ -376,13 +450,10 @@ async fn download(state: &AppState, job: Job) -> Result<(String, Uuid), UploadEr
             ));
         }
         writer.write(&chunk).await.map_err(internal)?;
-        state
-            .from_url
-            .set(job.token, TaskState::Progress { total, done });
+        progress.report(state, total, done).await;
     }
     let blob = writer.finish().await.map_err(internal)?;
-    let uploaded_us = state.clock.unique_us();
-    let record = NewFile {
+    let mut record = NewFile {
         uuid: Uuid::new_v4(),
         project: job.project.clone(),
         blob,
@@ -391,16 +462,21 @@ async fn download(state: &AppState, job: Job) -> Result<(String, Uuid), UploadEr
         metadata: job.metadata,
         tags: job.tags,
         store: job.store,
-        uploaded_us,
+        uploaded_us: state.clock.unique_us(),
     }
     .into_record();
-    changes::create_files(state, std::slice::from_ref(&record), &job.source)
+    changes::create_files(state, std::slice::from_mut(&mut record), &job.source)
         .await
         .map_err(internal)?;
     if job.save_duplicate {
         state
             .store
-            .save_url_duplicate(&job.project, &job.source_url, record.uuid, uploaded_us)
+            .save_url_duplicate(
+                &job.project,
+                &job.source_url,
+                record.uuid,
+                record.uploaded_us,
+            )
             .await
             .map_err(internal)?;
     }
@@ -418,9 +494,10 @@ pub async fn status(
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .ok_or_else(|| UploadError::new(ErrorCode::TokenRequiredError))?;
-    let task = Uuid::parse_str(token)
-        .ok()
-        .and_then(|t| state.from_url.get(t));
+    let task = match Uuid::parse_str(token) {
+        Ok(t) => task(&state, t).await?,
+        Err(_) => None,
+    };
     let mut answer = Map::new();
     match task {
         None => {
@@ -447,10 +524,10 @@ pub async fn status(
             answer = file_upload_info(&record);
             answer.insert("status".into(), "success".into());
         }
-        Some(TaskState::Error(e)) => {
+        Some(TaskState::Error { code, message }) => {
             answer.insert("status".into(), "error".into());
-            answer.insert("error".into(), e.message.into());
-            answer.insert("error_code".into(), e.code.name().into());
+            answer.insert("error".into(), message.into());
+            answer.insert("error_code".into(), code.into());
         }
     }
     Ok(Json(Value::Object(answer)))

@@ -614,7 +614,7 @@ async fn record_completed(
     source: &EventSource,
 ) -> Result<crate::store::FileRecord, UploadError> {
     // Detection knows common formats only; otherwise the type the client announced stays.
-    let record = NewFile {
+    let mut record = NewFile {
         uuid: upload.uuid,
         project: project.to_owned(),
         blob,
@@ -626,7 +626,7 @@ async fn record_completed(
         uploaded_us: state.clock.unique_us(),
     }
     .into_record();
-    if !changes::complete_multipart(state, &record, source).await? {
+    if !changes::complete_multipart(state, &mut record, source).await? {
         return Err(UploadError::new(
             ErrorCode::MultipartFileAlreadyUploadedError,
         ));

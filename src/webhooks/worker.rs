@@ -11,6 +11,9 @@
 //!   happened (also when one target subscribes to several events), even across retries.
 //! - At least once: a delivery is marked delivered only after its 2xx arrived; a crash in
 //!   between sends it again after restart.
+//! - Replicas: each due delivery is claimed by one worker (a lease, see
+//!   `crate::store::webhooks::DELIVERY_LEASE_US`), so one replica sends it; when that
+//!   replica dies before recording the attempt, another sends it once the lease ends.
 //! - A delivery whose hook was deleted or deactivated before it went out is cancelled.
 
 use std::collections::HashMap;
@@ -72,10 +75,15 @@ impl Webhooks {
         let _pass = self.pass.lock().await;
         let mut flushed = Flushed::default();
         loop {
-            flushed.attempted += pass(state, &self.client).await?;
+            let attempted = pass(state, &self.client).await?;
+            flushed.attempted += attempted;
             let (events, due) = state.store.webhook_backlog(state.clock.now_us()).await?;
             if events == 0 && due == 0 {
                 return Ok(flushed);
+            }
+            if attempted == 0 {
+                // What is left is in another replica's hands (claimed): wait for it.
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
     }

@@ -28,6 +28,7 @@ mod multipart;
 mod notify;
 mod outage;
 mod replica_reads;
+mod replicas;
 mod resources;
 mod rest_auth;
 mod rest_errors;

@@ -653,7 +653,7 @@ async fn a_transaction_commits_or_leaves_nothing(s: &dyn Store) {
     // Dropped without commit: nothing of it is seen, cached or not.
     {
         let mut tx = s.begin().await.unwrap();
-        tx.insert_file(&b).await.unwrap();
+        tx.insert_file(&mut b.clone()).await.unwrap();
         assert_eq!(
             tx.change_files(P, &[a.uuid, b.uuid], FileChange::Store, 50)
                 .await
@@ -667,7 +667,7 @@ async fn a_transaction_commits_or_leaves_nothing(s: &dyn Store) {
     assert!(members[0].file.as_ref().unwrap().stored_us.is_none());
     // Committed: every write of it is seen, including through a cached group.
     let mut tx = s.begin().await.unwrap();
-    tx.insert_file(&b).await.unwrap();
+    tx.insert_file(&mut b.clone()).await.unwrap();
     assert_eq!(
         tx.change_files(P, &[a.uuid, b.uuid], FileChange::Store, 60)
             .await
