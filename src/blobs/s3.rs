@@ -109,12 +109,23 @@ impl S3Location {
         bytes: Vec<u8>,
         public: bool,
     ) -> Result<crate::storages::Put, StoreError> {
-        let store = self.build(public)?;
+        let store = self.build(false)?;
         let path = object_store::path::Path::from(key);
         match store.head(&path).await {
             Ok(_) => return Ok(crate::storages::Put::Exists),
             Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(error(e)),
+        }
+        if public {
+            match self.build(true)?.put(&path, bytes.clone().into()).await {
+                Ok(_) => return Ok(crate::storages::Put::Created),
+                // Buckets with ACLs disabled (AWS's default since 2023) refuse any ACL: the
+                // object is written with the bucket's own policy instead.
+                Err(e) if e.to_string().contains("AccessControlListNotSupported") => {
+                    tracing::info!(bucket = %self.bucket, "bucket refuses ACLs: copy written without public-read");
+                }
+                Err(e) => return Err(error(e)),
+            }
         }
         store.put(&path, bytes.into()).await.map_err(error)?;
         Ok(crate::storages::Put::Created)

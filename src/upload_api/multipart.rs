@@ -579,7 +579,16 @@ async fn complete_staged(
     let mut writer = state.blobs.writer().await?;
     let mut buf = vec![0u8; 1 << 20];
     for n in 1..=count {
-        let mut part = staging.read_part(&key, n).await?;
+        let mut part = match staging.read_part(&key, n).await {
+            Ok(part) => part,
+            // Withdrawn since the listing: a client is sending it again.
+            Err(_) if !staging.parts(&key).await?.contains_key(&n) => {
+                return Err(UploadError::new(
+                    ErrorCode::MultipartFileCompletionFailedError,
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
         loop {
             let read = part
                 .read(&mut buf)

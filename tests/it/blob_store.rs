@@ -169,6 +169,14 @@ async fn serves_and_processes_from_the_bucket(backend: Backend) {
     let key = format!("flat/{img}-/resize/10x/-/format/png/.png");
     assert_eq!(c.json()["result"], format!("s3://copies/{key}"));
     assert_eq!(moto.get(&copies, &key).await.unwrap(), copied);
+    // `make_public` (default true) is the public-read ACL: anyone may read that copy, not
+    // the private one.
+    let anonymous = |key: String| {
+        let url = format!("{}/{copies}/{key}", moto.endpoint);
+        async move { reqwest::get(url).await.unwrap().status().as_u16() }
+    };
+    assert_eq!(anonymous(key).await, 200);
+    assert_eq!(anonymous(format!("{a}/a.bin")).await, 403);
 
     assert_no_bytes_in_data_dir(&s);
 }
