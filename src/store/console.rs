@@ -8,7 +8,7 @@ use super::db::{Dialect, Sql};
 use super::files::Expiry;
 use super::page::{page, Listing, Page};
 use super::rows::{FileRow, FILE_COLUMNS};
-use super::search::{push_text_index, TextField};
+use super::search::{push_text_index, text_index_query, TextField};
 use super::webhooks::{Delivery, DeliveryRow, DELIVERY_COLUMNS};
 use super::{FileRecord, PageQuery, Project, SqlStore};
 use crate::error::StoreError;
@@ -39,7 +39,7 @@ pub struct FileSearch<'a> {
 
 impl FileSearch<'_> {
     /// Appends the condition selecting the project's files found by the search.
-    fn sql(&self, dialect: Dialect, project: &str, sql: &mut Sql) {
+    fn sql(&self, text_index: Option<&str>, project: &str, sql: &mut Sql) {
         sql.push("project = ").push_bind(project);
         match self.view {
             FileView::All => {}
@@ -57,9 +57,8 @@ impl FileSearch<'_> {
         }
         if let Some(text) = self.text.filter(|t| !t.is_empty()) {
             let text = text.to_lowercase();
-            if dialect == Dialect::Sqlite {
-                // The trigram index first (migration 0013): no full scan at 1,000,000 files.
-                push_text_index(sql, &text, &[TextField::Filename, TextField::Metadata]);
+            if let Some(query) = text_index {
+                push_text_index(sql, query);
             }
             let pattern = format!("%{}%", like_escape(&text));
             sql.push(" AND (LOWER(original_filename) LIKE ")
@@ -176,11 +175,22 @@ impl ConsoleStore for SqlStore {
         search: &FileSearch<'_>,
         q: &PageQuery,
     ) -> Result<Page<FileRecord>, StoreError> {
+        // A rare text is looked up in the trigram index first (SQLite, migration 0013): no
+        // full scan at 1,000,000 files; a common one is met soon along the upload-time index.
+        let mut text_index = None;
+        if let (Dialect::Sqlite, Some(text)) = (self.db.dialect(), search.text) {
+            let fields = [TextField::Filename, TextField::Metadata];
+            if let Some(query) = text_index_query(&text.to_lowercase(), &fields) {
+                if self.text_index_narrows(&query).await? {
+                    text_index = Some(query);
+                }
+            }
+        }
         let listing = Listing {
             table: "files",
             time: "uploaded_us",
             columns: FILE_COLUMNS,
-            condition: &|sql| search.sql(self.db.dialect(), project, sql),
+            condition: &|sql| search.sql(text_index.as_deref(), project, sql),
         };
         page::<FileRow>(&self.db, &listing, q)
             .await?

@@ -54,6 +54,13 @@ enum Driver {
     Ordered(Cond),
 }
 
+/// How a search reads the database: its driver, and per full-text term the trigram-index
+/// query to read first (only where the index narrows the search down).
+struct Plan {
+    driver: Driver,
+    text_index: Vec<Option<String>>,
+}
+
 /// Where a condition's files are listed: the table, its value column, the key (metadata
 /// only) and the values (any of them).
 struct Lookup<'a> {
@@ -251,19 +258,19 @@ fn push_range(sql: &mut Sql, column: &str, r: &Range) {
 /// condition's part as the driver needs it).
 fn push_condition(
     sql: &mut Sql,
-    (dialect, driver): (Dialect, Driver),
+    (dialect, plan): (Dialect, &Plan),
     project: &str,
     f: &SearchFilter,
     expiry: Expiry,
 ) {
+    let driver = plan.driver;
     sql.push("project = ").push_bind(project);
     sql.push(" AND removed_us IS NULL AND (stored_us IS NOT NULL OR uploaded_us > ")
         .push_bind(expiry.cutoff_us)
         .push(")");
     for (i, (term, fields)) in f.text.iter().enumerate() {
-        let by_uuid = i == 0 && f.query_uuid.is_some();
-        if dialect == Dialect::Sqlite && !by_uuid {
-            push_text_index(sql, term, fields);
+        if let Some(Some(query)) = plan.text_index.get(i) {
+            push_text_index(sql, query);
         }
         let pattern = contains_pattern(term);
         sql.push(" AND (");
@@ -334,11 +341,11 @@ fn push_condition(
     }
 }
 
-/// Appends "the trigram index finds `term` in one of `fields`" (SQLite, terms of three
-/// characters or more: shorter ones have no trigram), read before the exact check.
-pub(super) fn push_text_index(sql: &mut Sql, term: &str, fields: &[TextField]) {
+/// The trigram-index query finding `term` in one of `fields` (SQLite's `files_text`), or
+/// `None` for terms under three characters (they have no trigram).
+pub(super) fn text_index_query(term: &str, fields: &[TextField]) -> Option<String> {
     if term.chars().count() < 3 || fields.is_empty() {
-        return;
+        return None;
     }
     let columns: Vec<&str> = fields
         .iter()
@@ -348,13 +355,17 @@ pub(super) fn push_text_index(sql: &mut Sql, term: &str, fields: &[TextField]) {
             TextField::Metadata => "metadata",
         })
         .collect();
-    let query = format!(
+    Some(format!(
         "{{{}}} : \"{}\"",
         columns.join(" "),
         term.replace('"', "\"\"")
-    );
+    ))
+}
+
+/// Appends "the trigram index finds the file" for a [`text_index_query`].
+pub(super) fn push_text_index(sql: &mut Sql, query: &str) {
     sql.push(" AND files.rowid IN (SELECT rowid FROM files_text WHERE files_text MATCH ")
-        .push_bind(query)
+        .push_bind(query.to_owned())
         .push(")");
 }
 
@@ -407,6 +418,35 @@ fn newest_first(f: &SearchFilter) -> bool {
 impl SqlStore {
     /// How the search of `f` reads its files: from its rarest index condition (counted up to
     /// [`COUNT_CAP`]) when there is one, see the module docs.
+    async fn plan(&self, project: &str, f: &SearchFilter) -> Result<Plan, StoreError> {
+        let mut text_index = Vec::with_capacity(f.text.len());
+        for (i, (term, fields)) in f.text.iter().enumerate() {
+            let by_uuid = i == 0 && f.query_uuid.is_some();
+            let query = match self.db.dialect() {
+                Dialect::Sqlite if !by_uuid => text_index_query(term, fields),
+                _ => None,
+            };
+            text_index.push(match query {
+                Some(q) if self.text_index_narrows(&q).await? => Some(q),
+                _ => None,
+            });
+        }
+        let driver = self.driver(project, f).await?;
+        Ok(Plan { driver, text_index })
+    }
+
+    /// Whether the trigram index finds fewer than [`DRIVING_ROWS`] files for `query`: then
+    /// reading it first pays; a common term is met sooner along the upload-time index.
+    pub(super) async fn text_index_narrows(&self, query: &str) -> Result<bool, StoreError> {
+        let mut sql = Sql::new(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM files_text WHERE files_text MATCH $1 LIMIT ",
+        )
+        .bind(query.to_owned());
+        sql.push_bind(DRIVING_ROWS).push(") AS found");
+        let (n,): (i64,) = self.db.fetch_one(&sql).await?;
+        Ok(n < DRIVING_ROWS)
+    }
+
     async fn driver(&self, project: &str, f: &SearchFilter) -> Result<Driver, StoreError> {
         let mut candidates = Vec::new();
         if !f.tags_any.is_empty() {
@@ -444,12 +484,12 @@ impl SqlStore {
 /// entries (newest first) joined to their files.
 fn push_from_where(
     sql: &mut Sql,
-    (dialect, driver): (Dialect, Driver),
+    (dialect, plan): (Dialect, &Plan),
     project: &str,
     f: &SearchFilter,
     expiry: Expiry,
 ) {
-    if let Driver::Ordered(cond) = driver {
+    if let Driver::Ordered(cond) = plan.driver {
         sql.push(" FROM (SELECT file_uuid AS d_uuid, uploaded_us AS d_us");
         Lookup::of(f, cond).push_from(sql, project);
         push_range(sql, "uploaded_us", &f.uploaded);
@@ -457,7 +497,7 @@ fn push_from_where(
     } else {
         sql.push(" FROM files WHERE ");
     }
-    push_condition(sql, (dialect, driver), project, f, expiry);
+    push_condition(sql, (dialect, plan), project, f, expiry);
 }
 
 #[async_trait]
@@ -470,10 +510,10 @@ impl SearchStore for SqlStore {
         (offset, limit): (i64, i64),
     ) -> Result<SearchPage, StoreError> {
         let dialect = self.db.dialect();
-        let driver = self.driver(project, filter).await?;
+        let plan = self.plan(project, filter).await?;
         let mut sql = Sql::new(format!("SELECT {FILE_COLUMNS}"));
-        push_from_where(&mut sql, (dialect, driver), project, filter, expiry);
-        if matches!(driver, Driver::Ordered(_)) {
+        push_from_where(&mut sql, (dialect, &plan), project, filter, expiry);
+        if matches!(plan.driver, Driver::Ordered(_)) {
             sql.push(" ORDER BY d.d_us DESC, d.d_uuid ASC");
         } else {
             push_order(&mut sql, dialect, filter);
@@ -490,7 +530,7 @@ impl SearchStore for SqlStore {
             .map(FileRecord::try_from)
             .collect::<Result<Vec<_>, _>>()?;
         let mut count = Sql::new("SELECT COUNT(*) FROM (SELECT 1");
-        push_from_where(&mut count, (dialect, driver), project, filter, expiry);
+        push_from_where(&mut count, (dialect, &plan), project, filter, expiry);
         count
             .push(" LIMIT ")
             .push_bind(MAX_COUNTED)
