@@ -33,6 +33,9 @@ DEEP = int(os.environ.get("DEEP_GROUPS", "2000" if QUICK else "1000000"))
 BIG_MB = int(os.environ.get("BIG_MB", "5" if QUICK else "90"))
 MP_MB = int(os.environ.get("MULTIPART_MB", "20" if QUICK else "1024"))
 BACKEND = os.environ.get("BACKEND", "sqlite")
+# REPLICAS=2: two emulator processes on one Postgres database behind nginx (round robin per
+# request, docker/nginx.replicas.conf); workloads go through the proxy; throughput only.
+REPLICAS = int(os.environ.get("REPLICAS", "1"))
 PUB, SECRET = "demopublickey", "demosecretkey"
 ACCEPT = "application/vnd.uploadcare-v0.7+json"
 
@@ -108,6 +111,43 @@ def start_emulator(data_dir, db_url=None):
                          env={**os.environ, "RUST_LOG": "warn"})
     wait_ready(port, "/_emulator/ready")
     return p, port, time.monotonic() - t0
+
+
+def start_proxy(work, backend_ports):
+    """nginx in front of the replicas, configured from docker/nginx.replicas.conf."""
+    port = free_port()
+    conf_dir = os.path.join(work, "nginx")
+    os.makedirs(conf_dir, exist_ok=True)
+    with open(os.path.join(HERE, "..", "docker", "nginx.replicas.conf")) as fh:
+        upstream = fh.read()
+    for i, bport in enumerate(backend_ports, 1):
+        upstream = upstream.replace(f"uploadcare-{i}:8000", f"127.0.0.1:{bport}")
+    upstream = upstream.replace("listen 8000;", f"listen 127.0.0.1:{port};")
+    with open(os.path.join(conf_dir, "replicas.conf"), "w") as fh:
+        fh.write(upstream)
+    user = "user root;" if os.geteuid() == 0 else ""
+    with open(os.path.join(conf_dir, "nginx.conf"), "w") as fh:
+        fh.write(f"""{user}
+worker_processes 2;
+error_log {conf_dir}/error.log warn;
+pid {conf_dir}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {conf_dir}/body;
+  proxy_temp_path {conf_dir}/proxy;
+  fastcgi_temp_path {conf_dir}/fastcgi;
+  uwsgi_temp_path {conf_dir}/uwsgi;
+  scgi_temp_path {conf_dir}/scgi;
+  include {conf_dir}/replicas.conf;
+}}
+""")
+    nginx = os.environ.get("NGINX", "/usr/sbin/nginx")
+    p = subprocess.Popen([nginx, "-p", conf_dir, "-c", os.path.join(conf_dir, "nginx.conf"),
+                          "-g", "daemon off; master_process on;"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_ready(port, "/_emulator/ready")
+    return p, port
 
 
 def start_ceiling():
@@ -199,6 +239,18 @@ def main():
         db_url = admin.rsplit("/", 1)[0] + "/" + name
     emu, eport, startup_empty = start_emulator(os.path.join(work, "main"), db_url)
     idle_rss = rss_kb(emu.pid)
+    extra = []
+    if REPLICAS > 1:
+        if BACKEND != "postgres":
+            raise SystemExit("REPLICAS needs BACKEND=postgres")
+        ports = [eport]
+        for _ in range(REPLICAS - 1):
+            other, oport, _ = start_emulator(os.path.join(work, "main"), db_url)
+            extra.append(other)
+            ports.append(oport)
+        proxy, eport = start_proxy(work, ports)
+        extra.append(proxy)
+        print(f"# {REPLICAS} replicas behind nginx (round robin per request); peak RSS is replica 1's")
     files = [upload(eport, f"f{i}.png", os.urandom(2048)) for i in range(3)]
     members = [files[0], files[1] + "/-/resize/100x/", files[2]]
     gid = create_group(eport, members)
@@ -234,7 +286,10 @@ def main():
               f"| {r['peak']/1024:.1f} | {fmt(c,0)} | {fmt(ratio,2)} | ≥{goal} {verdict} |")
     if ceil:
         ceil[0].terminate()
-    if os.environ.get("THROUGHPUT_ONLY") == "1":
+    if os.environ.get("THROUGHPUT_ONLY") == "1" or REPLICAS > 1:
+        for p in extra:
+            p.terminate()
+            p.wait()
         emu.terminate()
         return
 
