@@ -450,13 +450,9 @@ s3_objects() {
   compose exec -T s3 python3 -c "import urllib.request as u
 print(u.urlopen('http://127.0.0.1:5000/uploadcare?list-type=2').read().decode().count('<Key>'))"
 }
-if "$BIN" --help | grep -q -- --blob-store; then
-  objects=$(s3_objects)
-  [[ "$objects" -gt 0 ]] || die "no object in the S3 service's bucket: the replicas keep bytes elsewhere"
-  echo "ok $objects objects in the bucket"
-else
-  echo "note: $BIN has no --blob-store yet: the replicas share a volume, the bucket is unused" >&2
-fi
+objects=$(s3_objects)
+[[ "$objects" -gt 0 ]] || die "no object in the S3 service's bucket: the replicas keep bytes elsewhere"
+echo "ok $objects objects in the bucket"
 say "[$COMPOSE_FILE] both replicas, recreated without their disks, serve what was uploaded"
 uuid=$(upload_marker http://127.0.0.1:8000)
 [[ -n "$uuid" ]] || die "upload of the marker failed"
