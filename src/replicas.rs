@@ -5,8 +5,9 @@
 //! projects) is mirrored in each process's memory, so the common case costs no database
 //! round trip. The mirrors follow one row, `emulator_state`, whose `version` every admin
 //! change bumps:
-//! - each replica reads that row every [`HEARTBEAT`], applies what changed, and writes its
-//!   heartbeat with the version it applied (`replicas` table);
+//! - each replica reads that row every [`HEARTBEAT`], and at once when a change note of
+//!   the clock, faults or projects arrives (`crate::store::notify`), applies what changed,
+//!   and writes its heartbeat with the version it applied (`replicas` table);
 //! - the admin call that changed it applies it locally, then waits until every live replica
 //!   (heartbeat within [`LIVENESS`]) has applied that version, at most [`ACK_TIMEOUT`]. So
 //!   once the admin call returns, the next request on any live replica sees the change.
@@ -26,6 +27,7 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::store::shared::SharedState;
+use crate::store::{Change, Topic};
 use crate::upload_api::error::ErrorCode;
 use crate::AppState;
 
@@ -165,11 +167,32 @@ pub fn spawn(state: Arc<AppState>) {
         return;
     }
     tokio::spawn(async move {
+        let mut changes = state.store.changes().subscribe();
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut ticks = 0u32;
         loop {
-            tokio::time::sleep(HEARTBEAT).await;
+            // A note is only a wake-up: the row is read either way, so a missed note costs
+            // at most one heartbeat of delay, never correctness.
+            let ticked = tokio::select! {
+                _ = heartbeat.tick() => true,
+                change = changes.recv() => match change {
+                    Some(Change::Published { topic, .. }) => {
+                        if !matches!(topic, Topic::Clock | Topic::Faults | Topic::Projects) {
+                            continue;
+                        }
+                        false
+                    }
+                    Some(Change::Resync) => false,
+                    // The store is gone: the process is ending.
+                    None => return,
+                },
+            };
             if let Err(e) = state.replica.beat(&state).await {
                 tracing::warn!(error = %e, "replica heartbeat failed");
+            }
+            if !ticked {
+                continue;
             }
             ticks = ticks.wrapping_add(1);
             if ticks.is_multiple_of(SWEEP_EVERY) {
