@@ -11,9 +11,9 @@
 //!   1 h, 2 h, 4 h, 8 h, then every 12 h), measured on the emulator's clock, until 72 hours
 //!   after the event ([`GIVE_UP_AFTER_US`]); a delivery whose next try would fall later is
 //!   marked failed.
-//! - Only plain `http://` targets can be reached: the emulator is built without TLS, so an
-//!   `https://` target fails every attempt with a connection error (shown in the admin
-//!   delivery list).
+//! - `https://` targets are tried with rustls and the system's root certificates (TLS is
+//!   compiled in for the S3 blob store's client); one the machine cannot verify fails every
+//!   attempt with a connection error (shown in the admin delivery list).
 
 use std::time::{Duration, Instant};
 
