@@ -1,5 +1,14 @@
-//! A read-through cache for the hot read paths of the SQLite store (group info on every API,
-//! file lookups when grouping).
+//! The store's caches. Two kinds:
+//! - [`Cache`], trusted without asking the database: only for SQLite (one writer process).
+//! - [`GroupPages`] and [`CheckedGroups`], safe with any number of replicas on one Postgres
+//!   database: an entry is served only after a read in the same request shows that what it
+//!   was read from has not changed (a project's group version; a group row and its member
+//!   files' row versions). A change note (`notify.rs`) alone would race with a client that
+//!   writes on one replica and reads on another right after, so none is relied on.
+//!
+//! # SQLite's read-through cache
+//! For the hot read paths of the SQLite store (group info on every API, file lookups when
+//! grouping).
 //!
 //! Group membership never changes (groups are immutable), so a group's record and member
 //! list are cached until the group is deleted. Files change (stored, removed, metadata), so
@@ -212,8 +221,8 @@ impl Cache {
     }
 }
 
-/// Most pages [`GroupPages`] holds.
-pub const PAGE_CAPACITY: usize = 4096;
+/// Most groups [`GroupPages`] holds, over all its pages (past it, it is emptied).
+pub const PAGE_CAPACITY: usize = 20_000;
 
 /// Which page of which project's groups.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -259,32 +268,61 @@ pub struct VersionedPage {
 /// the page's scan; a stale entry is never served, only replaced.
 #[derive(Default)]
 pub struct GroupPages {
-    pages: std::sync::Mutex<HashMap<PageKey, Arc<VersionedPage>>>,
+    pages: std::sync::Mutex<Bounded<PageKey, VersionedPage>>,
 }
 
 impl GroupPages {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PageKey, Arc<VersionedPage>>> {
-        self.pages
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// The cached page of `key`, at whatever version it was read.
     pub fn get(&self, key: &PageKey) -> Option<Arc<VersionedPage>> {
-        self.lock().get(key).cloned()
+        lock(&self.pages).map.get(key).cloned()
     }
 
     /// Keeps a page read at `version`.
     pub fn put(&self, key: PageKey, version: i64, page: Page<GroupRecord>) {
-        let mut pages = self.lock();
-        if pages.len() >= PAGE_CAPACITY {
-            pages.clear();
-        }
-        pages.insert(key, Arc::new(VersionedPage { version, page }));
+        let weight = page.items.len() + 1;
+        lock(&self.pages).insert(
+            key,
+            Arc::new(VersionedPage { version, page }),
+            weight,
+            PAGE_CAPACITY,
+        );
     }
 }
 
-/// Most groups [`CheckedGroups`] holds, and the most members a group may have to be kept.
+/// A map bounded by the summed weight of its entries: emptied when an insert would pass it
+/// (it refills from the database).
+struct Bounded<K, V> {
+    map: HashMap<K, Arc<V>>,
+    weight: usize,
+}
+
+impl<K, V> Default for Bounded<K, V> {
+    fn default() -> Self {
+        Self {
+            map: HashMap::new(),
+            weight: 0,
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V> Bounded<K, V> {
+    /// Inserts (or replaces) an entry weighing `weight` (replacing adds its weight again:
+    /// an overestimate, corrected at the next emptying).
+    fn insert(&mut self, key: K, value: Arc<V>, weight: usize, capacity: usize) {
+        if self.weight + weight > capacity {
+            self.map.clear();
+            self.weight = 0;
+        }
+        self.weight += weight;
+        self.map.insert(key, value);
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Most members (with their files) [`CheckedGroups`] holds, over all its groups.
 pub const CHECKED_CAPACITY: usize = 20_000;
 /// Groups with more members are not kept by [`CheckedGroups`] (their check would cost as
 /// much as their read).
@@ -309,44 +347,34 @@ pub struct CheckedGroup {
 /// member's file; a stale entry is never served, only replaced.
 #[derive(Default)]
 pub struct CheckedGroups {
-    groups: std::sync::Mutex<HashMap<Uuid, Arc<CheckedGroup>>>,
+    groups: std::sync::Mutex<Bounded<Uuid, CheckedGroup>>,
 }
 
 impl CheckedGroups {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<CheckedGroup>>> {
-        self.groups
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// The entry of group `uuid`, if kept (not yet checked).
     pub fn get(&self, uuid: Uuid) -> Option<Arc<CheckedGroup>> {
-        self.lock().get(&uuid).cloned()
+        lock(&self.groups).map.get(&uuid).cloned()
     }
 
     /// Keeps a group read together with its member files' `versions` (sorted by uuid),
     /// unless it is too big.
     pub fn put(&self, project: String, group: GroupWithMembers, versions: Vec<(String, String)>) {
-        if group.1.len() > CHECKED_MAX_MEMBERS {
+        let weight = group.1.len() + 1;
+        if weight > CHECKED_MAX_MEMBERS {
             return;
         }
-        let mut groups = self.lock();
-        if groups.len() >= CHECKED_CAPACITY {
-            groups.clear();
-        }
-        groups.insert(
-            group.0.uuid,
-            Arc::new(CheckedGroup {
-                project,
-                group,
-                versions,
-            }),
-        );
+        let key = group.0.uuid;
+        let entry = Arc::new(CheckedGroup {
+            project,
+            group,
+            versions,
+        });
+        lock(&self.groups).insert(key, entry, weight, CHECKED_CAPACITY);
     }
 
     /// Drops a group whose check failed.
     pub fn forget(&self, uuid: Uuid) {
-        self.lock().remove(&uuid);
+        lock(&self.groups).map.remove(&uuid);
     }
 }
 
@@ -433,5 +461,49 @@ mod tests {
         cache.forget(&[u], &[]);
         assert!(cache.live_files("p", &[u]).is_none());
         assert!(cache.group(Some("p"), id).is_none());
+    }
+
+    /// The replica-safe maps stay within their weight: past it they are emptied.
+    #[test]
+    fn checked_maps_are_bounded_by_weight() {
+        let pages = GroupPages::default();
+        let page = |n: usize| Page {
+            items: (0..n)
+                .map(|i| GroupRecord {
+                    uuid: Uuid::new_v4(),
+                    files_count: 1,
+                    created_us: i as i64,
+                })
+                .collect(),
+            has_next: false,
+            has_previous: false,
+        };
+        let q = |offset| PageQuery {
+            order: Order::Ascending,
+            cursor: Cursor::Start,
+            offset,
+            limit: 100,
+        };
+        let first = PageKey::new("p", &q(0));
+        pages.put(first.clone(), 1, page(PAGE_CAPACITY / 2));
+        assert_eq!(pages.get(&first).map(|p| p.version), Some(1));
+        pages.put(PageKey::new("p", &q(1)), 1, page(PAGE_CAPACITY / 2));
+        assert!(pages.get(&first).is_none(), "emptied past the capacity");
+        assert!(pages.get(&PageKey::new("p", &q(1))).is_some());
+
+        let groups = CheckedGroups::default();
+        let (record, members) = group_of(Uuid::new_v4());
+        let id = record.uuid;
+        groups.put("p".into(), (record, members.clone()), Vec::new());
+        assert!(groups.get(id).is_some());
+        let big: Vec<GroupMember> = (0..=CHECKED_MAX_MEMBERS)
+            .map(|_| members[0].clone())
+            .collect();
+        let (record, _) = group_of(Uuid::new_v4());
+        let big_id = record.uuid;
+        groups.put("p".into(), (record, big), Vec::new());
+        assert!(groups.get(big_id).is_none(), "too big to keep");
+        groups.forget(id);
+        assert!(groups.get(id).is_none());
     }
 }

@@ -10,7 +10,8 @@
 //! - `db.rs`: the statement type ([`Sql`]), the pools ([`Db`]) and the transaction ([`Tx`]),
 //!   the only code that matches on the backend. `sqlite.rs` / `postgres.rs`: opening each
 //!   backend and the SQL that differs between them. `rows.rs`: rows and their decoding.
-//!   `page.rs`: the one paging primitive ([`Page`]). `cache.rs`: SQLite's read cache.
+//!   `page.rs`: the one paging primitive ([`Page`]). `cache.rs`: SQLite's read cache, and the
+//!   replica-safe caches checked on every read (group pages; Postgres groups).
 //!   `group_commit.rs`: group creates queued and written many to a transaction.
 //!   `notify.rs`: change notes between processes sharing the database ([`Changes`],
 //!   [`Tx::publish`]).
