@@ -17,8 +17,7 @@
 #                         (default postgres://postgres@127.0.0.1:5432/test)
 #   UC_REPLICAS_DURATION  seconds the writer writes (default 24; the kill comes at a third)
 #   UC_REPLICAS_SKIP_SDK  set to skip the SDK suites (the kill test alone)
-#   UC_REPLICAS_SDK_SKIP  SDK scenarios not to run, comma-separated (default: those waiting
-#                         for state shared across replicas; empty to run them all)
+#   UC_REPLICAS_SDK_SKIP  SDK scenarios not to run, comma-separated (default: none)
 #   UC_REPLICAS_KEEP      set to keep the work directory (logs) instead of removing it
 #
 # Needs python3 (venv), node/npm (the SDK suites), psql, curl; installs nginx-light with apt
@@ -240,9 +239,9 @@ spread() {
 
 STATUS=0
 # ------------------------------------------------------------------------------ SDK suites
-# Scenarios that need state the replicas do not share yet (issue 16, item 2: faults armed
-# through the admin API live in one replica's memory; each replica delivers every webhook).
-SDK_SKIP=${UC_REPLICAS_SDK_SKIP-rest_throttle_is_retried,upload_throttle_is_retried,webhooks_deliver_every_event_signed}
+# Every scenario runs, those of faults, the clock and webhook delivery too: the replicas
+# share that state (docs/replicas.md, "What is shared").
+SDK_SKIP=${UC_REPLICAS_SDK_SKIP:-}
 [[ -z "$SDK_SKIP" ]] || echo "note: skipping the SDK scenarios $SDK_SKIP" >&2
 if [[ -z "${UC_REPLICAS_SKIP_SDK:-}" ]]; then
   say "SDK suites through the proxy"
