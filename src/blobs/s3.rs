@@ -65,7 +65,10 @@ impl S3Location {
 
     /// A client for the bucket; `public` objects are written with the `public-read` ACL.
     fn build(&self, public: bool) -> Result<Arc<dyn ObjectStore>, StoreError> {
-        let mut options = ClientOptions::new();
+        // No limit on a whole request: a CDN download streams an object at the pace of its
+        // client, for as long as that takes (object_store's default would cut it at 30 s).
+        // Connecting keeps its limit.
+        let mut options = ClientOptions::new().with_timeout_disabled();
         if public {
             let mut headers = axum::http::HeaderMap::new();
             headers.insert(
