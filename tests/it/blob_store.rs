@@ -8,7 +8,6 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uploadcare_emulator::config::StorageConfig;
 
 use crate::common::*;
@@ -243,7 +242,10 @@ async fn multipart_from_url_and_sweep(backend: Backend) {
     assert_eq!(r.status(), 404);
 
     // `/from_url/`: the downloaded bytes land in the bucket.
-    let source = serve_once(b"fetched over http".to_vec()).await;
+    let source = format!(
+        "{}/file.txt",
+        source::serve_bytes("text/plain", b"fetched over http".to_vec()).await
+    );
     let r = s
         .client
         .post(s.url("/from_url/"))
@@ -379,34 +381,6 @@ async fn multipart_complete(s: &TestServer, uuid: &str) -> Answer {
         .await
         .unwrap();
     Answer::of(r).await
-}
-
-/// A one-route HTTP server answering every request with `body`; its URL.
-async fn serve_once(body: Vec<u8>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/file.txt", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let body = body.clone();
-            tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = sock.write_all(head.as_bytes()).await;
-                let _ = sock.write_all(&body).await;
-            });
-        }
-    });
-    url
 }
 
 /// A bucket that does not exist stops the start with the reason.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::common::*;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
@@ -30,15 +30,9 @@ async fn source_server() -> Source {
         while let Ok((mut sock, _)) = listener.accept().await {
             let gate = gate.clone();
             tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let text = String::from_utf8_lossy(&request).into_owned();
+                let Some(text) = source::read_head(&mut sock).await else {
+                    return;
+                };
                 let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
                 let (status, headers, body): (&str, Vec<&str>, Vec<u8>) = match path.as_str() {
                     "/img.png" | "/dir/cat%20pic.png" => {

@@ -24,7 +24,7 @@ use reqwest::multipart::{Form, Part};
 use reqwest::{Method, RequestBuilder};
 
 use sha2::Sha256;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 const BIN: &str = env!("CARGO_BIN_EXE_uploadcare-emulator");
 const V7: &str = "application/vnd.uploadcare-v0.7+json";
@@ -195,15 +195,10 @@ async fn source_server() -> (String, Arc<Mutex<Vec<String>>>) {
         while let Ok((mut sock, _)) = listener.accept().await {
             let keep = keep.clone();
             tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                for line in String::from_utf8_lossy(&request).lines() {
+                let Some(text) = crate::common::source::read_head(&mut sock).await else {
+                    return;
+                };
+                for line in text.lines() {
                     if let Some((k, v)) = line.split_once(':') {
                         if k.eq_ignore_ascii_case("authorization") {
                             keep.lock().unwrap().push(v.trim().to_owned());

@@ -7,8 +7,6 @@ use std::time::Duration;
 use crate::common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 const DAY_US: i64 = 24 * 3600 * 1_000_000;
 
@@ -579,35 +577,6 @@ async fn expired_files_show_as_removed(backend: Backend) {
     assert_eq!(cdn_bytes(&s, &format!("/{b}/")).await, b"bee");
 }
 
-/// A one-file HTTP server answering every request with `body` as `image/png`.
-async fn png_server(body: Vec<u8>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let body = body.clone();
-            tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = sock.write_all(head.as_bytes()).await;
-                let _ = sock.write_all(&body).await;
-                let _ = sock.shutdown().await;
-            });
-        }
-    });
-    base
-}
-
 /// Uploads `bytes` through `/multipart/start/`, part PUTs and `/multipart/complete/`.
 async fn multipart_upload(s: &TestServer, name: &str, bytes: &[u8]) -> String {
     let form = reqwest::multipart::Form::new()
@@ -701,7 +670,7 @@ async fn multipart_and_from_url_files_through_group_cdn_and_deletion(backend: Ba
     let big = png(1900, 1850);
     assert!(big.len() >= 10 * 1024 * 1024);
     let small = png(6, 4);
-    let source = png_server(small.clone()).await;
+    let source = source::serve_bytes("image/png", small.clone()).await;
     let s = TestServer::start(backend).await;
     let m = multipart_upload(&s, "big picture.png", &big).await;
     let f = from_url_upload(&s, &format!("{source}/pic.png")).await;

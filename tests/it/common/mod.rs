@@ -17,6 +17,7 @@ use uploadcare_emulator::config::{Args, Config, ProjectConfig};
 use uploadcare_emulator::AppState;
 
 mod moto;
+pub mod source;
 pub use moto::Moto;
 
 /// Public key of the test project.
