@@ -29,9 +29,6 @@ pub const MAX_COUNTED: i64 = 1_000;
 /// An index condition with fewer files than this is read first in any sort order.
 pub const DRIVING_ROWS: i64 = 5_000;
 
-/// Index conditions are counted up to this many files when the rarest is chosen.
-const COUNT_CAP: i64 = 50_000;
-
 /// An index-backed condition of a filter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Cond {
@@ -416,8 +413,8 @@ fn newest_first(f: &SearchFilter) -> bool {
 }
 
 impl SqlStore {
-    /// How the search of `f` reads its files: from its rarest index condition (counted up to
-    /// [`COUNT_CAP`]) when there is one, see the module docs.
+    /// How the search of `f` reads its files: from its rarest index condition when there is
+    /// one, see the module docs.
     async fn plan(&self, project: &str, f: &SearchFilter) -> Result<Plan, StoreError> {
         let mut text_index = Vec::with_capacity(f.text.len());
         for (i, (term, fields)) in f.text.iter().enumerate() {
@@ -454,16 +451,28 @@ impl SqlStore {
         }
         candidates.extend((0..f.tags_all.len()).map(Cond::All));
         candidates.extend((0..f.metadata.len()).map(Cond::Meta));
-        let mut best: Option<(Cond, i64)> = None;
+        // Each condition's newest DRIVING_ROWS entries: how many there are and how far back
+        // they reach. Fewer entries is rarer; among conditions with that many, the one whose
+        // newest entries reach furthest back is the rarest (uploads spread over time). One
+        // value walks its index in order; several are only counted.
+        let mut best: Option<(Cond, (i64, i64))> = None;
         for cond in candidates {
-            let mut sql = Sql::new("SELECT COUNT(*) FROM (SELECT 1");
-            Lookup::of(f, cond).push_from(&mut sql, project);
+            let lookup = Lookup::of(f, cond);
+            let single = lookup.values.len() == 1;
+            let mut sql =
+                Sql::new("SELECT COUNT(*), COALESCE(MIN(uploaded_us), 0) FROM (SELECT uploaded_us");
+            lookup.push_from(&mut sql, project);
+            if single {
+                sql.push(" ORDER BY uploaded_us DESC");
+            }
             sql.push(" LIMIT ")
-                .push_bind(COUNT_CAP)
-                .push(") AS rows_of_condition");
-            let (n,): (i64,) = self.db.fetch_one(&sql).await?;
-            if best.is_none_or(|(_, fewest)| n < fewest) {
-                best = Some((cond, n));
+                .push_bind(DRIVING_ROWS)
+                .push(") AS newest_of_condition");
+            let (n, oldest): (i64, i64) = self.db.fetch_one(&sql).await?;
+            // Unordered samples say nothing about their span: ranked after ordered ones.
+            let rank = (n, if single { oldest } else { i64::MAX });
+            if best.is_none_or(|(_, fewest)| rank < fewest) {
+                best = Some((cond, rank));
             }
         }
         // Exact uuids or names select a handful of files through their own indexes.
@@ -474,7 +483,7 @@ impl SqlStore {
             Some((cond, _)) if newest_first(f) && Lookup::of(f, cond).values.len() == 1 => {
                 Driver::Ordered(cond)
             }
-            Some((cond, n)) if n < DRIVING_ROWS => Driver::Set(cond),
+            Some((cond, (n, _))) if n < DRIVING_ROWS => Driver::Set(cond),
             Some(_) => Driver::Files,
         })
     }
