@@ -84,7 +84,7 @@ def seed(data_dir):
                       mimes[0] if image else mimes[1 + i % 3], "JPEG" if image else None, 640 if image else None,
                       480 if image else None, "RGB" if image else None, json.dumps({"batch": f"b{i % 1000}"}, separators=(",", ":")),
                       json.dumps(tags, separators=(",", ":")), us, us))
-        tag_rows.extend((PUB, t, u) for t in tags)
+        tag_rows.extend((PUB, t, u, us) for t in tags)
         if len(batch) == 50_000:
             flush(con, batch, tag_rows)
     flush(con, batch, tag_rows)
@@ -98,7 +98,8 @@ def flush(con, batch, tag_rows):
         "INSERT INTO files (uuid, project, size, blob, original_filename, mime_type, image_format, image_width, "
         "image_height, color_mode, metadata, tags, uploaded_us, stored_us) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
-    con.executemany("INSERT INTO file_tags (project, tag, file_uuid) VALUES (?, ?, ?)", tag_rows)
+    # The tag index carries the upload time (migration 0013), as the emulator writes it.
+    con.executemany("INSERT INTO file_tags (project, tag, file_uuid, uploaded_us) VALUES (?, ?, ?, ?)", tag_rows)
     batch.clear()
     tag_rows.clear()
 
