@@ -1,6 +1,7 @@
 //! Signatures: signed uploads (hex HMAC-SHA256 of `expire`) and the REST `Uploadcare` scheme
 //! (hex HMAC-SHA1 of the request's canonical string). Comparisons run in constant time.
 
+use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use sha1::Sha1;
@@ -8,14 +9,7 @@ use sha2::Sha256;
 
 /// Whether `signature` is hex HMAC-SHA256(`secret`, `expire`), compared in constant time.
 pub fn upload_signature_matches(secret: &str, expire: &str, signature: &str) -> bool {
-    let Ok(given) = hex::decode(signature.trim()) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return false;
-    };
-    mac.update(expire.as_bytes());
-    mac.verify_slice(&given).is_ok()
+    hmac_hex_matches::<Hmac<Sha256>>(secret, expire, signature)
 }
 
 /// The string a REST request signs: `VERB\nmd5hex(body)\ncontent-type\ndate\nuri`.
@@ -32,13 +26,19 @@ pub fn rest_string_to_sign(
 
 /// Whether `signature` is hex HMAC-SHA1(`secret`, `string_to_sign`), in constant time.
 pub fn rest_signature_matches(secret: &str, string_to_sign: &str, signature: &str) -> bool {
+    hmac_hex_matches::<Hmac<Sha1>>(secret, string_to_sign, signature)
+}
+
+/// Whether `signature` is the hex HMAC `M`(`secret`, `message`); `verify_slice` compares
+/// in constant time.
+fn hmac_hex_matches<M: Mac + KeyInit>(secret: &str, message: &str, signature: &str) -> bool {
     let Ok(given) = hex::decode(signature.trim()) else {
         return false;
     };
-    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(secret.as_bytes()) else {
+    let Ok(mut mac) = <M as KeyInit>::new_from_slice(secret.as_bytes()) else {
         return false;
     };
-    mac.update(string_to_sign.as_bytes());
+    mac.update(message.as_bytes());
     mac.verify_slice(&given).is_ok()
 }
 
