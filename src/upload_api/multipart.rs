@@ -67,48 +67,49 @@ pub fn plan(size: Option<&str>, part_size: Option<&str>) -> Result<Plan, UploadE
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| UploadError::with(ErrorCode::RequestParamRequiredError, &["size"]))?;
-    let size: i64 = size
-        .parse()
-        .map_err(|_| UploadError::new(ErrorCode::MultipartSizeInvalidError))?;
-    let size = u64::try_from(size).unwrap_or(0);
-    if size < MIN_FILE_SIZE {
-        return Err(UploadError::with(
-            ErrorCode::MultipartFileSizeTooSmallError,
-            &[&MIN_FILE_SIZE.to_string()],
-        ));
-    }
-    if size > MAX_FILE_SIZE {
-        return Err(UploadError::new(
+    let size = within(
+        size,
+        ErrorCode::MultipartSizeInvalidError,
+        (MIN_FILE_SIZE, ErrorCode::MultipartFileSizeTooSmallError),
+        (
+            MAX_FILE_SIZE,
             ErrorCode::MultipartFileSizeLimitExceededError,
-        ));
-    }
+        ),
+    )?;
     let part_size = match part_size.map(str::trim).filter(|s| !s.is_empty()) {
         None => MIN_PART_SIZE,
-        Some(p) => {
-            let p: i64 = p
-                .parse()
-                .map_err(|_| UploadError::new(ErrorCode::MultipartPartSizeInvalidError))?;
-            let p = u64::try_from(p).unwrap_or(0);
-            if p < MIN_PART_SIZE {
-                return Err(UploadError::with(
-                    ErrorCode::MultipartPartSizeTooSmallError,
-                    &[&MIN_PART_SIZE.to_string()],
-                ));
-            }
-            if p > MAX_PART_SIZE {
-                return Err(UploadError::with(
-                    ErrorCode::MultipartPartSizeTooBigError,
-                    &[&MAX_PART_SIZE.to_string()],
-                ));
-            }
-            p
-        }
+        Some(p) => within(
+            p,
+            ErrorCode::MultipartPartSizeInvalidError,
+            (MIN_PART_SIZE, ErrorCode::MultipartPartSizeTooSmallError),
+            (MAX_PART_SIZE, ErrorCode::MultipartPartSizeTooBigError),
+        )?,
     };
     Ok(Plan {
         size,
         part_size,
         parts: size.div_ceil(part_size),
     })
+}
+
+/// A size as sent: `invalid` unless a whole number (a negative one counts as 0), then the
+/// `(limit, error)` of the bound it passes, the limit filling the message's `%d` if it has one.
+fn within(
+    raw: &str,
+    invalid: ErrorCode,
+    (min, too_small): (u64, ErrorCode),
+    (max, too_big): (u64, ErrorCode),
+) -> Result<u64, UploadError> {
+    let n: i64 = raw.parse().map_err(|_| UploadError::new(invalid))?;
+    let n = u64::try_from(n).unwrap_or(0);
+    let out_of = |code: ErrorCode, limit: u64| UploadError::with(code, &[&limit.to_string()]);
+    if n < min {
+        return Err(out_of(too_small, min));
+    }
+    if n > max {
+        return Err(out_of(too_big, max));
+    }
+    Ok(n)
 }
 
 /// A required text field: `%s is required.` when absent or blank.
