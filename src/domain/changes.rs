@@ -191,51 +191,47 @@ async fn change_live(
     Ok(changed)
 }
 
-/// Replaces `file`'s metadata with `new` if it is still `file.metadata` (compare and swap),
-/// with a `file.info_updated` event; `false` when it changed meanwhile (nothing written).
-pub async fn replace_metadata(
-    state: &AppState,
-    file: &FileRecord,
-    new: Map<String, Value>,
-    source: &EventSource,
-) -> Result<bool, StoreError> {
-    let now = state.clock.now_us();
-    let mut tx = state.store.begin().await?;
-    if !tx
-        .replace_file_metadata(&file.project, file.uuid, &file.metadata, &new)
-        .await?
-    {
-        return Ok(false);
-    }
-    let previous = Previous::Metadata(file.metadata.clone());
-    let after = FileRecord {
-        metadata: new,
-        ..file.clone()
-    };
-    commit_info_updated(state, tx, &after, &previous, source, now).await
+/// A new value for one part of a file's description.
+pub enum Description {
+    /// The whole `metadata` object.
+    Metadata(Map<String, Value>),
+    /// The whole list of tags.
+    Tags(Vec<String>),
 }
 
-/// Replaces `file`'s tags with `new` if they are still `file.tags` (compare and swap), with
-/// a `file.info_updated` event; `false` when they changed meanwhile (nothing written).
-pub async fn replace_tags(
+/// Replaces a part of `file`'s description with `new` if it is still as in `file` (compare
+/// and swap), with a `file.info_updated` event; `false` when it changed meanwhile (nothing
+/// written).
+pub async fn replace_description(
     state: &AppState,
     file: &FileRecord,
-    new: Vec<String>,
+    new: Description,
     source: &EventSource,
 ) -> Result<bool, StoreError> {
     let now = state.clock.now_us();
     let mut tx = state.store.begin().await?;
-    if !tx
-        .replace_file_tags(&file.project, file.uuid, &file.tags, &new)
-        .await?
-    {
+    let (p, u) = (&file.project, file.uuid);
+    let (swapped, previous, after) = match new {
+        Description::Metadata(new) => (
+            tx.replace_file_metadata(p, u, &file.metadata, &new).await?,
+            Previous::Metadata(file.metadata.clone()),
+            FileRecord {
+                metadata: new,
+                ..file.clone()
+            },
+        ),
+        Description::Tags(new) => (
+            tx.replace_file_tags(p, u, &file.tags, &new).await?,
+            Previous::Tags(file.tags.clone()),
+            FileRecord {
+                tags: new,
+                ..file.clone()
+            },
+        ),
+    };
+    if !swapped {
         return Ok(false);
     }
-    let previous = Previous::Tags(file.tags.clone());
-    let after = FileRecord {
-        tags: new,
-        ..file.clone()
-    };
     commit_info_updated(state, tx, &after, &previous, source, now).await
 }
 

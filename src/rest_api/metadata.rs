@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 use super::error::{json_response, RestError, RestErrorCode};
 use super::files::find_file;
 use crate::auth::rest::RestCall;
-use crate::domain::changes;
+use crate::domain::changes::{self, Description};
 use crate::domain::metadata::{check_key, check_value, MetadataError, MAX_KEYS};
 use crate::store::FileRecord;
 use crate::webhooks::events::EventSource;
@@ -143,7 +143,7 @@ async fn update<T>(
 ) -> Result<T, RestError> {
     for _ in 0..MAX_ATTEMPTS {
         let (new, outcome) = change(&file.metadata)?;
-        if changes::replace_metadata(state, &file, new, source).await? {
+        if changes::replace_description(state, &file, Description::Metadata(new), source).await? {
             return Ok(outcome);
         }
         file = find_file(state, project, raw).await?;

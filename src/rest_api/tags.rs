@@ -27,7 +27,7 @@ use serde_json::{json, Map, Value};
 use super::error::{json_response, RestError, RestErrorCode};
 use super::files::find_file;
 use crate::auth::rest::RestCall;
-use crate::domain::changes;
+use crate::domain::changes::{self, Description};
 use crate::domain::tags::{self, TagChange};
 use crate::store::FileRecord;
 use crate::webhooks::events::EventSource;
@@ -145,7 +145,13 @@ async fn update(
     for _ in 0..MAX_ATTEMPTS {
         let outcome = change(&file.tags)?;
         if outcome.tags == file.tags
-            || changes::replace_tags(state, &file, outcome.tags.clone(), source).await?
+            || changes::replace_description(
+                state,
+                &file,
+                Description::Tags(outcome.tags.clone()),
+                source,
+            )
+            .await?
         {
             return Ok(outcome);
         }
