@@ -7,21 +7,23 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::html::{duration, esc, json_block, page, problem, size, time, url_part, ROOT};
-use super::{expiry, pick_project, project_picker, redirect, store_failure};
+use super::html::{duration, esc, json_block, page, size, time, url_part, ROOT};
+use super::{expiry, newest_first, project_picker, redirect, Page, Section};
 use crate::domain::files::is_live;
 use crate::rest_api::files::{as_seen, rest_file};
 use crate::rest_api::version::ApiVersion;
 use crate::store::console::{FileSearch, FileView};
-use crate::store::{Cursor, FileRecord, Order, PageQuery};
+use crate::store::FileRecord;
 use crate::urls::bases;
 use crate::AppState;
+
+/// This section's problem pages.
+const FILES: Section = Section("/files");
 
 /// Files on one page of the grid.
 const PAGE: i64 = 48;
@@ -104,53 +106,31 @@ pub fn thumbnail(state: &AppState, f: &FileRecord, effects: &str) -> String {
 pub async fn list(
     State(state): State<Arc<AppState>>,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Response {
-    let Ok(Query(p)) = params else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "/files",
-            "Expected ?project=&view=&q=&after=|before=<microseconds>.",
-        );
-    };
+) -> Page {
+    let p = FILES.params(
+        params,
+        "Expected ?project=&view=&q=&after=|before=<microseconds>.",
+    )?;
     let text = p.q.as_deref().map(str::trim).unwrap_or("");
     if let Ok(uuid) = Uuid::parse_str(text) {
-        return redirect(&format!("{ROOT}/files/{uuid}"));
+        return Ok(redirect(&format!("{ROOT}/files/{uuid}")));
     }
-    let (projects, project) = match pick_project(&state, p.project.as_deref()).await {
-        Ok(x) => x,
-        Err(e) => return store_failure("/files", e),
-    };
-    let Some(project) = project else {
-        return problem(StatusCode::NOT_FOUND, "/files", "No such project.");
-    };
+    let (projects, project) = FILES.project(&state, p.project.as_deref()).await?;
     let view_name = p.view.as_deref().unwrap_or("all");
     let Some((view_name, _, view)) = VIEWS.iter().find(|(n, _, _)| *n == view_name) else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "/files",
-            "view must be all, stored, expiring or removed.",
-        );
-    };
-    let cursor = match (p.after, p.before) {
-        (Some(at_us), _) => Cursor::After { at_us },
-        (None, Some(at_us)) => Cursor::Before { at_us },
-        (None, None) => Cursor::Start,
+        return Err(FILES.bad_request("view must be all, stored, expiring or removed."));
     };
     let search = FileSearch {
         view: *view,
         text: Some(text),
         expiry: expiry(&state),
     };
-    let q = PageQuery {
-        order: Order::Descending,
-        cursor,
-        offset: 0,
-        limit: PAGE,
-    };
-    let found = match state.store.find_files(&project.pub_key, &search, &q).await {
-        Ok(f) => f,
-        Err(e) => return store_failure("/files", e),
-    };
+    let q = newest_first(p.after, p.before, PAGE);
+    let found = state
+        .store
+        .find_files(&project.pub_key, &search, &q)
+        .await
+        .map_err(|e| FILES.failed(e))?;
     let key = url_part(&project.pub_key);
     let mut body = project_picker(
         "/files",
@@ -217,7 +197,7 @@ pub async fn list(
         body.push_str(&link("after", last.uploaded_us, "Older →"));
     }
     body.push_str("</nav>");
-    page("/files", "Files", &body)
+    Ok(page("/files", "Files", &body))
 }
 
 /// `GET /_emulator/console/files/<uuid>`: one file.
@@ -225,15 +205,10 @@ pub async fn detail(
     State(state): State<Arc<AppState>>,
     Path(raw): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let Ok(uuid) = Uuid::parse_str(&raw) else {
-        return problem(StatusCode::NOT_FOUND, "/files", "No such file.");
-    };
-    let file = match state.store.file(None, uuid).await {
-        Ok(Some(f)) => as_seen(f, state.clock.now_us(), state.retention_us()),
-        Ok(None) => return problem(StatusCode::NOT_FOUND, "/files", "No such file."),
-        Err(e) => return store_failure("/files", e),
-    };
+) -> Page {
+    let uuid = Uuid::parse_str(&raw).map_err(|_| FILES.missing("No such file."))?;
+    let file = FILES.found(state.store.file(None, uuid).await, "No such file.")?;
+    let file = as_seen(file, state.clock.now_us(), state.retention_us());
     let b = bases(&state.config.public_urls, &headers);
     let rest = Value::Object(rest_file(&file, ApiVersion::V07, &b));
     let live = is_live(&file, state.clock.now_us(), state.retention_us());
@@ -321,5 +296,5 @@ pub async fn detail(
     }
     body.push_str("<h2>REST JSON</h2><p class=\"note\">As <code>GET /files/&lt;uuid&gt;/</code> answers it (API 0.7).</p>");
     body.push_str(&json_block(&rest));
-    page("/files", &file.original_filename, &body)
+    Ok(page("/files", &file.original_filename, &body))
 }

@@ -6,20 +6,21 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::HeaderMap;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::files::{state_badge, thumbnail};
-use super::html::{esc, json_block, page, problem, time, url_part, ROOT};
-use super::{pick_project, project_picker, store_failure};
+use super::html::{esc, json_block, page, time, url_part, ROOT};
+use super::{newest_first, project_picker, Page, Section};
 use crate::domain::groups::GroupId;
 use crate::rest_api::groups::group_with_files;
 use crate::rest_api::version::ApiVersion;
-use crate::store::{Cursor, Order, PageQuery};
 use crate::urls::bases;
 use crate::AppState;
+
+/// This section's problem pages.
+const GROUPS: Section = Section("/groups");
 
 /// Groups on one page.
 const PAGE: i64 = 50;
@@ -36,36 +37,15 @@ pub struct ListParams {
 pub async fn list(
     State(state): State<Arc<AppState>>,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Response {
-    let Ok(Query(p)) = params else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "/groups",
-            "Expected ?project=&after=|before=<microseconds>.",
-        );
-    };
-    let (projects, project) = match pick_project(&state, p.project.as_deref()).await {
-        Ok(x) => x,
-        Err(e) => return store_failure("/groups", e),
-    };
-    let Some(project) = project else {
-        return problem(StatusCode::NOT_FOUND, "/groups", "No such project.");
-    };
-    let cursor = match (p.after, p.before) {
-        (Some(at_us), _) => Cursor::After { at_us },
-        (None, Some(at_us)) => Cursor::Before { at_us },
-        (None, None) => Cursor::Start,
-    };
-    let q = PageQuery {
-        order: Order::Descending,
-        cursor,
-        offset: 0,
-        limit: PAGE,
-    };
-    let (groups, total) = match state.store.list_groups(&project.pub_key, &q).await {
-        Ok(x) => x,
-        Err(e) => return store_failure("/groups", e),
-    };
+) -> Page {
+    let p = GROUPS.params(params, "Expected ?project=&after=|before=<microseconds>.")?;
+    let (projects, project) = GROUPS.project(&state, p.project.as_deref()).await?;
+    let q = newest_first(p.after, p.before, PAGE);
+    let (groups, total) = state
+        .store
+        .list_groups(&project.pub_key, &q)
+        .await
+        .map_err(|e| GROUPS.failed(e))?;
     let key = url_part(&project.pub_key);
     let mut body = project_picker("/groups", &projects, &project.pub_key, &[]);
     let _ = write!(body, "<p>{total} groups, newest first.</p>");
@@ -106,7 +86,7 @@ pub async fn list(
         );
     }
     body.push_str("</nav>");
-    page("/groups", "Groups", &body)
+    Ok(page("/groups", "Groups", &body))
 }
 
 /// `GET /_emulator/console/groups/<id>` (`<uuid>~<count>` or the bare uuid).
@@ -114,19 +94,13 @@ pub async fn detail(
     State(state): State<Arc<AppState>>,
     Path(raw): Path<String>,
     headers: HeaderMap,
-) -> Response {
+) -> Page {
     let uuid = match GroupId::parse(&raw) {
         Some(id) => Some(id.uuid),
         None => Uuid::parse_str(&raw).ok(),
     };
-    let Some(uuid) = uuid else {
-        return problem(StatusCode::NOT_FOUND, "/groups", "No such group.");
-    };
-    let (group, members) = match state.store.group(None, uuid).await {
-        Ok(Some(g)) => g,
-        Ok(None) => return problem(StatusCode::NOT_FOUND, "/groups", "No such group."),
-        Err(e) => return store_failure("/groups", e),
-    };
+    let uuid = uuid.ok_or_else(|| GROUPS.missing("No such group."))?;
+    let (group, members) = GROUPS.found(state.store.group(None, uuid).await, "No such group.")?;
     let project = members
         .iter()
         .find_map(|m| m.file.as_ref().map(|f| f.project.clone()));
@@ -186,5 +160,5 @@ pub async fn detail(
     }
     body.push_str("</ol><h2>REST JSON</h2><p class=\"note\">As <code>GET /groups/&lt;id&gt;/</code> answers it (API 0.7).</p>");
     body.push_str(&json_block(&rest));
-    page("/groups", &format!("Group {id}"), &body)
+    Ok(page("/groups", &format!("Group {id}"), &body))
 }

@@ -23,8 +23,8 @@ mod webhooks;
 
 use std::sync::Arc;
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -34,7 +34,7 @@ use serde::Deserialize;
 use self::html::{esc, html_response, problem, ROOT};
 use crate::domain::signing::constant_time_eq;
 use crate::error::StoreError;
-use crate::store::{Expiry, Project};
+use crate::store::{Cursor, Expiry, Order, PageQuery, Project};
 use crate::urls::request_origin;
 use crate::AppState;
 
@@ -209,10 +209,75 @@ async fn login(
     r
 }
 
-/// A store failure as a page (logged, never shown in detail).
-fn store_failure(section: &str, e: StoreError) -> Response {
-    tracing::error!(error = %e, "console read failed");
-    problem(StatusCode::INTERNAL_SERVER_ERROR, section, "Store failure.")
+/// What a console page answers: the page, or the problem page that stands for it.
+type Page = Result<Response, Response>;
+
+/// A section of the console (`/files`, `/groups`, …): the problem pages of its routes.
+#[derive(Clone, Copy)]
+struct Section(&'static str);
+
+impl Section {
+    /// The page's query, or 400 saying the `usage` expected.
+    fn params<T>(
+        self,
+        params: Result<Query<T>, QueryRejection>,
+        usage: &str,
+    ) -> Result<T, Response> {
+        params
+            .map(|Query(p)| p)
+            .map_err(|_| self.bad_request(usage))
+    }
+
+    /// 400 with `message`.
+    fn bad_request(self, message: &str) -> Response {
+        problem(StatusCode::BAD_REQUEST, self.0, message)
+    }
+
+    /// 404 with `message`.
+    fn missing(self, message: &str) -> Response {
+        problem(StatusCode::NOT_FOUND, self.0, message)
+    }
+
+    /// A store failure as a page (logged, never shown in detail).
+    fn failed(self, e: StoreError) -> Response {
+        tracing::error!(error = %e, "console read failed");
+        problem(StatusCode::INTERNAL_SERVER_ERROR, self.0, "Store failure.")
+    }
+
+    /// What a store read found; 404 with `message` when nothing.
+    fn found<T>(self, read: Result<Option<T>, StoreError>, message: &str) -> Result<T, Response> {
+        read.map_err(|e| self.failed(e))?
+            .ok_or_else(|| self.missing(message))
+    }
+
+    /// Every project and the one the page shows ([`pick_project`]); 404 when the asked one
+    /// does not exist.
+    async fn project(
+        self,
+        state: &AppState,
+        asked: Option<&str>,
+    ) -> Result<(Vec<Project>, Project), Response> {
+        let (all, chosen) = pick_project(state, asked)
+            .await
+            .map_err(|e| self.failed(e))?;
+        let chosen = chosen.ok_or_else(|| self.missing("No such project."))?;
+        Ok((all, chosen))
+    }
+}
+
+/// The newest-first page of `limit` items a list's `?after=`/`?before=` asks for.
+fn newest_first(after: Option<i64>, before: Option<i64>, limit: i64) -> PageQuery {
+    let cursor = match (after, before) {
+        (Some(at_us), _) => Cursor::After { at_us },
+        (None, Some(at_us)) => Cursor::Before { at_us },
+        (None, None) => Cursor::Start,
+    };
+    PageQuery {
+        order: Order::Descending,
+        cursor,
+        offset: 0,
+        limit,
+    }
 }
 
 /// Every project, and the one a page shows: the asked one, else the first configured one,

@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 
 use super::html::{duration, esc, page, size, time, url_part, ROOT};
-use super::{expiry, store_failure};
+use super::{expiry, Section};
 use serde::Deserialize;
 
 use crate::faults::{FaultKind, Scope};
@@ -46,7 +46,7 @@ pub async fn projects(
     let cap = (!exact).then_some(COUNT_CAP);
     let projects = match state.store.all_projects().await {
         Ok(p) => p,
-        Err(e) => return store_failure("/", e),
+        Err(e) => return Section("/").failed(e),
     };
     let rule = expiry(&state);
     let mut body = String::from(
@@ -61,7 +61,7 @@ pub async fn projects(
             state.store.list_hooks(&p.pub_key),
         ) {
             Ok(x) => x,
-            Err(e) => return store_failure("/", e),
+            Err(e) => return Section("/").failed(e),
         };
         let yes_no = |b: bool| if b { "yes" } else { "no" };
         let _ = write!(
@@ -189,7 +189,7 @@ pub async fn clock(State(state): State<Arc<AppState>>) -> Response {
     );
     let projects = match state.store.all_projects().await {
         Ok(p) => p,
-        Err(e) => return store_failure("/clock", e),
+        Err(e) => return Section("/clock").failed(e),
     };
     let search = FileSearch {
         view: FileView::Expiring,
@@ -206,7 +206,7 @@ pub async fn clock(State(state): State<Arc<AppState>>) -> Response {
     for p in &projects {
         let files = match state.store.find_files(&p.pub_key, &search, &q).await {
             Ok(f) => f,
-            Err(e) => return store_failure("/clock", e),
+            Err(e) => return Section("/clock").failed(e),
         };
         for f in files.items {
             let at = f.uploaded_us.saturating_add(retention);
@@ -290,7 +290,7 @@ pub async fn faults(State(state): State<Arc<AppState>>) -> Response {
     }
     let projects = match state.store.all_projects().await {
         Ok(p) => p,
-        Err(e) => return store_failure("/faults", e),
+        Err(e) => return Section("/faults").failed(e),
     };
     let mut project_options = String::from("<option value=\"\">any</option>");
     for p in &projects {

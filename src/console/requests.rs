@@ -6,13 +6,15 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use serde::Deserialize;
 
-use super::html::{esc, json_block, page, problem, select, time, url_part, ROOT};
+use super::html::{esc, json_block, page, select, time, url_part, ROOT};
 use super::journal::{Entry, CAPACITY};
+use super::{Page, Section};
 use crate::AppState;
+
+/// This section's problem pages.
+const REQUESTS: Section = Section("/requests");
 
 /// Requests on one page.
 const PAGE: usize = 100;
@@ -57,14 +59,8 @@ fn status_class(status: u16) -> &'static str {
 pub async fn list(
     State(state): State<Arc<AppState>>,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Response {
-    let Ok(Query(p)) = params else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "/requests",
-            "Expected ?api=&status=&q=&before=<seq>.",
-        );
-    };
+) -> Page {
+    let p = REQUESTS.params(params, "Expected ?api=&status=&q=&before=<seq>.")?;
     let api = p.api.as_deref().unwrap_or("");
     let status = p.status.as_deref().unwrap_or("");
     let text = p.q.as_deref().map(str::trim).unwrap_or("");
@@ -145,7 +141,7 @@ pub async fn list(
         );
     }
     body.push_str("</nav>");
-    page("/requests", "Requests", &body)
+    Ok(page("/requests", "Requests", &body))
 }
 
 /// A header list as a table.
@@ -167,14 +163,10 @@ fn headers_table(headers: &[(String, String)]) -> String {
 }
 
 /// `GET /_emulator/console/requests/<request id>`.
-pub async fn detail(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
-    let Some(e) = state.journal.get(&id) else {
-        return problem(
-            StatusCode::NOT_FOUND,
-            "/requests",
-            "No such request in the journal (it keeps the last ones only).",
-        );
-    };
+pub async fn detail(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Page {
+    let e = state.journal.get(&id).ok_or_else(|| {
+        REQUESTS.missing("No such request in the journal (it keeps the last ones only).")
+    })?;
     let mut body = format!(
         "<p><a href=\"{ROOT}/requests\">← Requests</a></p><dl class=\"facts\">\
          <dt>Time</dt><dd>{t}</dd><dt>API</dt><dd>{api}</dd><dt>Request</dt><dd><code>{m} {path}{q}</code></dd>\
@@ -213,5 +205,9 @@ pub async fn detail(State(state): State<Arc<AppState>>, Path(id): Path<String>) 
         }
         (None, None) => body.push_str("<p class=\"note\">Not kept.</p>"),
     }
-    page("/requests", &format!("{} {}", e.method, e.path), &body)
+    Ok(page(
+        "/requests",
+        &format!("{} {}", e.method, e.path),
+        &body,
+    ))
 }

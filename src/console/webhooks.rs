@@ -6,15 +6,16 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use serde::Deserialize;
 
-use super::html::{esc, json_block, page, problem, time, url_part, ROOT};
+use super::html::{esc, json_block, page, time, url_part, ROOT};
 use super::pages::action;
-use super::{pick_project, project_picker, store_failure};
+use super::{project_picker, Page, Section};
 use crate::store::webhooks::Delivery;
 use crate::AppState;
+
+/// This section's problem pages.
+const WEBHOOKS: Section = Section("/webhooks");
 
 /// Deliveries on one page.
 const PAGE: i64 = 50;
@@ -49,30 +50,16 @@ fn redeliver(d: &Delivery) -> String {
 pub async fn list(
     State(state): State<Arc<AppState>>,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Response {
-    let Ok(Query(p)) = params else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "/webhooks",
-            "Expected ?project=&before=<delivery id>.",
-        );
-    };
-    let (projects, project) = match pick_project(&state, p.project.as_deref()).await {
-        Ok(x) => x,
-        Err(e) => return store_failure("/webhooks", e),
-    };
-    let Some(project) = project else {
-        return problem(StatusCode::NOT_FOUND, "/webhooks", "No such project.");
-    };
-    let (hooks, deliveries) = match tokio::try_join!(
+) -> Page {
+    let p = WEBHOOKS.params(params, "Expected ?project=&before=<delivery id>.")?;
+    let (projects, project) = WEBHOOKS.project(&state, p.project.as_deref()).await?;
+    let (hooks, deliveries) = tokio::try_join!(
         state.store.list_hooks(&project.pub_key),
         state
             .store
             .delivery_page(Some(&project.pub_key), p.before, PAGE + 1)
-    ) {
-        Ok(x) => x,
-        Err(e) => return store_failure("/webhooks", e),
-    };
+    )
+    .map_err(|e| WEBHOOKS.failed(e))?;
     let key = url_part(&project.pub_key);
     let mut body = project_picker("/webhooks", &projects, &project.pub_key, &[]);
     body.push_str("<h2>Hooks</h2>");
@@ -150,19 +137,15 @@ pub async fn list(
         );
     }
     body.push_str("</nav>");
-    page("/webhooks", "Webhooks", &body)
+    Ok(page("/webhooks", "Webhooks", &body))
 }
 
 /// `GET /_emulator/console/webhooks/deliveries/<id>`.
-pub async fn delivery(State(state): State<Arc<AppState>>, Path(raw): Path<String>) -> Response {
-    let Ok(id) = raw.parse::<i64>() else {
-        return problem(StatusCode::NOT_FOUND, "/webhooks", "No such delivery.");
-    };
-    let d = match state.store.delivery(id).await {
-        Ok(Some(d)) => d,
-        Ok(None) => return problem(StatusCode::NOT_FOUND, "/webhooks", "No such delivery."),
-        Err(e) => return store_failure("/webhooks", e),
-    };
+pub async fn delivery(State(state): State<Arc<AppState>>, Path(raw): Path<String>) -> Page {
+    let id = raw
+        .parse::<i64>()
+        .map_err(|_| WEBHOOKS.missing("No such delivery."))?;
+    let d = WEBHOOKS.found(state.store.delivery(id).await, "No such delivery.")?;
     let mut body = format!(
         "<p><a href=\"{ROOT}/webhooks?project={key}\">← {pk} webhooks</a></p>\
          <dl class=\"facts\" data-state=\"{st}\"><dt>Event</dt><dd>{ev}</dd>\
@@ -203,5 +186,5 @@ pub async fn delivery(State(state): State<Arc<AppState>>, Path(raw): Path<String
             let _ = write!(body, "<pre tabindex=\"0\">{}</pre>", esc(&d.body));
         }
     }
-    page("/webhooks", &format!("Delivery {}", d.id), &body)
+    Ok(page("/webhooks", &format!("Delivery {}", d.id), &body))
 }
