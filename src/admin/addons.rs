@@ -14,15 +14,16 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::put;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::detail;
+use super::{bad_request, detail, json_body, not_found, store_failure, Answer};
 use crate::addons::{rekognition, Addon};
 use crate::AppState;
 
@@ -66,37 +67,24 @@ fn declaration(addon: Addon, body: &Value) -> Result<Value, String> {
 async fn declare(
     State(state): State<Arc<AppState>>,
     Path((pub_key, uuid, name)): Path<(String, String, String)>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let Some(addon) = Addon::parse(&name) else {
-        return detail(StatusCode::NOT_FOUND, "Unknown add-on.");
-    };
-    let Ok(uuid) = Uuid::parse_str(&uuid) else {
-        return detail(StatusCode::NOT_FOUND, "Not found.");
-    };
-    match state.store.file(Some(&pub_key), uuid).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return detail(StatusCode::NOT_FOUND, "Not found."),
-        Err(e) => {
-            tracing::error!(error = %e, "reading a file failed");
-            return detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.");
-        }
-    }
-    let Ok(Json(body)) = body else {
-        return detail(StatusCode::BAD_REQUEST, "Expected a JSON object.");
-    };
-    let data = match declaration(addon, &body) {
-        Ok(d) => d,
-        Err(why) => return detail(StatusCode::BAD_REQUEST, &why),
-    };
-    if let Err(e) = state
+    body: Result<Json<Value>, JsonRejection>,
+) -> Answer {
+    let addon =
+        Addon::parse(&name).ok_or_else(|| detail(StatusCode::NOT_FOUND, "Unknown add-on."))?;
+    let uuid = Uuid::parse_str(&uuid).map_err(|_| not_found())?;
+    state
+        .store
+        .file(Some(&pub_key), uuid)
+        .await
+        .map_err(|e| store_failure("reading a file", e))?
+        .ok_or_else(not_found)?;
+    let body = json_body(body, "Expected a JSON object.")?;
+    let data = declaration(addon, &body).map_err(|why| bad_request(&why))?;
+    state
         .store
         .set_addon_fixture(&pub_key, uuid, addon.name(), &data)
         .await
-    {
-        tracing::error!(error = %e, "declaring add-on results failed");
-        return detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.");
-    }
+        .map_err(|e| store_failure("declaring add-on results", e))?;
     let shown = match addon {
         Addon::Labels => rekognition::labels_data(data.as_array().cloned().unwrap_or_default()),
         Addon::ModerationLabels => {
@@ -104,5 +92,5 @@ async fn declare(
         }
         _ => data,
     };
-    (StatusCode::OK, Json(shown)).into_response()
+    Ok((StatusCode::OK, Json(shown)).into_response())
 }

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -20,7 +21,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::detail;
+use super::{bad_request, detail, not_found, store_failure, Answer};
 use crate::domain::time::iso;
 use crate::store::webhooks::Delivery;
 use crate::AppState;
@@ -71,64 +72,48 @@ fn delivery_json(d: &Delivery) -> Value {
 /// `GET /_emulator/webhooks/deliveries`.
 async fn list_deliveries(
     State(state): State<Arc<AppState>>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Answer {
     let Ok(Query(q)) = query else {
-        return detail(
-            StatusCode::BAD_REQUEST,
-            "Expected ?pub_key=<key>&limit=<1..1000>.",
-        );
+        return Err(bad_request("Expected ?pub_key=<key>&limit=<1..1000>."));
     };
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return detail(StatusCode::BAD_REQUEST, "limit must be 1 to 1000.");
+        return Err(bad_request("limit must be 1 to 1000."));
     }
-    match state
+    let list = state
         .store
         .list_deliveries(q.pub_key.as_deref(), limit)
         .await
-    {
-        Ok(list) => {
-            let list: Vec<Value> = list.iter().map(delivery_json).collect();
-            Json(json!({ "deliveries": list })).into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "listing deliveries failed");
-            detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
-        }
-    }
+        .map_err(|e| store_failure("listing deliveries", e))?;
+    let list: Vec<Value> = list.iter().map(delivery_json).collect();
+    Ok(Json(json!({ "deliveries": list })).into_response())
 }
 
 /// `POST /_emulator/webhooks/deliveries/<id>/redeliver`.
-async fn redeliver(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return detail(StatusCode::NOT_FOUND, "Not found.");
-    };
-    match state.store.redeliver(id, state.clock.now_us()).await {
-        Ok(true) => {
-            state.webhooks.wake();
-            (
-                StatusCode::ACCEPTED,
-                Json(json!({ "id": id, "state": "pending" })),
-            )
-                .into_response()
-        }
-        Ok(false) => detail(StatusCode::NOT_FOUND, "Not found."),
-        Err(e) => {
-            tracing::error!(error = %e, "redelivering failed");
-            detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
-        }
+async fn redeliver(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Answer {
+    let id = id.parse::<i64>().map_err(|_| not_found())?;
+    let due = state
+        .store
+        .redeliver(id, state.clock.now_us())
+        .await
+        .map_err(|e| store_failure("redelivering", e))?;
+    if !due {
+        return Err(not_found());
     }
+    state.webhooks.wake();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": id, "state": "pending" })),
+    )
+        .into_response())
 }
 
 /// `POST /_emulator/webhooks/flush`.
 async fn flush(State(state): State<Arc<AppState>>) -> Response {
     match tokio::time::timeout(FLUSH_LIMIT, state.webhooks.flush(&state)).await {
         Ok(Ok(flushed)) => Json(json!({ "attempted": flushed.attempted })).into_response(),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "flushing deliveries failed");
-            detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
-        }
+        Ok(Err(e)) => store_failure("flushing deliveries", e),
         Err(_) => detail(
             StatusCode::SERVICE_UNAVAILABLE,
             "Deliveries still running after 120 s.",

@@ -10,6 +10,7 @@ mod deliveries;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
@@ -23,7 +24,9 @@ use crate::config::ProjectConfig;
 use crate::console;
 use crate::domain::signing::constant_time_eq;
 use crate::domain::time::iso;
+use crate::error::StoreError;
 use crate::faults::{Fault, FaultKind, Scope};
+use crate::store::shared::SharedState;
 use crate::AppState;
 
 /// The admin routes.
@@ -48,6 +51,48 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
 
 fn detail(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "detail": message }))).into_response()
+}
+
+/// What an admin call answers: the answer, or the `{"detail"}` error that stands for it.
+type Answer = Result<Response, Response>;
+
+/// 400 `{"detail": message}`.
+fn bad_request(message: &str) -> Response {
+    detail(StatusCode::BAD_REQUEST, message)
+}
+
+/// 404 `{"detail": "Not found."}`.
+fn not_found() -> Response {
+    detail(StatusCode::NOT_FOUND, "Not found.")
+}
+
+/// 500 `Store failure.` for a failed `doing` (logged with the error, never shown).
+fn store_failure(doing: &str, e: StoreError) -> Response {
+    tracing::error!(error = %e, "{doing} failed");
+    detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
+}
+
+/// A JSON body, or 400 saying what was `expected`.
+fn json_body<T>(body: Result<Json<T>, JsonRejection>, expected: &str) -> Result<T, Response> {
+    body.map(|Json(b)| b).map_err(|_| bad_request(expected))
+}
+
+/// A change of the shared state, applied to every replica before the call answers
+/// (src/replicas.rs).
+async fn publish(
+    state: &AppState,
+    changed: Result<SharedState, StoreError>,
+) -> Result<(), StoreError> {
+    state.replica.publish(state, changed?).await
+}
+
+/// Nothing when project `pub_key` exists; 404 otherwise.
+async fn existing_project(state: &AppState, pub_key: &str) -> Result<(), Response> {
+    match state.projects.get(pub_key).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(store_failure("reading a project", e)),
+    }
 }
 
 /// Refuses admin calls (the console's pages included) without the configured token, given
@@ -111,19 +156,11 @@ struct NewProject {
 /// `POST /_emulator/projects`: creates (or updates) a project with its keys.
 async fn create_project(
     State(state): State<Arc<AppState>>,
-    body: Result<Json<NewProject>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let Ok(Json(p)) = body else {
-        return detail(
-            StatusCode::BAD_REQUEST,
-            "Expected a JSON object with pub_key and secret_key.",
-        );
-    };
+    body: Result<Json<NewProject>, JsonRejection>,
+) -> Answer {
+    let p = json_body(body, "Expected a JSON object with pub_key and secret_key.")?;
     if p.pub_key.trim().is_empty() || p.secret_key.trim().is_empty() {
-        return detail(
-            StatusCode::BAD_REQUEST,
-            "pub_key and secret_key must not be empty.",
-        );
+        return Err(bad_request("pub_key and secret_key must not be empty."));
     }
     let config = ProjectConfig {
         pub_key: p.pub_key.trim().to_owned(),
@@ -133,51 +170,34 @@ async fn create_project(
         signed_uploads: p.signed_uploads.unwrap_or(false),
     };
     let written = match state.projects.upsert(&config).await {
-        // Other replicas drop their cached copy before this answers (src/replicas.rs).
-        Ok(()) if state.store.is_shared() => match state.store.bump_shared_version().await {
-            Ok(shared) => state.replica.publish(&state, shared).await,
-            Err(e) => Err(e),
-        },
+        // Other replicas drop their cached copy before this answers.
+        Ok(()) if state.store.is_shared() => {
+            publish(&state, state.store.bump_shared_version().await).await
+        }
         other => other,
     };
-    match written {
-        Ok(()) => (
-            StatusCode::CREATED,
-            Json(json!({
-                "pub_key": config.pub_key,
-                "name": config.name,
-                "autostore": config.autostore,
-                "signed_uploads": config.signed_uploads,
-            })),
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "creating a project failed");
-            detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
-        }
-    }
+    written.map_err(|e| store_failure("creating a project", e))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "pub_key": config.pub_key,
+            "name": config.name,
+            "autostore": config.autostore,
+            "signed_uploads": config.signed_uploads,
+        })),
+    )
+        .into_response())
 }
 
 /// `POST /_emulator/projects/{pub_key}/reset`: removes every file and group of a project.
-async fn reset_project(
-    State(state): State<Arc<AppState>>,
-    Path(pub_key): Path<String>,
-) -> Response {
-    match state.projects.get(&pub_key).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return detail(StatusCode::NOT_FOUND, "Not found."),
-        Err(e) => {
-            tracing::error!(error = %e, "reading a project failed");
-            return detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.");
-        }
-    }
-    match state.store.reset_project(&pub_key).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "resetting a project failed");
-            detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
-        }
-    }
+async fn reset_project(State(state): State<Arc<AppState>>, Path(pub_key): Path<String>) -> Answer {
+    existing_project(&state, &pub_key).await?;
+    state
+        .store
+        .reset_project(&pub_key)
+        .await
+        .map_err(|e| store_failure("resetting a project", e))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Body of `POST /_emulator/projects/{pub_key}/seed`.
@@ -193,27 +213,18 @@ struct SeedDir {
 async fn seed_project(
     State(state): State<Arc<AppState>>,
     Path(pub_key): Path<String>,
-    body: Result<Json<SeedDir>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let Ok(Json(seed)) = body else {
-        return detail(StatusCode::BAD_REQUEST, "Expected {\"dir\": \"<folder>\"}.");
-    };
-    match state.projects.get(&pub_key).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return detail(StatusCode::NOT_FOUND, "Not found."),
-        Err(e) => {
-            tracing::error!(error = %e, "reading a project failed");
-            return detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.");
-        }
-    }
-    match crate::seed::load_into(&state, &pub_key, &seed.dir).await {
-        Ok((files, groups)) => (
-            StatusCode::CREATED,
-            Json(json!({ "files": files, "groups": groups })),
-        )
-            .into_response(),
-        Err(why) => detail(StatusCode::BAD_REQUEST, &why),
-    }
+    body: Result<Json<SeedDir>, JsonRejection>,
+) -> Answer {
+    let seed = json_body(body, "Expected {\"dir\": \"<folder>\"}.")?;
+    existing_project(&state, &pub_key).await?;
+    let (files, groups) = crate::seed::load_into(&state, &pub_key, &seed.dir)
+        .await
+        .map_err(|why| bad_request(&why))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "files": files, "groups": groups })),
+    )
+        .into_response())
 }
 
 /// Body of `POST /_emulator/clock/advance`.
@@ -226,31 +237,23 @@ struct Advance {
 /// `POST /_emulator/clock/advance`: moves the emulator's clock forward (expiry tests).
 async fn advance_clock(
     State(state): State<Arc<AppState>>,
-    body: Result<Json<Advance>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    match body {
-        Ok(Json(a)) if (0..=10 * 365 * 86400).contains(&a.seconds) => {
-            let by_us = a.seconds * 1_000_000;
-            if state.store.is_shared() {
-                // Every replica's clock moves before this answers (src/replicas.rs).
-                let moved = match state.store.advance_shared_clock(by_us).await {
-                    Ok(shared) => state.replica.publish(&state, shared).await,
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = moved {
-                    tracing::error!(error = %e, "moving the shared clock failed");
-                    return detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.");
-                }
-            } else {
-                state.clock.advance(by_us);
-            }
-            Json(json!({ "now": iso(state.clock.now_us()) })).into_response()
-        }
-        _ => detail(
-            StatusCode::BAD_REQUEST,
-            "Expected {\"seconds\": N} with 0 <= N <= 315360000.",
-        ),
+    body: Result<Json<Advance>, JsonRejection>,
+) -> Answer {
+    const EXPECTED: &str = "Expected {\"seconds\": N} with 0 <= N <= 315360000.";
+    let a = json_body(body, EXPECTED)?;
+    if !(0..=10 * 365 * 86400).contains(&a.seconds) {
+        return Err(bad_request(EXPECTED));
     }
+    let by_us = a.seconds * 1_000_000;
+    if state.store.is_shared() {
+        // Every replica's clock moves before this answers.
+        publish(&state, state.store.advance_shared_clock(by_us).await)
+            .await
+            .map_err(|e| store_failure("moving the shared clock", e))?;
+    } else {
+        state.clock.advance(by_us);
+    }
+    Ok(Json(json!({ "now": iso(state.clock.now_us()) })).into_response())
 }
 
 /// Body of `POST /_emulator/faults`.
@@ -274,14 +277,9 @@ struct NewFault {
 /// `POST /_emulator/faults`: answers the next N matching calls with a fault.
 async fn add_fault(
     State(state): State<Arc<AppState>>,
-    body: Result<Json<NewFault>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let Ok(Json(f)) = body else {
-        return detail(
-            StatusCode::BAD_REQUEST,
-            "Expected a JSON fault description.",
-        );
-    };
+    body: Result<Json<NewFault>, JsonRejection>,
+) -> Answer {
+    let f = json_body(body, "Expected a JSON fault description.")?;
     let kind = match f.kind.as_str() {
         "throttle" => FaultKind::Throttle {
             retry_after: f.retry_after.unwrap_or(1).min(3600),
@@ -290,19 +288,14 @@ async fn add_fault(
         "delay" => FaultKind::Delay(Duration::from_millis(
             f.delay_ms.unwrap_or(1000).min(120_000),
         )),
-        _ => {
-            return detail(
-                StatusCode::BAD_REQUEST,
-                "kind must be throttle, error or delay.",
-            )
-        }
+        _ => return Err(bad_request("kind must be throttle, error or delay.")),
     };
     let scope = match f.api.as_deref() {
         None => Scope::Any,
         Some("upload") => Scope::Upload,
         Some("rest") => Scope::Rest,
         Some("cdn") => Scope::Cdn,
-        Some(_) => return detail(StatusCode::BAD_REQUEST, "api must be upload, rest or cdn."),
+        Some(_) => return Err(bad_request("api must be upload, rest or cdn.")),
     };
     let fault = Fault {
         kind,
@@ -310,31 +303,17 @@ async fn add_fault(
         pub_key: f.pub_key,
         remaining: f.count.unwrap_or(1).max(1),
     };
-    // Every replica's mirror is armed before this answers (src/replicas.rs).
-    let added = match state.store.add_fault(&fault.to_row()).await {
-        Ok(shared) => state.replica.publish(&state, shared).await,
-        Err(e) => Err(e),
-    };
-    match added {
-        Ok(()) => StatusCode::CREATED.into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "adding a fault failed");
-            detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
-        }
-    }
+    // Every replica's mirror is armed before this answers.
+    publish(&state, state.store.add_fault(&fault.to_row()).await)
+        .await
+        .map_err(|e| store_failure("adding a fault", e))?;
+    Ok(StatusCode::CREATED.into_response())
 }
 
 /// `DELETE /_emulator/faults`: clears every pending fault.
-async fn clear_faults(State(state): State<Arc<AppState>>) -> Response {
-    let cleared = match state.store.clear_faults().await {
-        Ok(shared) => state.replica.publish(&state, shared).await,
-        Err(e) => Err(e),
-    };
-    match cleared {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "clearing faults failed");
-            detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
-        }
-    }
+async fn clear_faults(State(state): State<Arc<AppState>>) -> Answer {
+    publish(&state, state.store.clear_faults().await)
+        .await
+        .map_err(|e| store_failure("clearing faults", e))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
