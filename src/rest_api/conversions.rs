@@ -21,7 +21,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::error::{json_response, plain_json_response, RestError, RestErrorCode};
-use super::files::find_file;
+use super::files::path_file;
 use crate::auth::rest::RestCall;
 use crate::conversions;
 use crate::store::conversions::ConversionKind;
@@ -33,8 +33,7 @@ pub async fn document_info(
     path: Result<Path<String>, PathRejection>,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let raw = path.map_err(|_| RestError::not_found())?.0;
-    let file = find_file(&state, &call.project.pub_key, &raw).await?;
+    let (_, file) = path_file(&state, &call.project.pub_key, path).await?;
     let info = conversions::document_info(&state, &call.project.pub_key, &file).await?;
     Ok(json_response(StatusCode::OK, &info))
 }

@@ -25,7 +25,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::error::{json_response, RestError, RestErrorCode};
-use super::pagination::{page_links, parse_list_query_for, FILES};
+use super::pagination::{page_links, parse_list_query_for, query_pairs, FILES};
 use super::version::ApiVersion;
 use crate::auth::rest::RestCall;
 use crate::domain::changes;
@@ -124,6 +124,18 @@ pub async fn find_file(
     Ok(as_seen(file, state.clock.now_us(), state.retention_us()))
 }
 
+/// The project's file named by the request path, with the uuid as written; 404 as
+/// [`find_file`], and for a path that does not parse.
+pub async fn path_file(
+    state: &AppState,
+    project: &str,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<(String, FileRecord), RestError> {
+    let raw = path.map_err(|_| RestError::not_found())?.0;
+    let file = find_file(state, project, &raw).await?;
+    Ok((raw, file))
+}
+
 /// Reads a `true`/`false` query flag; `Err` carries the 400 `detail`.
 fn flag(value: &str, name: &str) -> Result<bool, RestError> {
     match value.trim().to_ascii_lowercase().as_str() {
@@ -161,6 +173,18 @@ fn file_json(
     Value::Object(o)
 }
 
+/// 200 with one REST file object (see [`file_json`]), URLs on the request's bases.
+fn file_answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    version: ApiVersion,
+    file: &FileRecord,
+    appdata: Option<Map<String, Value>>,
+) -> Response {
+    let b = bases(&state.config.public_urls, headers);
+    json_response(StatusCode::OK, &file_json(file, version, &b, appdata))
+}
+
 /// The `appdata` of each of `files` when `wanted` (one query), else `None` for each.
 async fn appdata_of(
     state: &AppState,
@@ -176,13 +200,6 @@ async fn appdata_of(
         .iter()
         .map(|f| Some(all.remove(&f.uuid).unwrap_or_default()))
         .collect())
-}
-
-/// The decoded query pairs of a request.
-fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
-    form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect()
 }
 
 /// `GET /files/`: a page of the project's files by upload time, with `total` counting the
@@ -255,23 +272,16 @@ pub async fn file_info(
     path: Result<Path<String>, PathRejection>,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let Ok(Path(raw)) = path else {
-        return Err(RestError::not_found());
-    };
-    let file = find_file(&state, &call.project.pub_key, &raw).await?;
-    let b = bases(&state.config.public_urls, &headers);
+    let (_, file) = path_file(&state, &call.project.pub_key, path).await?;
     let appdata = appdata_of(
         &state,
         std::slice::from_ref(&file),
-        wants_appdata(&query_pairs(&uri)),
+        wants_appdata(&query_pairs(uri.query())),
     )
     .await?
     .pop()
     .flatten();
-    Ok(json_response(
-        StatusCode::OK,
-        &file_json(&file, version, &b, appdata),
-    ))
+    Ok(file_answer(&state, &headers, version, &file, appdata))
 }
 
 /// `PUT /files/<uuid>/storage/`: stores a live file; 404 when it is removed or expired.
@@ -283,11 +293,8 @@ pub async fn store_file(
     source: EventSource,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let Ok(Path(raw)) = path else {
-        return Err(RestError::not_found());
-    };
     let project = &call.project.pub_key;
-    let file = find_file(&state, project, &raw).await?;
+    let (_, file) = path_file(&state, project, path).await?;
     if file.removed_us.is_some() {
         return Err(RestError::not_found());
     }
@@ -295,11 +302,7 @@ pub async fn store_file(
         .await?
         .pop()
         .ok_or_else(RestError::not_found)?;
-    let b = bases(&state.config.public_urls, &headers);
-    Ok(json_response(
-        StatusCode::OK,
-        &file_json(&stored, version, &b, None),
-    ))
+    Ok(file_answer(&state, &headers, version, &stored, None))
 }
 
 /// `DELETE /files/<uuid>/storage/`: removes a file (its bytes leave the CDN and its group
@@ -312,11 +315,8 @@ pub async fn delete_file(
     source: EventSource,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let Ok(Path(raw)) = path else {
-        return Err(RestError::not_found());
-    };
     let project = &call.project.pub_key;
-    let file = find_file(&state, project, &raw).await?;
+    let (raw, file) = path_file(&state, project, path).await?;
     let file = if file.removed_us.is_some() {
         file
     } else {
@@ -330,11 +330,7 @@ pub async fn delete_file(
             None => find_file(&state, project, &raw).await?,
         }
     };
-    let b = bases(&state.config.public_urls, &headers);
-    Ok(json_response(
-        StatusCode::OK,
-        &file_json(&file, version, &b, None),
-    ))
+    Ok(file_answer(&state, &headers, version, &file, None))
 }
 
 /// A batch request body, checked: the distinct well-formed uuids in order, and the

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::error::{json_response, RestError, RestErrorCode};
-use super::files::find_file;
+use super::files::{find_file, path_file};
 use crate::auth::rest::RestCall;
 use crate::domain::changes::{self, Description};
 use crate::domain::metadata::{check_key, check_value, MetadataError, MAX_KEYS};
@@ -37,8 +37,7 @@ pub async fn get_metadata(
     path: Result<Path<String>, PathRejection>,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let raw = path.map_err(|_| RestError::not_found())?.0;
-    let file = find_file(&state, &call.project.pub_key, &raw).await?;
+    let (_, file) = path_file(&state, &call.project.pub_key, path).await?;
     Ok(json_response(StatusCode::OK, &Value::Object(file.metadata)))
 }
 

@@ -56,11 +56,16 @@ pub fn parse_list_query(query: Option<&str>) -> Result<ListQuery, RestError> {
     parse_list_query_for(query, &GROUPS)
 }
 
+/// The decoded pairs of a request's query string, in order.
+pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
 /// Parses the query string of a `kind` list; `Err` is the 400 to answer.
 pub fn parse_list_query_for(query: Option<&str>, kind: &ListKind) -> Result<ListQuery, RestError> {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let pairs = query_pairs(query);
     // Like Django's `QueryDict.get`, a repeated parameter counts by its last value.
     let last = |name: &str| {
         pairs

@@ -43,6 +43,7 @@ use uuid::Uuid;
 
 use super::error::{json_response, RestError, RestErrorCode};
 use super::files::{as_seen, rest_file};
+use super::pagination::query_pairs;
 use super::version::ApiVersion;
 use crate::auth::rest::RestCall;
 use crate::domain::tags;
@@ -592,9 +593,7 @@ pub async fn search_files(
     uri: Uri,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let pairs = query_pairs(uri.query());
     let window = parse_window(&pairs);
     let filter = parse_body(&call.body);
     let ((offset, limit), filter) = match (window, filter) {

@@ -25,7 +25,7 @@ use axum::response::Response;
 use serde_json::{json, Map, Value};
 
 use super::error::{json_response, RestError, RestErrorCode};
-use super::files::find_file;
+use super::files::path_file;
 use crate::auth::rest::RestCall;
 use crate::domain::changes::{self, Description};
 use crate::domain::tags::{self, TagChange};
@@ -42,8 +42,7 @@ async fn live_file(
     project: &str,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<(String, FileRecord), RestError> {
-    let raw = path.map_err(|_| RestError::not_found())?.0;
-    let file = find_file(state, project, &raw).await?;
+    let (raw, file) = path_file(state, project, path).await?;
     if file.removed_us.is_some() {
         return Err(RestError::not_found());
     }
