@@ -28,6 +28,28 @@ use crate::routing::Api;
 /// Largest body recorded, in bytes (1 MiB).
 pub const MAX_BODY: u64 = 1024 * 1024;
 
+/// A response's `Content-Type`, when it has a readable one.
+pub fn content_type(response: &Response) -> Option<&str> {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// Reads a response's body of at most `max` bytes as text (lossy UTF-8) and gives the
+/// response back with the same bytes; `None` when the body could not be read (the response
+/// then goes on with an empty body).
+pub async fn read_text(response: Response, max: u64) -> (Response, Option<String>) {
+    let (parts, body) = response.into_parts();
+    match axum::body::to_bytes(body, usize::try_from(max).unwrap_or(usize::MAX)).await {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            (Response::from_parts(parts, Body::from(bytes)), Some(text))
+        }
+        Err(_) => (Response::from_parts(parts, Body::empty()), None),
+    }
+}
+
 /// Where answers are appended.
 #[derive(Clone, Debug)]
 pub struct Recorder {
@@ -93,29 +115,13 @@ pub async fn record(
         .map(|m| m.as_str().to_owned());
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = content_type(&response).map(str::to_owned);
     let exact_len = response.body().size_hint().exact();
     let (response, body, omitted) = match (&content_type, exact_len) {
         (Some(ct), Some(len)) if is_recorded_type(ct) && len <= MAX_BODY => {
-            let (parts, body) = response.into_parts();
-            match axum::body::to_bytes(body, MAX_BODY as usize).await {
-                Ok(bytes) => {
-                    let text = String::from_utf8_lossy(&bytes).into_owned();
-                    (
-                        Response::from_parts(parts, Body::from(bytes)),
-                        Some(text),
-                        None,
-                    )
-                }
-                Err(_) => (
-                    Response::from_parts(parts, Body::empty()),
-                    None,
-                    Some("unreadable"),
-                ),
+            match read_text(response, MAX_BODY).await {
+                (response, Some(text)) => (response, Some(text), None),
+                (response, None) => (response, None, Some("unreadable")),
             }
         }
         (Some(ct), Some(_)) if is_recorded_type(ct) => (response, None, Some("too large")),

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::body::{Body, HttpBody};
+use axum::body::HttpBody;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
@@ -25,6 +25,7 @@ use axum::response::Response;
 
 use crate::faults::request_pub_key;
 use crate::observe::{ErrorNote, RequestId};
+use crate::record::{content_type, read_text};
 use crate::routing::Api;
 use crate::upload_api::error::UploadError;
 use crate::AppState;
@@ -237,30 +238,13 @@ pub async fn record(State(state): State<Arc<AppState>>, request: Request, next: 
             )
         })
         .collect();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let content_type = content_type(&response).unwrap_or("").to_owned();
     let (response, body, body_note) = match response.body().size_hint().exact() {
         Some(0) => (response, None, Some("empty".to_owned())),
         Some(len) if is_text(&content_type) && len <= MAX_BODY => {
-            let (parts, body) = response.into_parts();
-            match axum::body::to_bytes(body, MAX_BODY as usize).await {
-                Ok(bytes) => {
-                    let text = String::from_utf8_lossy(&bytes).into_owned();
-                    (
-                        Response::from_parts(parts, Body::from(bytes)),
-                        Some(text),
-                        None,
-                    )
-                }
-                Err(_) => (
-                    Response::from_parts(parts, Body::empty()),
-                    None,
-                    Some("unreadable".to_owned()),
-                ),
+            match read_text(response, MAX_BODY).await {
+                (response, Some(text)) => (response, Some(text), None),
+                (response, None) => (response, None, Some("unreadable".to_owned())),
             }
         }
         Some(len) if is_text(&content_type) => {
