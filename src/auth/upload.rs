@@ -3,6 +3,7 @@
 use crate::domain::signing::upload_signature_matches;
 use crate::store::Project;
 use crate::upload_api::error::{ErrorCode, UploadError};
+use crate::upload_api::form::Fields;
 use crate::AppState;
 
 /// Resolves the project from a public key field named `field` (`pub_key` or
@@ -21,6 +22,23 @@ pub async fn project(
         .get(key)
         .await?
         .ok_or_else(|| UploadError::with(ErrorCode::ProjectPublicKeyInvalidError, &[field]))
+}
+
+/// The project of an upload form whose public key is in field `key_field` (see
+/// [`project`]), with the form's `signature`/`expire` checked now (see [`check_signature`]).
+pub async fn signed_project(
+    state: &AppState,
+    fields: &Fields,
+    key_field: &str,
+) -> Result<Project, UploadError> {
+    let project = project(state, key_field, fields.get(key_field)).await?;
+    check_signature(
+        &project,
+        fields.get("signature"),
+        fields.get("expire"),
+        state.clock.now_us() / 1_000_000,
+    )?;
+    Ok(project)
 }
 
 /// Checks `signature`/`expire` when the project requires signed uploads. Where signatures

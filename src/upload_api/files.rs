@@ -105,6 +105,19 @@ pub fn form_tags(field: Option<&str>) -> Result<Vec<String>, UploadError> {
     })
 }
 
+/// The `metadata[key]` fields of an upload form, in arrival order, as checked metadata.
+pub fn form_metadata(fields: &Fields) -> Result<Map<String, Value>, UploadError> {
+    let pairs: Vec<(String, String)> = fields
+        .0
+        .iter()
+        .filter_map(|(k, v)| {
+            let key = k.strip_prefix("metadata[")?.strip_suffix(']')?;
+            Some((key.to_owned(), v.clone()))
+        })
+        .collect();
+    metadata::build(&pairs).map_err(metadata_error)
+}
+
 /// Maps a metadata rule to its Upload API error.
 pub fn metadata_error(e: MetadataError) -> UploadError {
     let max_key = MAX_KEY_LEN.to_string();
@@ -198,28 +211,8 @@ pub async fn upload_base(
         }
     }
 
-    let project = auth::upload::project(
-        &state,
-        "UPLOADCARE_PUB_KEY",
-        fields.get("UPLOADCARE_PUB_KEY"),
-    )
-    .await?;
-    let now_us = state.clock.now_us();
-    auth::upload::check_signature(
-        &project,
-        fields.get("signature"),
-        fields.get("expire"),
-        now_us / 1_000_000,
-    )?;
-    let pairs: Vec<(String, String)> = fields
-        .0
-        .iter()
-        .filter_map(|(k, v)| {
-            let key = k.strip_prefix("metadata[")?.strip_suffix(']')?;
-            Some((key.to_owned(), v.clone()))
-        })
-        .collect();
-    let metadata = metadata::build(&pairs).map_err(metadata_error)?;
+    let project = auth::upload::signed_project(&state, &fields, "UPLOADCARE_PUB_KEY").await?;
+    let metadata = form_metadata(&fields)?;
     let tags = form_tags(fields.get("tags"))?;
     if files.is_empty() {
         return Err(UploadError::new(ErrorCode::FilesRequiredError));

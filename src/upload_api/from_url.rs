@@ -27,13 +27,11 @@ use url::{Host, ParseError, Url};
 use uuid::Uuid;
 
 use super::error::{ErrorCode, UploadError};
-use super::files::{file_upload_info, form_tags, metadata_error};
+use super::files::{file_upload_info, form_metadata, form_tags};
 use super::form::text_fields;
-use super::multipart::metadata_pairs;
 use crate::auth;
 use crate::domain::changes::{self, NewFile};
 use crate::domain::files::{base_name, is_live, should_store};
-use crate::domain::metadata;
 use crate::error::StoreError;
 use crate::webhooks::events::EventSource;
 use crate::AppState;
@@ -237,17 +235,11 @@ pub async fn from_url(
     request: Request,
 ) -> Result<Json<Value>, UploadError> {
     let fields = text_fields(request).await?;
-    let project = auth::upload::project(&state, "pub_key", fields.get("pub_key")).await?;
-    auth::upload::check_signature(
-        &project,
-        fields.get("signature"),
-        fields.get("expire"),
-        state.clock.now_us() / 1_000_000,
-    )?;
+    let project = auth::upload::signed_project(&state, &fields, "pub_key").await?;
     let source_url = fields.get("source_url").unwrap_or("").trim().to_owned();
     let url = parse_source_url(&source_url)?;
     check_host(&url).await?;
-    let metadata = metadata::build(&metadata_pairs(&fields)).map_err(metadata_error)?;
+    let metadata = form_metadata(&fields)?;
     let tags = form_tags(fields.get("tags"))?;
     let check = flag(fields.get("check_URL_duplicates")).unwrap_or(false);
     let save = flag(fields.get("save_URL_duplicates")).unwrap_or(check);

@@ -27,13 +27,12 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use uuid::Uuid;
 
 use super::error::{ErrorCode, UploadError};
-use super::files::{file_upload_info, form_tags, metadata_error};
+use super::files::{file_upload_info, form_metadata, form_tags};
 use super::form::{text_fields, Fields};
 use crate::auth;
 use crate::blobs::Staging;
 use crate::domain::changes::{self, NewFile};
 use crate::domain::files::{base_name, should_store};
-use crate::domain::metadata;
 use crate::error::StoreError;
 use crate::server::{body_failure, BodyFailure};
 use crate::store::MultipartUpload;
@@ -121,18 +120,6 @@ fn required<'a>(fields: &'a Fields, name: &str) -> Result<&'a str, UploadError> 
         .ok_or_else(|| UploadError::with(ErrorCode::RequestParamRequiredError, &[name]))
 }
 
-/// `metadata[key]` fields as `(key, value)` pairs in arrival order.
-pub fn metadata_pairs(fields: &Fields) -> Vec<(String, String)> {
-    fields
-        .0
-        .iter()
-        .filter_map(|(k, v)| {
-            let key = k.strip_prefix("metadata[")?.strip_suffix(']')?;
-            Some((key.to_owned(), v.clone()))
-        })
-        .collect()
-}
-
 /// Where the parts of an upload are kept until completion with a `file://` blob store: in
 /// its directory, so the joined file is renamed into place. (S3 stages them in the bucket:
 /// [`crate::blobs::Staging`].)
@@ -162,22 +149,11 @@ pub async fn start(
     request: Request,
 ) -> Result<Json<Value>, UploadError> {
     let fields = text_fields(request).await?;
-    let project = auth::upload::project(
-        &state,
-        "UPLOADCARE_PUB_KEY",
-        fields.get("UPLOADCARE_PUB_KEY"),
-    )
-    .await?;
-    auth::upload::check_signature(
-        &project,
-        fields.get("signature"),
-        fields.get("expire"),
-        state.clock.now_us() / 1_000_000,
-    )?;
+    let project = auth::upload::signed_project(&state, &fields, "UPLOADCARE_PUB_KEY").await?;
     let filename = base_name(required(&fields, "filename")?);
     let plan = plan(fields.get("size"), fields.get("part_size"))?;
     let content_type = required(&fields, "content_type")?.to_owned();
-    let metadata = metadata::build(&metadata_pairs(&fields)).map_err(metadata_error)?;
+    let metadata = form_metadata(&fields)?;
     let tags = form_tags(fields.get("tags"))?;
     let upload = MultipartUpload {
         uuid: Uuid::new_v4(),
