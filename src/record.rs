@@ -85,17 +85,27 @@ fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
-/// Whether a body of this content type is recorded.
+/// Whether a body of this content type is recorded: JSON, JSONP or `text/plain`.
 fn is_recorded_type(content_type: &str) -> bool {
-    let essence = content_type
+    let essence = essence(content_type);
+    is_json_or_jsonp(&essence) || essence == "text/plain"
+}
+
+/// A content type's media type without parameters, in lower case.
+pub fn essence(content_type: &str) -> String {
+    content_type
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+/// Whether a media type (an [`essence`]) is JSON (`application/json`,
+/// `application/*+json`) or JSONP (`application/javascript`).
+pub fn is_json_or_jsonp(essence: &str) -> bool {
     essence == "application/json"
         || essence == "application/javascript"
-        || essence == "text/plain"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 

@@ -25,7 +25,7 @@ use axum::response::Response;
 
 use crate::faults::request_pub_key;
 use crate::observe::{ErrorNote, RequestId};
-use crate::record::{content_type, read_text};
+use crate::record::{content_type, essence, is_json_or_jsonp, read_text};
 use crate::routing::Api;
 use crate::upload_api::error::UploadError;
 use crate::AppState;
@@ -175,16 +175,8 @@ fn is_console_own(path: &str, headers: &HeaderMap) -> bool {
 
 /// Whether an answer body of this content type is kept.
 fn is_text(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence.starts_with("text/")
-        || essence == "application/json"
-        || essence == "application/javascript"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = essence(content_type);
+    essence.starts_with("text/") || is_json_or_jsonp(&essence)
 }
 
 /// Middleware: passes the request on and keeps it and its answer in the journal.
