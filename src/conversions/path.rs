@@ -104,13 +104,7 @@ pub fn document(path: &str) -> Result<DocumentPath, String> {
     };
     for op in ops {
         match op.as_slice() {
-            ["format", fmt] => {
-                let fmt = fmt.to_ascii_lowercase();
-                if !DOCUMENT_FORMATS.contains(&fmt.as_str()) {
-                    return Err(format!("Unsupported target format \"{fmt}\""));
-                }
-                parsed.format = fmt;
-            }
+            ["format", fmt] => parsed.format = target_format(fmt, DOCUMENT_FORMATS)?,
             ["page", n] => {
                 parsed.page = Some(
                     n.parse::<u32>()
@@ -167,13 +161,7 @@ pub fn video(path: &str) -> Result<VideoPath, String> {
     };
     for op in ops {
         match op.as_slice() {
-            ["format", fmt] => {
-                let fmt = fmt.to_ascii_lowercase();
-                if !VIDEO_FORMATS.contains(&fmt.as_str()) {
-                    return Err(format!("Unsupported target format \"{fmt}\""));
-                }
-                parsed.format = fmt;
-            }
+            ["format", fmt] => parsed.format = target_format(fmt, VIDEO_FORMATS)?,
             ["size", dims, mode @ ..] if mode.len() <= 1 => {
                 let (w, h) = dims
                     .split_once('x')
@@ -222,6 +210,16 @@ pub fn video(path: &str) -> Result<VideoPath, String> {
         }
     }
     Ok(parsed)
+}
+
+/// A `format/<fmt>` operation's target, in lower case, when it is one of `allowed`.
+fn target_format(fmt: &str, allowed: &[&str]) -> Result<String, String> {
+    let fmt = fmt.to_ascii_lowercase();
+    if allowed.contains(&fmt.as_str()) {
+        Ok(fmt)
+    } else {
+        Err(format!("Unsupported target format \"{fmt}\""))
+    }
 }
 
 #[cfg(test)]
