@@ -80,16 +80,8 @@ pub struct TagChange {
 /// `deleted` sorted alphabetically, as the docs say. The same set in another order changes
 /// nothing (the docs: "regardless of case or order").
 pub fn replace(current: &[String], new: Vec<String>) -> TagChange {
-    let mut added: Vec<String> = new
-        .iter()
-        .filter(|t| !current.contains(t))
-        .cloned()
-        .collect();
-    let mut deleted: Vec<String> = current
-        .iter()
-        .filter(|t| !new.contains(t))
-        .cloned()
-        .collect();
+    let mut added = sifted(&new, current, false);
+    let mut deleted = sifted(current, &new, false);
     added.sort();
     deleted.sort();
     let same_set = added.is_empty() && deleted.is_empty();
@@ -104,16 +96,8 @@ pub fn replace(current: &[String], new: Vec<String>) -> TagChange {
 /// is deleted and added again (it moves to the end). `added` and `deleted` keep request
 /// order. More than [`MAX_TAGS`] afterwards is an error.
 pub fn patch(current: &[String], add: &[String], delete: &[String]) -> Result<TagChange, TagError> {
-    let deleted: Vec<String> = delete
-        .iter()
-        .filter(|t| current.contains(t))
-        .cloned()
-        .collect();
-    let mut tags: Vec<String> = current
-        .iter()
-        .filter(|t| !delete.contains(t))
-        .cloned()
-        .collect();
+    let deleted = sifted(delete, current, true);
+    let mut tags = sifted(current, delete, false);
     let mut added = Vec::new();
     for tag in add {
         if !tags.contains(tag) {
@@ -129,6 +113,14 @@ pub fn patch(current: &[String], add: &[String], delete: &[String]) -> Result<Ta
         added,
         deleted,
     })
+}
+
+/// The tags of `tags`, in order, that are (`in_other`) or are not in `other`.
+fn sifted(tags: &[String], other: &[String], in_other: bool) -> Vec<String> {
+    tags.iter()
+        .filter(|t| other.contains(t) == in_other)
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]
