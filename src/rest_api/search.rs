@@ -88,6 +88,23 @@ impl Errors {
         }
     }
 
+    /// The conditions `used` when nothing was wrong, and there was one at least (else
+    /// `none` as a non-field error); else every error.
+    fn conditions(
+        mut self,
+        used: Vec<&'static str>,
+        none: &str,
+    ) -> Result<Vec<&'static str>, Invalid> {
+        if self.0.is_empty() && used.is_empty() {
+            self.non_field(none.into());
+        }
+        if self.0.is_empty() {
+            Ok(used)
+        } else {
+            Err(Invalid(Value::Object(self.0)))
+        }
+    }
+
     fn non_field(&mut self, text: String) {
         let list = self
             .0
@@ -284,14 +301,7 @@ fn phrase(v: &Value, f: &mut SearchFilter) -> Result<Vec<&'static str>, Invalid>
             }
         }
     }
-    if errors.0.is_empty() && used.is_empty() {
-        errors.non_field("`phrase` requires at least one field.".into());
-    }
-    if errors.0.is_empty() {
-        Ok(used)
-    } else {
-        Err(Invalid(Value::Object(errors.0)))
-    }
+    errors.conditions(used, "`phrase` requires at least one field.")
 }
 
 /// `exact`: returns the names it used.
@@ -331,14 +341,7 @@ fn exact(v: &Value, f: &mut SearchFilter) -> Result<Vec<&'static str>, Invalid> 
         }
         used.push("metadata");
     }
-    if errors.0.is_empty() && used.is_empty() {
-        errors.non_field("`exact` requires at least one condition.".into());
-    }
-    if errors.0.is_empty() {
-        Ok(used)
-    } else {
-        Err(Invalid(Value::Object(errors.0)))
-    }
+    errors.conditions(used, "`exact` requires at least one condition.")
 }
 
 fn sort(v: &Value) -> Result<Vec<(SortKey, bool)>, Invalid> {
