@@ -213,7 +213,7 @@ async fn multipart_from_url_and_sweep(backend: Backend) {
     assert_eq!(r.status(), 200);
     let staged = moto.keys(&bucket, "parts/").await;
     assert_eq!(staged.len(), 3, "{staged:?}");
-    let done = multipart_complete(&s, &uuid).await;
+    let done = multipart_complete(&s, PUB, &uuid).await;
     assert_eq!(done.status, 200, "{}", done.body);
     assert_eq!(done.json()["size"], size);
     assert!(
@@ -343,44 +343,21 @@ fn assert_no_bytes_in_data_dir(s: &TestServer) {
 }
 
 async fn multipart_start(s: &TestServer, size: usize, part: usize) -> (String, Vec<String>) {
-    let form = reqwest::multipart::Form::new()
-        .text("UPLOADCARE_PUB_KEY", PUB)
-        .text("filename", "big.bin")
-        .text("size", size.to_string())
-        .text("part_size", part.to_string())
-        .text("content_type", "application/octet-stream")
-        .text("UPLOADCARE_STORE", "1");
-    let r = s
-        .client
-        .post(s.url("/multipart/start/"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let a = Answer::of(r).await;
-    assert_eq!(a.status, 200, "{}", a.body);
-    let v = a.json();
-    let parts = v["parts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap().to_owned())
-        .collect();
-    (v["uuid"].as_str().unwrap().to_owned(), parts)
-}
-
-async fn multipart_complete(s: &TestServer, uuid: &str) -> Answer {
-    let form = reqwest::multipart::Form::new()
-        .text("UPLOADCARE_PUB_KEY", PUB)
-        .text("uuid", uuid.to_owned());
-    let r = s
-        .client
-        .post(s.url("/multipart/complete/"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    Answer::of(r).await
+    let (size, part) = (size.to_string(), part.to_string());
+    let r = post_multipart(
+        s,
+        "/multipart/start/",
+        &[
+            ("UPLOADCARE_PUB_KEY", PUB),
+            ("filename", "big.bin"),
+            ("size", &size),
+            ("part_size", &part),
+            ("content_type", "application/octet-stream"),
+            ("UPLOADCARE_STORE", "1"),
+        ],
+    )
+    .await;
+    started(&r)
 }
 
 /// A bucket that does not exist stops the start with the reason.

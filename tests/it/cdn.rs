@@ -434,21 +434,6 @@ fn read_tar(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
     entries
 }
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 per_backend!(group_archives_hold_the_original_files);
 async fn group_archives_hold_the_original_files(backend: Backend) {
     let s = TestServer::start(backend).await;

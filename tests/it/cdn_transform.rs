@@ -594,21 +594,6 @@ fn png_claiming(w: u32, h: u32, body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 #[tokio::test]
 async fn corrupt_images_and_bombs_get_errors_not_crashes() {
     let s = TestServer::start(Backend::Sqlite).await;

@@ -24,28 +24,11 @@ fn bytes(from: u64, to: u64) -> Vec<u8> {
     (from..to).map(byte_at).collect()
 }
 
-/// Posts a multipart form to `path`.
-async fn post(s: &TestServer, path: &str, fields: &[(&str, &str)]) -> Answer {
-    let mut form = reqwest::multipart::Form::new();
-    for (k, v) in fields {
-        form = form.text(k.to_string(), v.to_string());
-    }
-    Answer::of(
-        s.client
-            .post(s.url(path))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
-
 /// Starts an upload of `size` bytes with `part_size`; returns `(uuid, part URLs)`.
 async fn start(s: &TestServer, size: u64, part_size: u64, store: &str) -> (String, Vec<String>) {
     let size = size.to_string();
     let part_size = part_size.to_string();
-    let r = post(
+    let r = post_multipart(
         s,
         "/multipart/start/",
         &[
@@ -59,18 +42,12 @@ async fn start(s: &TestServer, size: u64, part_size: u64, store: &str) -> (Strin
         ],
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    let started = started(&r);
     assert_eq!(r.content_type, "application/json");
     let v = r.json();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["uuid", "parts"]);
-    let parts = v["parts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap().to_owned())
-        .collect();
-    (v["uuid"].as_str().unwrap().to_owned(), parts)
+    started
 }
 
 async fn put(s: &TestServer, url: &str, body: Vec<u8>) -> reqwest::Response {
@@ -81,15 +58,6 @@ async fn put(s: &TestServer, url: &str, body: Vec<u8>) -> reqwest::Response {
         .send()
         .await
         .unwrap()
-}
-
-async fn complete(s: &TestServer, pub_key: &str, uuid: &str) -> Answer {
-    post(
-        s,
-        "/multipart/complete/",
-        &[("UPLOADCARE_PUB_KEY", pub_key), ("uuid", uuid)],
-    )
-    .await
 }
 
 fn assert_text(r: &Answer, status: u16, body: &str) {
@@ -121,7 +89,7 @@ async fn upload_in_parts_and_complete(backend: Backend) {
         assert_eq!(r.headers()["etag"].to_str().unwrap(), etag);
         assert_eq!(r.text().await.unwrap(), "");
     }
-    let r = complete(&s, PUB, &uuid).await;
+    let r = multipart_complete(&s, PUB, &uuid).await;
     assert_eq!(r.status, 200, "{backend:?} {}", r.body);
     assert_eq!(r.content_type, "application/json");
     let v = r.json();
@@ -165,7 +133,7 @@ async fn upload_in_parts_and_complete(backend: Backend) {
     assert_eq!(r.content_type, "application/xml");
     assert!(r.body.contains("<Code>NoSuchUpload</Code>"), "{}", r.body);
     assert_text(
-        &complete(&s, PUB, &uuid).await,
+        &multipart_complete(&s, PUB, &uuid).await,
         400,
         "File is already uploaded.",
     );
@@ -275,7 +243,7 @@ async fn start_errors(backend: Backend) {
         );
     }
     // What @uploadcare/upload-client gets: `?jsonerrors=1`, HTTP 200, the JSON error.
-    let r = post(
+    let r = post_multipart(
         &s,
         "/multipart/start/?jsonerrors=1",
         &with(&[("size", "1")]),
@@ -309,47 +277,51 @@ async fn complete_errors(backend: Backend) {
     let size = 2 * part + 10;
     let (uuid, parts) = start(&s, size, part, "1").await;
 
-    let r = post(&s, "/multipart/complete/", &[("uuid", &uuid)]).await;
+    let r = post_multipart(&s, "/multipart/complete/", &[("uuid", &uuid)]).await;
     assert_text(&r, 403, "UPLOADCARE_PUB_KEY is required.");
     assert_text(
-        &complete(&s, "nope", &uuid).await,
+        &multipart_complete(&s, "nope", &uuid).await,
         403,
         "UPLOADCARE_PUB_KEY is invalid.",
     );
-    let r = post(&s, "/multipart/complete/", &[("UPLOADCARE_PUB_KEY", PUB)]).await;
+    let r = post_multipart(&s, "/multipart/complete/", &[("UPLOADCARE_PUB_KEY", PUB)]).await;
     assert_text(&r, 400, "uuid is required.");
-    assert_text(&complete(&s, PUB, "").await, 400, "uuid is required.");
     assert_text(
-        &complete(&s, PUB, "not-a-uuid").await,
+        &multipart_complete(&s, PUB, "").await,
+        400,
+        "uuid is required.",
+    );
+    assert_text(
+        &multipart_complete(&s, PUB, "not-a-uuid").await,
         400,
         "uuid is invalid.",
     );
     let unknown = uuid::Uuid::new_v4().to_string();
     assert_text(
-        &complete(&s, PUB, &unknown).await,
+        &multipart_complete(&s, PUB, &unknown).await,
         404,
         "File is not found.",
     );
     // Another project's session is not found either.
     assert_text(
-        &complete(&s, OTHER_PUB, &uuid).await,
+        &multipart_complete(&s, OTHER_PUB, &uuid).await,
         404,
         "File is not found.",
     );
 
     // Nothing or only some parts uploaded.
     let too_small = "File size mismatch. Not all parts uploaded?";
-    assert_text(&complete(&s, PUB, &uuid).await, 400, too_small);
+    assert_text(&multipart_complete(&s, PUB, &uuid).await, 400, too_small);
     assert_eq!(put(&s, &parts[0], bytes(0, part)).await.status(), 200);
     assert_eq!(
         put(&s, &parts[2], bytes(2 * part, size)).await.status(),
         200
     );
-    assert_text(&complete(&s, PUB, &uuid).await, 400, too_small);
+    assert_text(&multipart_complete(&s, PUB, &uuid).await, 400, too_small);
     // More bytes than announced.
     assert_eq!(put(&s, &parts[1], bytes(0, part + 11)).await.status(), 200);
     assert_text(
-        &complete(&s, PUB, &uuid).await,
+        &multipart_complete(&s, PUB, &uuid).await,
         400,
         "Uploaded size is more than expected.",
     );
@@ -357,7 +329,7 @@ async fn complete_errors(backend: Backend) {
     assert_eq!(put(&s, &parts[1], bytes(0, part - 5)).await.status(), 200);
     assert_eq!(put(&s, &parts[2], bytes(0, 15)).await.status(), 200);
     assert_text(
-        &complete(&s, PUB, &uuid).await,
+        &multipart_complete(&s, PUB, &uuid).await,
         400,
         "Can not complete upload. Wrong parts size?",
     );
@@ -370,16 +342,16 @@ async fn complete_errors(backend: Backend) {
         put(&s, &parts[2], bytes(2 * part, size)).await.status(),
         200
     );
-    let r = complete(&s, PUB, &uuid).await;
+    let r = multipart_complete(&s, PUB, &uuid).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["is_stored"], true);
     assert_text(
-        &complete(&s, PUB, &uuid).await,
+        &multipart_complete(&s, PUB, &uuid).await,
         400,
         "File is already uploaded.",
     );
 
-    let r = post(
+    let r = post_multipart(
         &s,
         "/multipart/complete/?jsonerrors=1",
         &[("UPLOADCARE_PUB_KEY", PUB)],
@@ -415,7 +387,7 @@ async fn an_oversized_part_never_overwrites_its_neighbour(backend: Backend) {
         200
     );
     assert_eq!(put(&s, &parts[0], bytes(0, part)).await.status(), 200);
-    let r = complete(&s, PUB, &uuid).await;
+    let r = multipart_complete(&s, PUB, &uuid).await;
     assert_eq!(r.status, 200, "{backend:?} {}", r.body);
     let expected = hex::encode(Sha256::digest(bytes(0, size)));
     let file = s
@@ -491,7 +463,7 @@ async fn large_file_streams_through(backend: Backend) {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
-    let r = complete(&s, PUB, &uuid).await;
+    let r = multipart_complete(&s, PUB, &uuid).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["size"], size);
     let expected = hex::encode(whole.finalize());

@@ -579,29 +579,20 @@ async fn expired_files_show_as_removed(backend: Backend) {
 
 /// Uploads `bytes` through `/multipart/start/`, part PUTs and `/multipart/complete/`.
 async fn multipart_upload(s: &TestServer, name: &str, bytes: &[u8]) -> String {
-    let form = reqwest::multipart::Form::new()
-        .text("UPLOADCARE_PUB_KEY", PUB)
-        .text("filename", name.to_owned())
-        .text("size", bytes.len().to_string())
-        .text("content_type", "image/png")
-        .text("UPLOADCARE_STORE", "0");
-    let r = s
-        .client
-        .post(s.url("/multipart/start/"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let a = Answer::of(r).await;
-    assert_eq!(a.status, 200, "{}", a.body);
-    let v = a.json();
-    let uuid = v["uuid"].as_str().unwrap().to_owned();
-    let parts: Vec<String> = v["parts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap().to_owned())
-        .collect();
+    let size = bytes.len().to_string();
+    let r = post_multipart(
+        s,
+        "/multipart/start/",
+        &[
+            ("UPLOADCARE_PUB_KEY", PUB),
+            ("filename", name),
+            ("size", &size),
+            ("content_type", "image/png"),
+            ("UPLOADCARE_STORE", "0"),
+        ],
+    )
+    .await;
+    let (uuid, parts) = started(&r);
     // The default part size.
     let part_size = 5 * 1024 * 1024;
     assert_eq!(parts.len(), bytes.len().div_ceil(part_size));
@@ -616,17 +607,7 @@ async fn multipart_upload(s: &TestServer, name: &str, bytes: &[u8]) -> String {
             .unwrap();
         assert_eq!(r.status(), 200, "part {url}");
     }
-    let form = reqwest::multipart::Form::new()
-        .text("UPLOADCARE_PUB_KEY", PUB)
-        .text("uuid", uuid.clone());
-    let r = s
-        .client
-        .post(s.url("/multipart/complete/"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let a = Answer::of(r).await;
+    let a = multipart_complete(s, PUB, &uuid).await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.json()["uuid"], uuid.as_str());
     uuid

@@ -93,26 +93,7 @@ async fn upload_and_info_success(backend: Backend) {
     );
     let v = r.json();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        [
-            "size",
-            "total",
-            "done",
-            "uuid",
-            "file_id",
-            "original_filename",
-            "is_image",
-            "is_stored",
-            "image_info",
-            "video_info",
-            "content_info",
-            "is_ready",
-            "filename",
-            "mime_type",
-            "metadata"
-        ]
-    );
+    assert_eq!(keys, FILE_UPLOAD_INFO_KEYS);
     assert_eq!(v["uuid"], uuid.as_str());
     assert_eq!(v["file_id"], uuid.as_str());
     assert_eq!(v["original_filename"], "my file.png");
@@ -374,13 +355,7 @@ async fn null_characters_files_required_and_parser_errors(backend: Backend) {
     )
     .await;
     assert_error(
-        |q| {
-            s.client
-                .post(s.url("/base/"))
-                .query(q)
-                .header("content-type", "multipart/form-data; boundary=XYZ")
-                .body("--XYZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nunterminated")
-        },
+        |q| unterminated_multipart(&s, "/base/").query(q),
         400,
         "PostRequestParserFailedError",
         "HTTP POST request parsing failed.",

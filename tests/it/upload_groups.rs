@@ -125,24 +125,7 @@ async fn group_body_shape_and_info_round_trip(backend: Backend) {
         .collect();
     assert_eq!(
         file_keys,
-        [
-            "size",
-            "total",
-            "done",
-            "uuid",
-            "file_id",
-            "original_filename",
-            "is_image",
-            "is_stored",
-            "image_info",
-            "video_info",
-            "content_info",
-            "is_ready",
-            "filename",
-            "mime_type",
-            "metadata",
-            "default_effects"
-        ]
+        [&FILE_UPLOAD_INFO_KEYS[..], &["default_effects"]].concat()
     );
     let r = send(info(&s, &[("pub_key", PUB), ("group_id", id)])(&[])).await;
     assert_eq!(r.body, serde_json::to_string(&created).unwrap());
@@ -362,13 +345,7 @@ async fn create_group_errors(backend: Backend) {
     )
     .await;
     assert_error(
-        |q| {
-            s.client
-                .post(s.url("/group/"))
-                .query(q)
-                .header("content-type", "multipart/form-data; boundary=XYZ")
-                .body("--XYZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nunterminated")
-        },
+        |q| unterminated_multipart(&s, "/group/").query(q),
         400,
         "PostRequestParserFailedError",
         "HTTP POST request parsing failed.",

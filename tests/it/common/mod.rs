@@ -18,7 +18,9 @@ use uploadcare_emulator::AppState;
 
 mod moto;
 pub mod source;
+mod uploads;
 pub use moto::Moto;
+pub use uploads::*;
 
 /// Public key of the test project.
 pub const PUB: &str = "demopublickey";
@@ -247,22 +249,24 @@ impl Answer {
     }
 }
 
+/// The CRC-32 of PNG chunks and ZIP entries (IEEE, reflected).
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
 /// A tiny valid PNG of `w`×`h` RGB pixels.
 pub fn png(w: u32, h: u32) -> Vec<u8> {
-    fn crc32(data: &[u8]) -> u32 {
-        let mut crc = 0xFFFF_FFFFu32;
-        for &b in data {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
     fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
         out.extend_from_slice(&(data.len() as u32).to_be_bytes());
         let mut c = kind.to_vec();
