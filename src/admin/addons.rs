@@ -23,7 +23,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{bad_request, detail, json_body, not_found, store_failure, Answer};
+use super::{bad_request, json_body, not_found, store_failure, Answer, Refusal};
 use crate::addons::{rekognition, Addon};
 use crate::AppState;
 
@@ -69,8 +69,8 @@ async fn declare(
     Path((pub_key, uuid, name)): Path<(String, String, String)>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Answer {
-    let addon =
-        Addon::parse(&name).ok_or_else(|| detail(StatusCode::NOT_FOUND, "Unknown add-on."))?;
+    let addon = Addon::parse(&name)
+        .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "Unknown add-on."))?;
     let uuid = Uuid::parse_str(&uuid).map_err(|_| not_found())?;
     state
         .store
@@ -79,7 +79,7 @@ async fn declare(
         .map_err(|e| store_failure("reading a file", e))?
         .ok_or_else(not_found)?;
     let body = json_body(body, "Expected a JSON object.")?;
-    let data = declaration(addon, &body).map_err(|why| bad_request(&why))?;
+    let data = declaration(addon, &body).map_err(bad_request)?;
     state
         .store
         .set_addon_fixture(&pub_key, uuid, addon.name(), &data)

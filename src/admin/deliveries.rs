@@ -113,7 +113,7 @@ async fn redeliver(State(state): State<Arc<AppState>>, Path(id): Path<String>) -
 async fn flush(State(state): State<Arc<AppState>>) -> Response {
     match tokio::time::timeout(FLUSH_LIMIT, state.webhooks.flush(&state)).await {
         Ok(Ok(flushed)) => Json(json!({ "attempted": flushed.attempted })).into_response(),
-        Ok(Err(e)) => store_failure("flushing deliveries", e),
+        Ok(Err(e)) => store_failure("flushing deliveries", e).into_response(),
         Err(_) => detail(
             StatusCode::SERVICE_UNAVAILABLE,
             "Deliveries still running after 120 s.",

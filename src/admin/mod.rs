@@ -7,6 +7,7 @@
 mod addons;
 mod deliveries;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,27 +54,51 @@ fn detail(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "detail": message }))).into_response()
 }
 
-/// What an admin call answers: the answer, or the `{"detail"}` error that stands for it.
-type Answer = Result<Response, Response>;
+/// An admin call's error: `{"detail": message}` with its status.
+struct Refusal {
+    status: StatusCode,
+    message: Cow<'static, str>,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        detail(self.status, &self.message)
+    }
+}
+
+/// What an admin call answers: the answer, or the error that stands for it.
+type Answer = Result<Response, Refusal>;
 
 /// 400 `{"detail": message}`.
-fn bad_request(message: &str) -> Response {
-    detail(StatusCode::BAD_REQUEST, message)
+fn bad_request(message: impl Into<Cow<'static, str>>) -> Refusal {
+    Refusal::new(StatusCode::BAD_REQUEST, message)
 }
 
 /// 404 `{"detail": "Not found."}`.
-fn not_found() -> Response {
-    detail(StatusCode::NOT_FOUND, "Not found.")
+fn not_found() -> Refusal {
+    Refusal::new(StatusCode::NOT_FOUND, "Not found.")
 }
 
 /// 500 `Store failure.` for a failed `doing` (logged with the error, never shown).
-fn store_failure(doing: &str, e: StoreError) -> Response {
+fn store_failure(doing: &str, e: StoreError) -> Refusal {
     tracing::error!(error = %e, "{doing} failed");
-    detail(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
+    Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
 }
 
 /// A JSON body, or 400 saying what was `expected`.
-fn json_body<T>(body: Result<Json<T>, JsonRejection>, expected: &str) -> Result<T, Response> {
+fn json_body<T>(
+    body: Result<Json<T>, JsonRejection>,
+    expected: &'static str,
+) -> Result<T, Refusal> {
     body.map(|Json(b)| b).map_err(|_| bad_request(expected))
 }
 
@@ -87,7 +112,7 @@ async fn publish(
 }
 
 /// Nothing when project `pub_key` exists; 404 otherwise.
-async fn existing_project(state: &AppState, pub_key: &str) -> Result<(), Response> {
+async fn existing_project(state: &AppState, pub_key: &str) -> Result<(), Refusal> {
     match state.projects.get(pub_key).await {
         Ok(Some(_)) => Ok(()),
         Ok(None) => Err(not_found()),
@@ -219,7 +244,7 @@ async fn seed_project(
     existing_project(&state, &pub_key).await?;
     let (files, groups) = crate::seed::load_into(&state, &pub_key, &seed.dir)
         .await
-        .map_err(|why| bad_request(&why))?;
+        .map_err(bad_request)?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "files": files, "groups": groups })),

@@ -210,7 +210,20 @@ async fn login(
 }
 
 /// What a console page answers: the page, or the problem page that stands for it.
-type Page = Result<Response, Response>;
+type Page = Result<Response, Problem>;
+
+/// A problem page: its status, the console section it belongs to, and what went wrong.
+struct Problem {
+    status: StatusCode,
+    section: &'static str,
+    message: &'static str,
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        problem(self.status, self.section, self.message)
+    }
+}
 
 /// A section of the console (`/files`, `/groups`, …): the problem pages of its routes.
 #[derive(Clone, Copy)]
@@ -221,31 +234,44 @@ impl Section {
     fn params<T>(
         self,
         params: Result<Query<T>, QueryRejection>,
-        usage: &str,
-    ) -> Result<T, Response> {
+        usage: &'static str,
+    ) -> Result<T, Problem> {
         params
             .map(|Query(p)| p)
             .map_err(|_| self.bad_request(usage))
     }
 
+    /// A problem page of this section.
+    fn problem(self, status: StatusCode, message: &'static str) -> Problem {
+        Problem {
+            status,
+            section: self.0,
+            message,
+        }
+    }
+
     /// 400 with `message`.
-    fn bad_request(self, message: &str) -> Response {
-        problem(StatusCode::BAD_REQUEST, self.0, message)
+    fn bad_request(self, message: &'static str) -> Problem {
+        self.problem(StatusCode::BAD_REQUEST, message)
     }
 
     /// 404 with `message`.
-    fn missing(self, message: &str) -> Response {
-        problem(StatusCode::NOT_FOUND, self.0, message)
+    fn missing(self, message: &'static str) -> Problem {
+        self.problem(StatusCode::NOT_FOUND, message)
     }
 
     /// A store failure as a page (logged, never shown in detail).
-    fn failed(self, e: StoreError) -> Response {
+    fn failed(self, e: StoreError) -> Problem {
         tracing::error!(error = %e, "console read failed");
-        problem(StatusCode::INTERNAL_SERVER_ERROR, self.0, "Store failure.")
+        self.problem(StatusCode::INTERNAL_SERVER_ERROR, "Store failure.")
     }
 
     /// What a store read found; 404 with `message` when nothing.
-    fn found<T>(self, read: Result<Option<T>, StoreError>, message: &str) -> Result<T, Response> {
+    fn found<T>(
+        self,
+        read: Result<Option<T>, StoreError>,
+        message: &'static str,
+    ) -> Result<T, Problem> {
         read.map_err(|e| self.failed(e))?
             .ok_or_else(|| self.missing(message))
     }
@@ -256,7 +282,7 @@ impl Section {
         self,
         state: &AppState,
         asked: Option<&str>,
-    ) -> Result<(Vec<Project>, Project), Response> {
+    ) -> Result<(Vec<Project>, Project), Problem> {
         let (all, chosen) = pick_project(state, asked)
             .await
             .map_err(|e| self.failed(e))?;
