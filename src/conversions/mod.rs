@@ -153,8 +153,9 @@ async fn submit_one(
         tx.insert_file(thumb).await?;
     }
     if let Some(group) = &group {
-        // Creation times are unique per project: take the next free microsecond.
-        while !tx.insert_group(group, state.clock.unique_us()).await? {}
+        // A creation time unique in the project (`Tx::insert_groups`).
+        tx.insert_groups(&[(group, state.clock.unique_us())])
+            .await?;
     }
     let token = tx
         .insert_conversion_job(

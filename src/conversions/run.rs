@@ -534,11 +534,9 @@ async fn complete(state: &AppState, job: &Job, output: Output) -> Result<(), Str
             project: job.project.clone(),
             members: pages.iter().map(|p| (p.uuid, String::new())).collect(),
         };
-        while !tx
-            .insert_group(&group, state.clock.unique_us())
+        tx.insert_groups(&[(&group, state.clock.unique_us())])
             .await
-            .map_err(store_failed)?
-        {}
+            .map_err(store_failed)?;
         let id = format!("{}~{}", group.uuid, pages.len());
         tx.set_conversion_group(job.token, &id)
             .await

@@ -1,20 +1,28 @@
-//! Group commit for `POST /group/`: creates queue here, and one writer task writes every
-//! create waiting in the queue in one transaction, then answers each. Under load one commit
-//! (SQLite's write lock and WAL append, Postgres's flush) serves many creates instead of
-//! one each; alone, a create waits for nothing but its own transaction.
+//! Group commit for `POST /group/`: creates queue here, and one writer task takes every
+//! create waiting in the queue as one batch: it reads the member files of the whole batch
+//! at once (SQLite: from the read cache when it has them), answers the creates whose members
+//! are not all live, and writes the others in one transaction of a few statements whose
+//! text does not depend on the batch ([`Tx::insert_groups`]), then answers each. Under load
+//! one commit (SQLite's write lock and WAL append, Postgres's flush) and a handful of round
+//! trips serve many creates instead of several each; alone, a create waits for nothing but
+//! its own transaction.
 //!
 //! A create is answered only after its transaction committed, so an acknowledged group is
 //! as durable as before. When a batch fails, its creates are retried one transaction each,
 //! so one failing create cannot fail the others.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
 
 use super::cache::Cache;
-use super::db::Db;
+use super::db::{Db, Dialect, Sql, Tx};
+use super::groups::GroupWithMembers;
 use super::notify::Changes;
-use super::NewGroup;
+use super::rows::{FileRow, FILE_COLUMNS};
+use super::{Expiry, FileRecord, GroupMember, GroupRecord, NewGroup};
 use crate::error::StoreError;
 
 /// Most creates written in one transaction.
@@ -23,10 +31,13 @@ const MAX_BATCH: usize = 64;
 /// Creates waiting for the writer, at most (senders wait beyond).
 const QUEUE: usize = 1024;
 
+type Answer = Result<Option<GroupWithMembers>, StoreError>;
+
 struct Create {
     group: NewGroup,
-    created_us: i64,
-    done: oneshot::Sender<Result<bool, StoreError>>,
+    floor_us: i64,
+    expiry: Expiry,
+    done: oneshot::Sender<Answer>,
 }
 
 /// The queue in front of the writer task.
@@ -38,18 +49,19 @@ impl GroupCommit {
     /// Starts the writer task on the current Tokio runtime; it ends when this is dropped.
     pub fn spawn(db: Db, cache: Option<Arc<Cache>>, changes: Changes) -> Self {
         let (queue, creates) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(db, cache, changes, creates));
+        tokio::spawn(write_batches(Writer { db, cache, changes }, creates));
         Self { queue }
     }
 
-    /// Writes a group as [`super::GroupStore::insert_group`] does, in the next batch.
-    pub async fn insert(&self, group: &NewGroup, created_us: i64) -> Result<bool, StoreError> {
+    /// Creates a group as [`super::GroupStore::create_group`] does, in the next batch.
+    pub async fn create(&self, group: NewGroup, floor_us: i64, expiry: Expiry) -> Answer {
         let (done, answer) = oneshot::channel();
         let gone = || StoreError::Internal("the group writer has stopped".into());
         self.queue
             .send(Create {
-                group: group.clone(),
-                created_us,
+                group,
+                floor_us,
+                expiry,
                 done,
             })
             .await
@@ -58,41 +70,157 @@ impl GroupCommit {
     }
 }
 
-async fn write_batches(
+struct Writer {
     db: Db,
     cache: Option<Arc<Cache>>,
     changes: Changes,
-    mut creates: mpsc::Receiver<Create>,
-) {
+}
+
+async fn write_batches(writer: Writer, mut creates: mpsc::Receiver<Create>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while creates.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match write(&db, &cache, &changes, &batch).await {
-            Ok(inserted) => {
-                for (create, inserted) in batch.drain(..).zip(inserted) {
-                    let _ = create.done.send(Ok(inserted));
+        let files = match writer.member_files(&batch).await {
+            Ok(files) => files,
+            Err(e) => {
+                let StoreError::Internal(e) = e;
+                for create in batch.drain(..) {
+                    let _ = create.done.send(Err(StoreError::Internal(e.clone())));
+                }
+                continue;
+            }
+        };
+        let mut checked = Vec::with_capacity(batch.len());
+        for create in batch.drain(..) {
+            if members_live(&create, &files) {
+                checked.push(create);
+            } else {
+                let _ = create.done.send(Ok(None));
+            }
+        }
+        match writer.write(&checked).await {
+            Ok(stamps) => {
+                for (create, created_us) in checked.into_iter().zip(stamps) {
+                    answer(create, &files, created_us);
                 }
             }
             Err(_) => {
-                for create in batch.drain(..) {
-                    let one = write(&db, &cache, &changes, std::slice::from_ref(&create)).await;
-                    let _ = create.done.send(one.map(|v| v[0]));
+                for create in checked {
+                    match writer.write(std::slice::from_ref(&create)).await {
+                        Ok(stamps) => answer(create, &files, stamps[0]),
+                        Err(e) => {
+                            let _ = create.done.send(Err(e));
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-/// Writes `creates` in one transaction; whether each was inserted.
-async fn write(
-    db: &Db,
-    cache: &Option<Arc<Cache>>,
-    changes: &Changes,
-    creates: &[Create],
-) -> Result<Vec<bool>, StoreError> {
-    let mut tx = db.begin(cache.clone(), changes).await?;
-    let mut inserted = Vec::with_capacity(creates.len());
-    for c in creates {
-        inserted.push(tx.insert_group(&c.group, c.created_us).await?);
+/// Sends a written create its group, each member with its file.
+fn answer(create: Create, files: &HashMap<Uuid, FileRecord>, created_us: i64) {
+    let record = GroupRecord {
+        uuid: create.group.uuid,
+        files_count: create.group.members.len() as i64,
+        created_us,
+    };
+    let members = create
+        .group
+        .members
+        .into_iter()
+        .map(|(file_uuid, default_effects)| GroupMember {
+            file: files.get(&file_uuid).cloned(),
+            file_uuid,
+            default_effects,
+        })
+        .collect();
+    let _ = create.done.send(Ok(Some((record, members))));
+}
+
+/// Whether every member of `create` is a live file of its project.
+fn members_live(create: &Create, files: &HashMap<Uuid, FileRecord>) -> bool {
+    create.group.members.iter().all(|(uuid, _)| {
+        files
+            .get(uuid)
+            .is_some_and(|f| f.project == create.group.project && create.expiry.is_live(f))
+    })
+}
+
+impl Writer {
+    /// The files not removed among every member of `batch`, by uuid: one query for the
+    /// batch (SQLite: none when the cache holds them all).
+    async fn member_files(
+        &self,
+        batch: &[Create],
+    ) -> Result<HashMap<Uuid, FileRecord>, StoreError> {
+        let mut wanted: Vec<(&str, Vec<Uuid>)> = Vec::new();
+        for c in batch {
+            let uuids = match wanted.iter_mut().find(|(p, _)| *p == c.group.project) {
+                Some((_, uuids)) => uuids,
+                None => {
+                    wanted.push((&c.group.project, Vec::new()));
+                    &mut wanted.last_mut().expect("just pushed").1
+                }
+            };
+            uuids.extend(c.group.members.iter().map(|(u, _)| *u));
+        }
+        let mut files = HashMap::new();
+        for (project, mut uuids) in wanted {
+            uuids.sort_unstable();
+            uuids.dedup();
+            let found = match &self.cache {
+                Some(cache) => {
+                    cache
+                        .live_files_through(project, &uuids, self.read_files(project, &uuids))
+                        .await?
+                }
+                None => self.read_files(project, &uuids).await?,
+            };
+            files.extend(found.into_iter().map(|f| (f.uuid, f)));
+        }
+        Ok(files)
     }
-    tx.commit_with(inserted).await
+
+    /// The files of `project` among `uuids` that are not removed, in one statement whose
+    /// text does not depend on the number of uuids.
+    async fn read_files(
+        &self,
+        project: &str,
+        uuids: &[Uuid],
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        let list = serde_json::Value::Array(
+            uuids
+                .iter()
+                .map(|u| serde_json::Value::String(u.to_string()))
+                .collect(),
+        )
+        .to_string();
+        let among = match self.db.dialect() {
+            Dialect::Sqlite => "uuid IN (SELECT value FROM json_each($2))",
+            Dialect::Postgres => "uuid = ANY (ARRAY (SELECT json_array_elements_text($2::json)))",
+        };
+        let sql = Sql::new(format!(
+            "SELECT {FILE_COLUMNS} FROM files WHERE project = $1 AND removed_us IS NULL AND {among}"
+        ))
+        .bind(project)
+        .bind(list);
+        self.db
+            .fetch_all::<FileRow>(&sql)
+            .await?
+            .into_iter()
+            .map(FileRecord::try_from)
+            .collect()
+    }
+
+    /// Writes the checked creates in one transaction; their creation times, in order.
+    async fn write(&self, creates: &[Create]) -> Result<Vec<i64>, StoreError> {
+        if creates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx: Tx = self.db.begin(self.cache.clone(), &self.changes).await?;
+        let groups: Vec<(&NewGroup, i64)> =
+            creates.iter().map(|c| (&c.group, c.floor_us)).collect();
+        let stamps = tx.insert_groups(&groups).await?;
+        tx.commit_with(stamps).await
+    }
 }

@@ -7,11 +7,16 @@ use super::cache::{CheckedGroups, PageKey};
 use super::db::{Arg, Dialect, Sql, Tx};
 use super::page::{decode, page_statement, Listing, Page};
 use super::rows::{group_from_rows, MemberRow, GROUP_COLUMNS};
-use super::{GroupMember, GroupRecord, NewGroup, PageQuery, SqlStore};
+use super::{Expiry, GroupMember, GroupRecord, NewGroup, PageQuery, SqlStore};
 use crate::error::StoreError;
 
 /// A group and its members in order, each with its file.
 pub type GroupWithMembers = (GroupRecord, Vec<GroupMember>);
+
+/// A JSON array of `rows`, as text: one statement parameter carrying many rows.
+fn json_rows(rows: impl Iterator<Item = serde_json::Value>) -> String {
+    serde_json::Value::Array(rows.collect()).to_string()
+}
 
 /// Reads and writes of groups.
 #[async_trait]
@@ -19,6 +24,17 @@ pub trait GroupStore: Send + Sync {
     /// Writes a group and its members in one transaction, with the given creation time;
     /// `Ok(false)` when that time is taken in the project (the caller picks a later one).
     async fn insert_group(&self, group: &NewGroup, created_us: i64) -> Result<bool, StoreError>;
+    /// Creates a group of live files (`POST /group/`): reads the member files and writes
+    /// the group only if every one is a live file of the group's project under `expiry`,
+    /// at a creation time of at least `floor_us` (see [`Tx::insert_groups`]); queued and
+    /// written with other creates in one transaction. The group as written, each member
+    /// with its file as read, or `None` when a member is not live.
+    async fn create_group(
+        &self,
+        group: NewGroup,
+        floor_us: i64,
+        expiry: Expiry,
+    ) -> Result<Option<GroupWithMembers>, StoreError>;
     /// Reads a group and its members, each with its file, in one query: of `project` when
     /// given, else of any project (the CDN is public).
     async fn group(
@@ -50,10 +66,108 @@ fn count_by(delta: i64, project: &str) -> Sql {
     .bind(project)
 }
 
+/// [`Tx::insert_groups`] on SQLite, whose single process hands out the stamps: the groups,
+/// their members and the projects' counts as three statements sent at once (one trip to
+/// the driver's thread), each reading its rows from one JSON parameter, so the text is the
+/// same for every batch (one prepared statement).
+const INSERT_GROUPS_SQLITE: &str = "\
+    INSERT INTO groups (uuid, project, files_count, created_us) \
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($1); \
+    INSERT INTO group_members (group_uuid, position, file_uuid, default_effects) \
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($2); \
+    UPDATE projects SET group_count = group_count + (c.value ->> 1), \
+    group_version = group_version + 1 \
+    FROM json_each($3) AS c WHERE pub_key = (c.value ->> 0)";
+
+/// [`Tx::insert_groups`] on Postgres, as one statement: each project's row hands out the
+/// batch's creation times (as it does upload times, `files.rs`) and moves its count and
+/// version in the same update, then the groups and members are written. `$1` is a JSON
+/// array of `[uuid, project, files_count, floor_us]`, `$2` of members.
+const INSERT_GROUPS_POSTGRES: &str = "\
+    WITH b AS (SELECT e.v ->> 0 AS uuid, e.v ->> 1 AS project, \
+    (e.v ->> 2)::bigint AS files_count, (e.v ->> 3)::bigint AS floor_us, e.i \
+    FROM json_array_elements($1::json) WITH ORDINALITY AS e (v, i)), \
+    r AS (SELECT b.*, row_number() OVER (PARTITION BY project ORDER BY i) AS n, \
+    max(floor_us) OVER (PARTITION BY project) AS f FROM b), \
+    p AS (SELECT project, count(*) AS k, max(floor_us) AS f FROM b GROUP BY project), \
+    s AS (UPDATE projects SET last_us = GREATEST(projects.last_us + p.k, p.f + p.k - 1), \
+    group_count = projects.group_count + p.k, group_version = projects.group_version + 1 \
+    FROM p WHERE projects.pub_key = p.project \
+    RETURNING projects.pub_key, projects.last_us - p.k AS before), \
+    g AS (INSERT INTO groups (uuid, project, files_count, created_us) \
+    SELECT r.uuid, r.project, r.files_count, COALESCE(s.before, r.f - 1) + r.n \
+    FROM r LEFT JOIN s ON s.pub_key = r.project RETURNING uuid, created_us), \
+    m AS (INSERT INTO group_members (group_uuid, position, file_uuid, default_effects) \
+    SELECT e ->> 0, (e ->> 1)::bigint, e ->> 2, e ->> 3 FROM json_array_elements($2::json) AS e) \
+    SELECT uuid, created_us FROM g";
+
 impl Tx {
-    /// See [`GroupStore::insert_group`]. On Postgres one statement (one round trip) writes
-    /// the group, its members and the project's count; SQLite, which has no writing `WITH`,
-    /// runs three.
+    /// Writes new groups, each with its members, and moves their projects' group counts, in
+    /// statements whose text does not depend on the number of groups or members; returns
+    /// each group's creation time, in order. `creates` pairs a group with a time: on SQLite
+    /// (one process, whose clock hands out unique stamps) the creation time itself; on
+    /// Postgres the earliest acceptable one, the time being taken from the project's row
+    /// (`projects.last_us`, as upload times are): unique and increasing per project across
+    /// replicas, and the row lock orders the project's commits. A creation time already
+    /// taken in the project fails the whole call.
+    pub async fn insert_groups(
+        &mut self,
+        creates: &[(&NewGroup, i64)],
+    ) -> Result<Vec<i64>, StoreError> {
+        if creates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let groups = json_rows(
+            creates
+                .iter()
+                .map(|(g, at_us)| serde_json::json!([g.uuid, g.project, g.members.len(), at_us])),
+        );
+        let members = json_rows(creates.iter().flat_map(|(g, _)| {
+            g.members
+                .iter()
+                .enumerate()
+                .map(|(i, (file, effects))| serde_json::json!([g.uuid, i, file, effects]))
+        }));
+        let stamps = if self.dialect() == Dialect::Postgres {
+            let rows: Vec<(String, i64)> = self
+                .fetch_all(&Sql::new(INSERT_GROUPS_POSTGRES).bind(groups).bind(members))
+                .await?;
+            let by_uuid: std::collections::HashMap<String, i64> = rows.into_iter().collect();
+            creates
+                .iter()
+                .map(|(g, _)| {
+                    by_uuid.get(&g.uuid.to_string()).copied().ok_or_else(|| {
+                        StoreError::Internal("a group insert returned no row".into())
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            let mut counts: Vec<(&str, i64)> = Vec::new();
+            for (g, _) in creates {
+                match counts.iter_mut().find(|(p, _)| *p == g.project) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((&g.project, 1)),
+                }
+            }
+            let counts = json_rows(counts.iter().map(|(p, n)| serde_json::json!([p, n])));
+            self.execute(
+                &Sql::new(INSERT_GROUPS_SQLITE)
+                    .bind(groups)
+                    .bind(members)
+                    .bind(counts),
+            )
+            .await?;
+            creates.iter().map(|(_, at_us)| *at_us).collect()
+        };
+        self.groups_changed(creates.iter().map(|(g, _)| g.uuid));
+        Ok(stamps)
+    }
+
+    /// Writes a group and its members at the given creation time (tests, the seed):
+    /// `Ok(false)` when that time is taken in the project. The project's stamp
+    /// (`projects.last_us`) is moved past it, so [`Tx::insert_groups`] never picks it. On
+    /// Postgres one statement (one round trip) writes the group, its members and the
+    /// project's count; SQLite, which has no writing `WITH`, runs three.
     pub async fn insert_group(
         &mut self,
         g: &NewGroup,
@@ -77,7 +191,16 @@ impl Tx {
         if inserted == 0 {
             return Ok(false);
         }
-        self.execute(&count_by(1, &g.project)).await?;
+        self.execute(
+            &Sql::new(
+                "UPDATE projects SET group_count = group_count + 1, \
+                 group_version = group_version + 1, last_us = MAX(last_us, $1) \
+                 WHERE pub_key = $2",
+            )
+            .bind(created_us)
+            .bind(&g.project),
+        )
+        .await?;
         self.groups_changed([g.uuid]);
         if g.members.is_empty() {
             return Ok(true);
@@ -115,7 +238,8 @@ impl Tx {
              VALUES ($1, $2, $3, $4) ON CONFLICT (project, created_us) DO NOTHING \
              RETURNING uuid, project), \
              c AS (UPDATE projects SET group_count = group_count + 1, \
-             group_version = group_version + 1 WHERE pub_key = (SELECT project FROM g))",
+             group_version = group_version + 1, last_us = GREATEST(last_us, $4) \
+             WHERE pub_key = (SELECT project FROM g))",
         )
         .bind(g.uuid)
         .bind(&g.project)
@@ -331,7 +455,17 @@ impl SqlStore {
 #[async_trait]
 impl GroupStore for SqlStore {
     async fn insert_group(&self, group: &NewGroup, created_us: i64) -> Result<bool, StoreError> {
-        self.group_commit.insert(group, created_us).await
+        self.write(async |tx| tx.insert_group(group, created_us).await)
+            .await
+    }
+
+    async fn create_group(
+        &self,
+        group: NewGroup,
+        floor_us: i64,
+        expiry: Expiry,
+    ) -> Result<Option<GroupWithMembers>, StoreError> {
+        self.group_commit.create(group, floor_us, expiry).await
     }
 
     async fn group(

@@ -1,6 +1,5 @@
 //! `POST /group/` (create a group) and `GET /group/info/` (upload-groups.openapi.yml).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -16,7 +15,7 @@ use crate::auth;
 use crate::domain::files::is_live;
 use crate::domain::groups::{parse_member, GroupId, MemberFields, MAX_MEMBERS};
 use crate::domain::time::iso;
-use crate::store::{FileRecord, GroupMember, GroupRecord, NewGroup};
+use crate::store::{Expiry, GroupMember, GroupRecord, NewGroup};
 use crate::urls::bases;
 use crate::AppState;
 
@@ -97,48 +96,21 @@ pub async fn create_group(
         })?;
         members.push((member.uuid, member.default_effects));
     }
-    let mut wanted: Vec<uuid::Uuid> = members.iter().map(|(u, _)| *u).collect();
-    wanted.sort_unstable();
-    wanted.dedup();
     let now = state.clock.now_us();
-    let retention = state.retention_us();
-    let files: HashMap<uuid::Uuid, FileRecord> = state
-        .store
-        .live_files(&project.pub_key, &wanted)
-        .await?
-        .into_iter()
-        .filter(|f| is_live(f, now, retention))
-        .map(|f| (f.uuid, f))
-        .collect();
-    if files.len() != wanted.len() {
-        return Err(UploadError::new(ErrorCode::GroupFilesNotFoundError));
-    }
     let group = NewGroup {
         uuid: uuid::Uuid::new_v4(),
         project: project.pub_key.clone(),
         members,
     };
-    // Creation times are unique per project (the `from` cursor relies on it): another
-    // writer may have taken this microsecond, so take the next free one.
-    let mut created_us = state.clock.unique_us();
-    while !state.store.insert_group(&group, created_us).await? {
-        created_us = state.clock.unique_us();
-    }
-    // The answer is built from the rows just read: no second round trip.
-    let record = GroupRecord {
-        uuid: group.uuid,
-        files_count: group.members.len() as i64,
-        created_us,
-    };
-    let members: Vec<GroupMember> = group
-        .members
-        .into_iter()
-        .map(|(file_uuid, default_effects)| GroupMember {
-            file: files.get(&file_uuid).cloned(),
-            file_uuid,
-            default_effects,
-        })
-        .collect();
+    // The store checks the members and writes the group with other creates waiting (group
+    // commit), at a creation time unique in the project; the answer is built from the rows
+    // it read, with no second round trip.
+    let expiry = Expiry::new(now, state.retention_us());
+    let (record, members) = state
+        .store
+        .create_group(group, state.clock.unique_us(), expiry)
+        .await?
+        .ok_or_else(|| UploadError::new(ErrorCode::GroupFilesNotFoundError))?;
     // Judged at the time the members were found live: a file expiring while the group is
     // written must not show as `null` in the answer that created the group.
     Ok(Json(group_answer(&state, &headers, &record, &members, now)).into_response())

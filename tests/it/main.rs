@@ -20,6 +20,7 @@ mod crash;
 mod from_url;
 mod fuzz_cdn_transform;
 mod fuzz_parsers;
+mod group_batches;
 mod hostile_http;
 mod isolation;
 mod log_secrets;

@@ -97,6 +97,8 @@ conformance!(
     file_lists_follow_the_expiry_rule,
     file_pages_and_their_neighbours,
     groups_are_written_read_and_deleted,
+    a_batch_of_creates_fails_only_its_invalid_ones,
+    a_created_group_follows_a_given_time,
     group_pages_and_their_neighbours,
     group_reads_see_file_changes,
     multipart_completes_once,
@@ -516,6 +518,128 @@ async fn groups_are_written_read_and_deleted(s: &dyn Store) {
     assert_eq!(s.count_groups("nobody").await.unwrap(), 0);
     // The group's files stay.
     assert!(s.file(Some(P), a.uuid).await.unwrap().is_some());
+}
+
+/// Creates sent together are written as one batch (the test runtime runs the writer only
+/// once every create is queued): a create with a member that is missing, removed, expired
+/// or another project's gets `None`, the others are written with their members' files, at
+/// unique creation times increasing in queue order, and counted once each.
+async fn a_batch_of_creates_fails_only_its_invalid_ones(s: &dyn Store) {
+    let now = 1_000_000_000;
+    let (a, b, old, gone, theirs) = (
+        file(P, now - 5),
+        file(P, now - 4),
+        file(P, now - 500),
+        file(P, now - 3),
+        file(Q, now - 2),
+    );
+    for f in [&a, &b, &old, &gone, &theirs] {
+        insert(s, f).await;
+    }
+    s.change_files(P, &[gone.uuid], FileChange::Remove, now - 1)
+        .await
+        .unwrap();
+    let expiry = Expiry::new(now, 100);
+    let bad = [Uuid::new_v4(), old.uuid, gone.uuid, theirs.uuid];
+    let mut creates = Vec::new();
+    for i in 0..12 {
+        let members = match i % 3 {
+            1 => vec![a.uuid, bad[i / 3]],
+            _ => vec![b.uuid, a.uuid, b.uuid],
+        };
+        creates.push(new_group(P, &members));
+    }
+    let answers = futures_util::future::join_all(
+        creates
+            .iter()
+            .enumerate()
+            .map(|(i, g)| s.create_group(g.clone(), now + i as i64, expiry)),
+    )
+    .await;
+    let mut times = Vec::new();
+    for (i, (g, answer)) in creates.iter().zip(answers).enumerate() {
+        let answer = answer.unwrap();
+        if i % 3 == 1 {
+            assert!(answer.is_none(), "create {i} has a member that is not live");
+            assert!(s.group(None, g.uuid).await.unwrap().is_none());
+            continue;
+        }
+        let (record, members) = answer.expect("a create of live files is written");
+        assert_eq!((record.uuid, record.files_count), (g.uuid, 3));
+        assert!(record.created_us >= now + i as i64);
+        times.push(record.created_us);
+        let got: Vec<(Uuid, String, Option<Uuid>)> = members
+            .iter()
+            .map(|m| {
+                (
+                    m.file_uuid,
+                    m.default_effects.clone(),
+                    m.file.as_ref().map(|f| f.uuid),
+                )
+            })
+            .collect();
+        let want: Vec<(Uuid, String, Option<Uuid>)> = g
+            .members
+            .iter()
+            .map(|(u, e)| (*u, e.clone(), Some(*u)))
+            .collect();
+        assert_eq!(got, want);
+        assert!(same(members[1].file.as_ref().unwrap(), &a));
+        // As written.
+        let (read, read_members) = s.group(Some(P), g.uuid).await.unwrap().unwrap();
+        assert_eq!(read.created_us, record.created_us);
+        assert_eq!(read_members.len(), 3);
+    }
+    assert_eq!(times.len(), 8);
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+    assert_eq!(s.count_groups(P).await.unwrap(), 8);
+    assert_eq!(s.count_groups(Q).await.unwrap(), 0);
+    let (page, total) = s
+        .list_groups(P, &page_query(Order::Ascending, Cursor::Start, 0, 100))
+        .await
+        .unwrap();
+    assert_eq!(total, 8);
+    let listed: Vec<i64> = page.items.iter().map(|g| g.created_us).collect();
+    assert_eq!(listed, times);
+}
+
+/// A created group's time is at least the given one, and after a group written at a given
+/// time in the same project: on SQLite (the process's clock hands out the times) a taken
+/// time fails that create alone, as a store error, and the rest of its batch is written;
+/// on Postgres the project's row hands out the times, past every one written before.
+async fn a_created_group_follows_a_given_time(s: &dyn Store) {
+    let now = 1_000_000_000;
+    let a = file(P, now);
+    insert(s, &a).await;
+    assert!(s
+        .insert_group(&new_group(P, &[a.uuid]), now + 100)
+        .await
+        .unwrap());
+    let expiry = Expiry::new(now, 1_000_000);
+    let creates: Vec<NewGroup> = (0..3).map(|_| new_group(P, &[a.uuid])).collect();
+    let answers = futures_util::future::join_all(
+        creates
+            .iter()
+            .zip([now + 99, now + 100, now + 101])
+            .map(|(g, at)| s.create_group(g.clone(), at, expiry)),
+    )
+    .await;
+    let postgres = s.group(None, creates[1].uuid).await.unwrap().is_some();
+    let mut times = Vec::new();
+    for (i, answer) in answers.into_iter().enumerate() {
+        match answer {
+            Ok(Some((record, _))) => times.push(record.created_us),
+            Ok(None) => panic!("create {i}: its member is live"),
+            Err(_) => assert!(i == 1 && !postgres, "create {i} failed"),
+        }
+    }
+    if postgres {
+        assert_eq!(times, [now + 101, now + 102, now + 103]);
+        assert_eq!(s.count_groups(P).await.unwrap(), 4);
+    } else {
+        assert_eq!(times, [now + 99, now + 101]);
+        assert_eq!(s.count_groups(P).await.unwrap(), 3);
+    }
 }
 
 async fn group_pages_and_their_neighbours(s: &dyn Store) {
