@@ -2,6 +2,7 @@
 //! by state, files by state and text (paged with the one paging primitive), and webhook
 //! deliveries page by page. Nothing here writes.
 
+use super::rows::from_row;
 use async_trait::async_trait;
 
 use super::db::{Dialect, Sql};
@@ -83,7 +84,7 @@ fn like_escape(text: &str) -> String {
 }
 
 /// A project's files counted by state (in one statement).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FileCounts {
     /// Every file row.
     pub total: i64,
@@ -94,6 +95,12 @@ pub struct FileCounts {
     /// Removed or expired.
     pub removed: i64,
 }
+from_row!(FileCounts {
+    total,
+    stored,
+    expiring,
+    removed
+});
 
 /// The console's reads.
 #[async_trait]

@@ -4,8 +4,8 @@
 //! info answers `is_ready: false`, as production) but has no bytes yet. Finishing the job
 //! fills in the bytes and facts of that row and marks the job, in one transaction.
 
+use super::rows::from_row;
 use async_trait::async_trait;
-use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::db::{Sql, Tx};
@@ -92,7 +92,6 @@ pub struct ConversionJob {
     pub group_id: Option<String>,
 }
 
-#[derive(FromRow)]
 struct JobRow {
     token: i64,
     project: String,
@@ -105,6 +104,18 @@ struct JobRow {
     result_uuid: String,
     group_id: Option<String>,
 }
+from_row!(JobRow {
+    token,
+    project,
+    kind,
+    source,
+    source_uuid,
+    target,
+    status,
+    error,
+    result_uuid,
+    group_id
+});
 
 impl TryFrom<JobRow> for ConversionJob {
     type Error = StoreError;

@@ -1,5 +1,6 @@
 //! The `groups` and `group_members` tables, and the project's group count.
 
+use super::rows::from_row;
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -318,12 +319,15 @@ impl Tx {
 }
 
 /// A member row with its file's row version (Postgres' `xmin`, when asked for).
-#[derive(sqlx::FromRow)]
 struct VersionedMember {
-    #[sqlx(flatten)]
     row: MemberRow,
     file_version: Option<String>,
 }
+from_row!(VersionedMember {
+    #[flatten]
+    row,
+    file_version
+});
 
 /// A group read from the database: its project, the group, and the row versions of its
 /// member files (sorted and deduplicated; empty unless asked for).

@@ -34,7 +34,10 @@ pub async fn open(url: &str) -> Result<Db, StoreError> {
         })
         .connect_with(options)
         .await?;
-    sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+    super::migrations::migrator(super::migrations::POSTGRES)
+        .await?
+        .run(&pool)
+        .await?;
     Ok(Db::Postgres(pool))
 }
 

@@ -2,11 +2,47 @@
 //! place that knows how a record is laid out in columns.
 
 use serde::Deserialize;
-use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{FileRecord, GroupMember, GroupRecord, ImageFacts, MultipartUpload};
 use crate::error::StoreError;
+
+/// Implements `sqlx::FromRow` for both backends' rows, each field read from the column of its
+/// name: `from_row!(Row { a, b })`. A field marked `#[flatten]` is read as a whole row of its
+/// own type, one marked `#[uuid]` from a text column. (sqlx's derive would build a second
+/// copy of both database drivers for the compiler: see `Cargo.toml`.) The compiler checks
+/// that the list names every field.
+macro_rules! from_row {
+    ($ty:ident { $($(#[$how:ident])? $field:ident),* $(,)? }) => {
+        $crate::store::rows::from_row!(@impl sqlx::sqlite::SqliteRow, $ty { $($(#[$how])? $field),* });
+        $crate::store::rows::from_row!(@impl sqlx::postgres::PgRow, $ty { $($(#[$how])? $field),* });
+    };
+    (@impl $row:ty, $ty:ident { $($(#[$how:ident])? $field:ident),* }) => {
+        impl sqlx::FromRow<'_, $row> for $ty {
+            fn from_row(row: &$row) -> Result<Self, sqlx::Error> {
+                #[allow(unused_imports)]
+                use sqlx::Row as _;
+                Ok(Self {
+                    $($field: $crate::store::rows::from_row!(@get row, $field $(, $how)?)),*
+                })
+            }
+        }
+    };
+    (@get $row:ident, $field:ident) => {
+        $row.try_get(stringify!($field))?
+    };
+    (@get $row:ident, $field:ident, flatten) => {
+        sqlx::FromRow::from_row($row)?
+    };
+    (@get $row:ident, $field:ident, uuid) => {{
+        let text: String = $row.try_get(stringify!($field))?;
+        text.parse().map_err(|e| sqlx::Error::ColumnDecode {
+            index: stringify!($field).into(),
+            source: Box::new(e),
+        })?
+    }};
+}
+pub(crate) use from_row;
 
 /// The columns of a `files` row, in [`FileRow`]'s order.
 pub const FILE_COLUMNS: &str =
@@ -14,7 +50,7 @@ pub const FILE_COLUMNS: &str =
      image_width, image_height, color_mode, metadata, tags, uploaded_us, stored_us, removed_us";
 
 /// A `files` row as the database returns it (or as a JSON array of [`FILE_COLUMNS`]).
-#[derive(FromRow, Deserialize)]
+#[derive(Deserialize)]
 pub struct FileRow {
     uuid: String,
     project: String,
@@ -32,6 +68,23 @@ pub struct FileRow {
     stored_us: Option<i64>,
     removed_us: Option<i64>,
 }
+from_row!(FileRow {
+    uuid,
+    project,
+    size,
+    blob,
+    original_filename,
+    mime_type,
+    image_format,
+    image_width,
+    image_height,
+    color_mode,
+    metadata,
+    tags,
+    uploaded_us,
+    stored_us,
+    removed_us
+});
 
 impl TryFrom<FileRow> for FileRecord {
     type Error = StoreError;
@@ -64,7 +117,6 @@ impl TryFrom<FileRow> for FileRecord {
 }
 
 /// A group member joined with its (possibly missing) file.
-#[derive(FromRow)]
 pub struct MemberRow {
     /// The group's project.
     pub group_project: String,
@@ -88,6 +140,28 @@ pub struct MemberRow {
     stored_us: Option<i64>,
     removed_us: Option<i64>,
 }
+from_row!(MemberRow {
+    group_project,
+    files_count,
+    created_us,
+    member_uuid,
+    default_effects,
+    uuid,
+    project,
+    size,
+    blob,
+    original_filename,
+    mime_type,
+    image_format,
+    image_width,
+    image_height,
+    color_mode,
+    metadata,
+    tags,
+    uploaded_us,
+    stored_us,
+    removed_us
+});
 
 impl MemberRow {
     /// The member's file, `None` when its row is gone.
@@ -141,7 +215,6 @@ impl MemberRow {
 pub const GROUP_COLUMNS: &str = "uuid, files_count, created_us";
 
 /// A `multipart_uploads` row.
-#[derive(FromRow)]
 pub struct MultipartRow {
     uuid: String,
     project: String,
@@ -155,6 +228,19 @@ pub struct MultipartRow {
     created_us: i64,
     completed: bool,
 }
+from_row!(MultipartRow {
+    uuid,
+    project,
+    filename,
+    size,
+    part_size,
+    content_type,
+    store,
+    metadata,
+    tags,
+    created_us,
+    completed
+});
 
 impl TryFrom<MultipartRow> for MultipartUpload {
     type Error = StoreError;

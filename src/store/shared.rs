@@ -5,8 +5,8 @@
 //! Times named `wall_us` are wall-clock microseconds (leases and heartbeats must not move
 //! with the emulator's clock, which tests advance).
 
+use super::rows::from_row;
 use async_trait::async_trait;
-use sqlx::FromRow;
 
 use super::db::{Dialect, Sql};
 use super::notify::Topic;
@@ -14,7 +14,7 @@ use super::SqlStore;
 use crate::error::StoreError;
 
 /// The emulator-wide state row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromRow)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SharedState {
     /// Bumped by every admin change replicas mirror (clock, faults, projects).
     pub version: i64,
@@ -23,9 +23,14 @@ pub struct SharedState {
     /// Faults with uses left.
     pub faults: i64,
 }
+from_row!(SharedState {
+    version,
+    clock_offset_us,
+    faults
+});
 
 /// A pending fault as stored.
-#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FaultRow {
     /// `throttle`, `error` or `delay`.
     pub kind: String,
@@ -38,9 +43,16 @@ pub struct FaultRow {
     /// Uses left.
     pub remaining: i64,
 }
+from_row!(FaultRow {
+    kind,
+    amount,
+    scope,
+    pub_key,
+    remaining
+});
 
 /// A `/from_url/` task as stored.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct TaskRow {
     /// `waiting`, `progress`, `success` or `error`.
     pub state: String,
@@ -57,6 +69,15 @@ pub struct TaskRow {
     /// Error message (error).
     pub error_message: Option<String>,
 }
+from_row!(TaskRow {
+    state,
+    total,
+    done,
+    project,
+    file_uuid,
+    error_code,
+    error_message
+});
 
 /// Reads and writes of shared state.
 #[async_trait]

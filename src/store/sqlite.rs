@@ -24,7 +24,10 @@ pub async fn open(url: &str) -> Result<Db, StoreError> {
         .max_connections(1)
         .connect_with(options.clone())
         .await?;
-    sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+    super::migrations::migrator(super::migrations::SQLITE)
+        .await?
+        .run(&write)
+        .await?;
     // Index statistics, bounded (a thousand rows per index): without them the planner
     // cannot tell a selective index (a file name, a rare tag) from the upload-time order.
     for pragma in ["PRAGMA analysis_limit = 1000", "PRAGMA optimize = 0x10002"] {

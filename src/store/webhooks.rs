@@ -7,8 +7,8 @@
 //! [`WebhookStore::dispatch_events`] and records attempts with
 //! [`WebhookStore::record_attempts`].
 
+use super::rows::from_row;
 use async_trait::async_trait;
-use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::db::{Dialect, Sql, Tx};
@@ -31,7 +31,6 @@ pub(super) const DELIVERY_COLUMNS: &str =
      last_attempt_us";
 
 /// A `webhooks` row.
-#[derive(FromRow)]
 struct HookRow {
     id: i64,
     project: String,
@@ -43,6 +42,17 @@ struct HookRow {
     created_us: i64,
     updated_us: i64,
 }
+from_row!(HookRow {
+    id,
+    project,
+    event,
+    target_url,
+    is_active,
+    signing_secret,
+    version,
+    created_us,
+    updated_us
+});
 
 impl TryFrom<HookRow> for Hook {
     type Error = StoreError;
@@ -139,7 +149,6 @@ pub struct Delivery {
 }
 
 /// A `webhook_deliveries` row.
-#[derive(FromRow)]
 pub(super) struct DeliveryRow {
     id: i64,
     event_id: i64,
@@ -159,6 +168,25 @@ pub(super) struct DeliveryRow {
     last_latency_us: Option<i64>,
     last_attempt_us: Option<i64>,
 }
+from_row!(DeliveryRow {
+    id,
+    event_id,
+    project,
+    hook_id,
+    event,
+    file_uuid,
+    target_url,
+    signing_secret,
+    body,
+    created_us,
+    state,
+    attempts,
+    next_attempt_us,
+    last_status,
+    last_error,
+    last_latency_us,
+    last_attempt_us
+});
 
 impl TryFrom<DeliveryRow> for Delivery {
     type Error = StoreError;
@@ -196,7 +224,6 @@ pub struct QueuedEvent {
     pub event: OutboxEvent,
 }
 
-#[derive(FromRow)]
 struct EventRow {
     id: i64,
     project: String,
@@ -205,6 +232,14 @@ struct EventRow {
     payload: String,
     created_us: i64,
 }
+from_row!(EventRow {
+    id,
+    project,
+    event,
+    file_uuid,
+    payload,
+    created_us
+});
 
 /// A delivery to create when an event is fanned out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -533,12 +568,15 @@ impl WebhookStore for SqlStore {
         now_us: i64,
         limit: i64,
     ) -> Result<Vec<(Delivery, bool)>, StoreError> {
-        #[derive(FromRow)]
         struct DueRow {
-            #[sqlx(flatten)]
             delivery: DeliveryRow,
             hook_live: i64,
         }
+        from_row!(DueRow {
+            #[flatten]
+            delivery,
+            hook_live
+        });
         let columns = DELIVERY_COLUMNS
             .split(", ")
             .map(|c| format!("d.{}", c.trim()))
