@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::db::{Dialect, Sql, Tx};
+use super::cache::Cache;
+use super::db::{Db, Dialect, Sql, Tx};
 use super::page::{page, Listing, Page};
 use super::rows::{metadata_text, tags_text, FileRow, FILE_COLUMNS};
 use super::{FileRecord, PageQuery, SqlStore};
@@ -278,28 +279,7 @@ impl FileStore for SqlStore {
         project: &str,
         uuids: &[Uuid],
     ) -> Result<Vec<FileRecord>, StoreError> {
-        if uuids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let load = async {
-            let mut sql = Sql::new(format!(
-                "SELECT {FILE_COLUMNS} FROM files WHERE project = $1"
-            ))
-            .bind(project);
-            sql.push(" AND removed_us IS NULL AND uuid IN (")
-                .push_list(uuids.iter().copied())
-                .push(")");
-            self.db
-                .fetch_all::<FileRow>(&sql)
-                .await?
-                .into_iter()
-                .map(FileRecord::try_from)
-                .collect()
-        };
-        match &self.cache {
-            Some(cache) => cache.live_files_through(project, uuids, load).await,
-            None => load.await,
-        }
+        live_files(&self.db, self.cache.as_deref(), project, uuids).await
     }
 
     async fn change_files(
@@ -356,5 +336,41 @@ impl FileStore for SqlStore {
         sql.push_list(hashes.iter()).push(")");
         let rows: Vec<(String,)> = self.db.fetch_all(&sql).await?;
         Ok(rows.into_iter().map(|(h,)| h).collect())
+    }
+}
+
+/// The files of `project` among `uuids` that are not removed, through the read cache when
+/// there is one ([`super::FileStore::live_files`], and the group writer's batch check). One
+/// statement whose text does not depend on the number of uuids (the uuids are one JSON
+/// parameter), so both databases reuse one prepared statement.
+pub(super) async fn live_files(
+    db: &Db,
+    cache: Option<&Cache>,
+    project: &str,
+    uuids: &[Uuid],
+) -> Result<Vec<FileRecord>, StoreError> {
+    if uuids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let load = async {
+        let list = Value::Array(uuids.iter().map(|u| Value::String(u.to_string())).collect());
+        let among = match db.dialect() {
+            Dialect::Sqlite => "uuid IN (SELECT value FROM json_each($2))",
+            Dialect::Postgres => "uuid = ANY (ARRAY (SELECT json_array_elements_text($2::json)))",
+        };
+        let sql = Sql::new(format!(
+            "SELECT {FILE_COLUMNS} FROM files WHERE project = $1 AND removed_us IS NULL AND {among}"
+        ))
+        .bind(project)
+        .bind(list.to_string());
+        db.fetch_all::<FileRow>(&sql)
+            .await?
+            .into_iter()
+            .map(FileRecord::try_from)
+            .collect()
+    };
+    match cache {
+        Some(cache) => cache.live_files_through(project, uuids, load).await,
+        None => load.await,
     }
 }

@@ -18,10 +18,10 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::cache::Cache;
-use super::db::{Db, Dialect, Sql, Tx};
+use super::db::{Db, Tx};
+use super::files::live_files;
 use super::groups::GroupWithMembers;
 use super::notify::Changes;
-use super::rows::{FileRow, FILE_COLUMNS};
 use super::{Expiry, FileRecord, GroupMember, GroupRecord, NewGroup};
 use crate::error::StoreError;
 
@@ -168,48 +168,10 @@ impl Writer {
         for (project, mut uuids) in wanted {
             uuids.sort_unstable();
             uuids.dedup();
-            let found = match &self.cache {
-                Some(cache) => {
-                    cache
-                        .live_files_through(project, &uuids, self.read_files(project, &uuids))
-                        .await?
-                }
-                None => self.read_files(project, &uuids).await?,
-            };
+            let found = live_files(&self.db, self.cache.as_deref(), project, &uuids).await?;
             files.extend(found.into_iter().map(|f| (f.uuid, f)));
         }
         Ok(files)
-    }
-
-    /// The files of `project` among `uuids` that are not removed, in one statement whose
-    /// text does not depend on the number of uuids.
-    async fn read_files(
-        &self,
-        project: &str,
-        uuids: &[Uuid],
-    ) -> Result<Vec<FileRecord>, StoreError> {
-        let list = serde_json::Value::Array(
-            uuids
-                .iter()
-                .map(|u| serde_json::Value::String(u.to_string()))
-                .collect(),
-        )
-        .to_string();
-        let among = match self.db.dialect() {
-            Dialect::Sqlite => "uuid IN (SELECT value FROM json_each($2))",
-            Dialect::Postgres => "uuid = ANY (ARRAY (SELECT json_array_elements_text($2::json)))",
-        };
-        let sql = Sql::new(format!(
-            "SELECT {FILE_COLUMNS} FROM files WHERE project = $1 AND removed_us IS NULL AND {among}"
-        ))
-        .bind(project)
-        .bind(list);
-        self.db
-            .fetch_all::<FileRow>(&sql)
-            .await?
-            .into_iter()
-            .map(FileRecord::try_from)
-            .collect()
     }
 
     /// Writes the checked creates in one transaction; their creation times, in order.
