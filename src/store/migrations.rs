@@ -1,10 +1,11 @@
 //! The schema migrations, embedded in the binary and run at start-up.
 //!
-//! Each backend's files in `migrations/<backend>/` are listed here, in order, with the same
-//! version, description and checksum `sqlx::migrate!` would give them (so databases migrated
-//! by earlier builds stay valid). They are listed by hand rather than by that macro because
+//! Both backends' files in `migrations/<backend>/` (one name each, in both) are listed here,
+//! in order, with the version, description and checksum `sqlx::migrate!` would give them (so
+//! databases migrated by earlier builds stay valid). They are listed by hand rather than by that macro because
 //! the macro compiles a second copy of both database drivers for the compiler; a test checks
-//! that the lists and the directories agree. A new migration is a new file and a new line.
+//! that the lists and the directories agree. A new migration is a file in each
+//! directory and one new line.
 
 use std::borrow::Cow;
 
@@ -15,29 +16,20 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 /// One migration file: its name (`NNNN_description.sql`) and its text.
 type File = (&'static str, &'static str);
 
+/// Both backends' lists from the one list of file names (each backend has a file of every
+/// name, in its own dialect).
 macro_rules! migrations {
-    ($backend:literal: $($name:literal),* $(,)?) => {
-        &[$(($name, include_str!(concat!("../../migrations/", $backend, "/", $name)))),*]
+    ($($name:literal),* $(,)?) => {
+        /// SQLite's migrations.
+        pub const SQLITE: &[File] =
+            &[$(($name, include_str!(concat!("../../migrations/sqlite/", $name)))),*];
+        /// Postgres' migrations.
+        pub const POSTGRES: &[File] =
+            &[$(($name, include_str!(concat!("../../migrations/postgres/", $name)))),*];
     };
 }
 
-/// SQLite's migrations.
-pub const SQLITE: &[File] = migrations!("sqlite":
-    "0001_init.sql",
-    "0002_multipart.sql",
-    "0004_group_count.sql",
-    "0005_blob_index.sql",
-    "0006_webhooks.sql",
-    "0007_tags.sql",
-    "0008_addons.sql",
-    "0009_conversions.sql",
-    "0010_shared.sql",
-    "0011_group_version.sql",
-    "0013_search_index.sql",
-);
-
-/// Postgres' migrations.
-pub const POSTGRES: &[File] = migrations!("postgres":
+migrations!(
     "0001_init.sql",
     "0002_multipart.sql",
     "0004_group_count.sql",
