@@ -127,17 +127,9 @@ async fn page_all(servers: &[&TestServer], first: &str) -> Vec<(String, String)>
 /// finds each group once, in creation order.
 #[tokio::test]
 async fn creation_times_are_unique_and_increasing_across_replicas() {
-    if !postgres_enabled() {
+    let Some((a, b)) = replica_pair().await else {
         return;
-    }
-    let a = TestServer::start(Backend::Postgres).await;
-    let database_url = a.state.config.database_url.clone();
-    let data_dir = a.state.config.data_dir.clone();
-    let b = TestServer::start_with(Backend::Postgres, |c| {
-        c.database_url = database_url;
-        c.data_dir = data_dir;
-    })
-    .await;
+    };
     // B's clock runs an hour behind A's: the project's row, not the replica's clock,
     // orders the creation times.
     b.state.clock.advance(-3_600_000_000);

@@ -11,23 +11,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::*;
 
-/// Replica A on a fresh database, and B on the same database and data directory.
-async fn pair() -> Option<(TestServer, TestServer)> {
-    if !postgres_enabled() {
-        return None;
-    }
-    let a = TestServer::start(Backend::Postgres).await;
-    let database_url = a.state.config.database_url.clone();
-    let data_dir = a.state.config.data_dir.clone();
-    let b = TestServer::start_with(Backend::Postgres, |c| {
-        c.database_url = database_url;
-        c.data_dir = data_dir;
-    })
-    .await;
-    assert_ne!(a.state.replica.id, b.state.replica.id);
-    Some((a, b))
-}
-
 async fn admin(s: &TestServer, method: Method, path: &str, body: Value) -> Answer {
     let r = s
         .client
@@ -51,7 +34,9 @@ async fn info(s: &TestServer, uuid: &str) -> u16 {
 
 #[tokio::test]
 async fn the_clock_moved_on_one_replica_moves_the_other() {
-    let Some((a, b)) = pair().await else { return };
+    let Some((a, b)) = replica_pair().await else {
+        return;
+    };
     let before = b.state.clock.now_us();
     let r = admin(
         &a,
@@ -81,7 +66,9 @@ async fn the_clock_moved_on_one_replica_moves_the_other() {
 
 #[tokio::test]
 async fn a_fault_set_on_one_replica_is_used_up_across_both() {
-    let Some((a, b)) = pair().await else { return };
+    let Some((a, b)) = replica_pair().await else {
+        return;
+    };
     let uuid = a.upload(PUB, "a.txt", b"hello".to_vec()).await;
     let r = admin(
         &a,
@@ -178,7 +165,9 @@ async fn poll_status(s: &TestServer, token: &str, done: impl Fn(&Value) -> bool)
 
 #[tokio::test]
 async fn a_from_url_task_started_on_one_replica_is_followed_on_the_other() {
-    let Some((a, b)) = pair().await else { return };
+    let Some((a, b)) = replica_pair().await else {
+        return;
+    };
     let (url, release) = slow_source().await;
     let r = a
         .client
@@ -207,7 +196,9 @@ async fn a_from_url_task_started_on_one_replica_is_followed_on_the_other() {
 
 #[tokio::test]
 async fn work_of_a_dead_replica_ends_in_error_and_a_live_ones_is_left_alone() {
-    let Some((a, b)) = pair().await else { return };
+    let Some((a, b)) = replica_pair().await else {
+        return;
+    };
     let wall = uploadcare_emulator::replicas::wall_us();
     let expired = wall - 3_600_000_000;
     // A task owned by a replica that has no heartbeat (it died), and one owned by A.
@@ -246,7 +237,9 @@ async fn work_of_a_dead_replica_ends_in_error_and_a_live_ones_is_left_alone() {
 
 #[tokio::test]
 async fn upload_times_interleaved_from_both_replicas_are_unique_and_page_exactly() {
-    let Some((a, b)) = pair().await else { return };
+    let Some((a, b)) = replica_pair().await else {
+        return;
+    };
     let uploads = (0..30).map(|i| {
         let s = if i % 2 == 0 { &a } else { &b };
         s.upload(PUB, "x.txt", format!("file {i}").into_bytes())
@@ -287,7 +280,9 @@ async fn upload_times_interleaved_from_both_replicas_are_unique_and_page_exactly
 
 #[tokio::test]
 async fn each_webhook_event_is_delivered_once_with_two_workers() {
-    let Some((a, b)) = pair().await else { return };
+    let Some((a, b)) = replica_pair().await else {
+        return;
+    };
     let receiver = Receiver::start().await;
     let hook = json!({"target_url": receiver.url("/hook"), "event": "file.uploaded"});
     let r = rest(&a, PUB, V7, Method::POST, "/webhooks/", &hook.to_string()).await;
@@ -322,7 +317,9 @@ async fn each_webhook_event_is_delivered_once_with_two_workers() {
 
 #[tokio::test]
 async fn a_project_changed_on_one_replica_is_seen_on_the_other() {
-    let Some((a, b)) = pair().await else { return };
+    let Some((a, b)) = replica_pair().await else {
+        return;
+    };
     // B reads (and caches) the project.
     let r = rest(&b, PUB, V7, Method::GET, "/project/", "").await;
     assert_eq!(r.status, 200, "{}", r.body);

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 use uploadcare_emulator::store::{
-    self, Cursor, Expiry, FileChange, FileFilter, FileRecord, ImageFacts, MultipartUpload,
-    NewGroup, Order, PageQuery, Project, Store,
+    self, Cursor, Expiry, FileChange, FileFilter, FileRecord, GroupMember, ImageFacts,
+    MultipartUpload, NewGroup, Order, PageQuery, Project, Store,
 };
 use uuid::Uuid;
 
@@ -489,16 +489,7 @@ async fn groups_are_written_read_and_deleted(s: &dyn Store) {
             (record.uuid, record.files_count, record.created_us),
             (g.uuid, 4, 500)
         );
-        let got: Vec<(Uuid, String, Option<Uuid>)> = members
-            .iter()
-            .map(|m| {
-                (
-                    m.file_uuid,
-                    m.default_effects.clone(),
-                    m.file.as_ref().map(|f| f.uuid),
-                )
-            })
-            .collect();
+        let got = positions(&members);
         let want: Vec<(Uuid, String, Option<Uuid>)> = g
             .members
             .iter()
@@ -568,16 +559,7 @@ async fn a_batch_of_creates_fails_only_its_invalid_ones(s: &dyn Store) {
         assert_eq!((record.uuid, record.files_count), (g.uuid, 3));
         assert!(record.created_us >= now + i as i64);
         times.push(record.created_us);
-        let got: Vec<(Uuid, String, Option<Uuid>)> = members
-            .iter()
-            .map(|m| {
-                (
-                    m.file_uuid,
-                    m.default_effects.clone(),
-                    m.file.as_ref().map(|f| f.uuid),
-                )
-            })
-            .collect();
+        let got = positions(&members);
         let want: Vec<(Uuid, String, Option<Uuid>)> = g
             .members
             .iter()
@@ -806,4 +788,18 @@ async fn a_transaction_commits_or_leaves_nothing(s: &dyn Store) {
     );
     let (_, members) = s.group(Some(P), g.uuid).await.unwrap().unwrap();
     assert_eq!(members[0].file.as_ref().unwrap().stored_us, Some(60));
+}
+
+/// Each member of a group as (file uuid, default effects, uuid of the file found, if any).
+fn positions(members: &[GroupMember]) -> Vec<(Uuid, String, Option<Uuid>)> {
+    members
+        .iter()
+        .map(|m| {
+            (
+                m.file_uuid,
+                m.default_effects.clone(),
+                m.file.as_ref().map(|f| f.uuid),
+            )
+        })
+        .collect()
 }

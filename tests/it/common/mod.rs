@@ -674,3 +674,21 @@ impl UploadEvents {
         (got.len(), got.len() - distinct.len())
     }
 }
+
+/// Replica A on a fresh Postgres database, and B on the same database and data directory;
+/// `None` when Postgres is not enabled.
+pub async fn replica_pair() -> Option<(TestServer, TestServer)> {
+    if !postgres_enabled() {
+        return None;
+    }
+    let a = TestServer::start(Backend::Postgres).await;
+    let database_url = a.state.config.database_url.clone();
+    let data_dir = a.state.config.data_dir.clone();
+    let b = TestServer::start_with(Backend::Postgres, |c| {
+        c.database_url = database_url;
+        c.data_dir = data_dir;
+    })
+    .await;
+    assert_ne!(a.state.replica.id, b.state.replica.id);
+    Some((a, b))
+}
