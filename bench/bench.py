@@ -266,6 +266,9 @@ def main():
          lambda: {"Accept": ACCEPT, "Authorization": f"Uploadcare.Simple {PUB}:{SECRET}"}, None, 0.3),
         ("GET /groups/<id>/ (signed)", f"/groups/{gid}/", lambda: signed_headers("GET", f"/groups/{gid}/"), None, 0.4),
     ]
+    only = [w for w in os.environ.get("ONLY", "").split(",") if w]
+    if only:
+        workloads = [w for w in workloads if any(o in w[0] for o in only)]
     results = {w[0]: {"emu": [], "ceil": [], "peak": 0} for w in workloads}
     for _ in range(ROUNDS):
         for name, path, hdrs, b, _goal in workloads:

@@ -6,7 +6,8 @@
 # Knobs: ROUNDS (3), DURATION (10 s per wrk run), BACKEND (sqlite | postgres, with
 # UC_BENCH_POSTGRES_URL), DEEP_GROUPS (1000000), BIG_MB (90), MULTIPART_MB (1024),
 # EMULATOR_BIN (a prebuilt emulator binary instead of `cargo build --release`),
-# THROUGHPUT_ONLY=1 (only the req/s table), REPLICAS=2 (with BACKEND=postgres: two replicas
+# THROUGHPUT_ONLY=1 (only the req/s table), ONLY=a,b (only the workloads whose names contain
+# one of these, e.g. ONLY='group/info,limit'), REPLICAS=2 (with BACKEND=postgres: two replicas
 # behind nginx, docker/nginx.replicas.conf; nginx from Debian's nginx-light).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -5,7 +5,7 @@
 use std::fmt;
 
 /// What went wrong below the HTTP layer.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum StoreError {
     /// The database or the blob directory failed; details are for the log only.
     Internal(String),

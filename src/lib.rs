@@ -69,6 +69,8 @@ pub struct AppState {
     pub webhooks: webhooks::worker::Webhooks,
     /// The last requests, for the console (in memory).
     pub journal: console::journal::Journal,
+    /// Bodies of `GET /groups/` pages, checked against the store's group version.
+    pub rendered_groups: rest_api::groups::RenderedPages,
 }
 
 impl AppState {
@@ -110,6 +112,7 @@ impl AppState {
             ),
             webhooks: Default::default(),
             journal: Default::default(),
+            rendered_groups: Default::default(),
         });
         replicas::join(&state)
             .await

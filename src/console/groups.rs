@@ -41,11 +41,12 @@ pub async fn list(
     let p = GROUPS.params(params, "Expected ?project=&after=|before=<microseconds>.")?;
     let (projects, project) = GROUPS.project(&state, p.project.as_deref()).await?;
     let q = newest_first(p.after, p.before, PAGE);
-    let (groups, total) = state
+    let listed = state
         .store
         .list_groups(&project.pub_key, &q)
         .await
         .map_err(|e| GROUPS.failed(e))?;
+    let (groups, total) = (listed.page, listed.total);
     let key = url_part(&project.pub_key);
     let mut body = project_picker("/groups", &projects, &project.pub_key, &[]);
     let _ = write!(body, "<p>{total} groups, newest first.</p>");

@@ -161,7 +161,11 @@ impl IntoResponse for RestError {
 /// A JSON answer with the REST media type (v0.7 here; the version middleware puts the
 /// requested version's type in its place).
 pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    json_bytes_response(status, serde_json::to_vec(body).unwrap_or_default().into())
+}
+
+/// [`json_response`] of a body already serialised.
+pub fn json_bytes_response(status: StatusCode, bytes: axum::body::Bytes) -> Response {
     (
         status,
         [(

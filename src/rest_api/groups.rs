@@ -1,7 +1,8 @@
 //! `GET /groups/`, `GET|DELETE /groups/<id>/`, and the legacy `PUT /groups/<id>/storage/`
 //! (REST API reference, "Group").
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, Path, Request, State};
@@ -11,7 +12,7 @@ use axum::Extension;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::error::{json_response, unknown_route, RestError};
+use super::error::{json_bytes_response, json_response, unknown_route, RestError};
 use super::files::rest_file;
 use super::pagination::{page_links, parse_list_query};
 use super::version::ApiVersion;
@@ -142,6 +143,37 @@ async fn find_group(
         .ok_or_else(RestError::not_found)
 }
 
+/// Most bodies [`RenderedPages`] keeps (past it, it is emptied).
+const RENDERED_PAGES: usize = 64;
+
+/// Bodies of `GET /groups/` as rendered, each with the project's group version its page was
+/// read at: a page read at the same version (and asked for the same way: project, API
+/// version, origin, query) has the same body, so it is sent without rendering it again. The
+/// version is the store's (every group insert and delete on any replica moves it), so a
+/// stale body is never sent.
+#[derive(Default)]
+pub struct RenderedPages {
+    bodies: Mutex<HashMap<String, (i64, axum::body::Bytes)>>,
+}
+
+impl RenderedPages {
+    fn get(&self, key: &str, version: i64) -> Option<axum::body::Bytes> {
+        let bodies = self.bodies.lock().unwrap_or_else(|p| p.into_inner());
+        bodies
+            .get(key)
+            .filter(|(at, _)| *at == version)
+            .map(|(_, body)| body.clone())
+    }
+
+    fn put(&self, key: String, version: i64, body: axum::body::Bytes) {
+        let mut bodies = self.bodies.lock().unwrap_or_else(|p| p.into_inner());
+        if bodies.len() >= RENDERED_PAGES && !bodies.contains_key(&key) {
+            bodies.clear();
+        }
+        bodies.insert(key, (version, body));
+    }
+}
+
 /// `GET /groups/`: a page of the project's groups.
 pub async fn list_groups(
     State(state): State<Arc<AppState>>,
@@ -152,22 +184,41 @@ pub async fn list_groups(
 ) -> Result<Response, RestError> {
     let query = parse_list_query(uri.query())?;
     let project = &call.project.pub_key;
-    let (page, total) = state.store.list_groups(project, &query.page).await?;
-    let base = format!("{}/groups/", request_origin(&headers));
-    let (next, previous) = page_links(&base, &query.pairs, &page, |x| x.created_us);
+    let listed = state.store.list_groups(project, &query.page).await?;
+    let origin = request_origin(&headers);
     let b = bases(&state.config.public_urls, &headers);
+    let key = format!(
+        "{project}\n{}\n{origin}\n{}\n{}\n{}",
+        version.media_type(),
+        b.cdn,
+        b.api,
+        uri.query().unwrap_or_default()
+    );
+    if let Some(body) = listed
+        .version
+        .and_then(|at| state.rendered_groups.get(&key, at))
+    {
+        return Ok(json_bytes_response(StatusCode::OK, body));
+    }
+    let base = format!("{origin}/groups/");
+    let (next, previous) = page_links(&base, &query.pairs, &listed.page, |x| x.created_us);
     let list = GroupList {
         next,
         previous,
-        total,
+        total: listed.total,
         per_page: query.page.limit,
-        results: page
+        results: listed
+            .page
             .items
             .iter()
             .map(|g| group_json(g, version, None, &b))
             .collect(),
     };
-    Ok(json_response(StatusCode::OK, &list))
+    let body: axum::body::Bytes = serde_json::to_vec(&list).unwrap_or_default().into();
+    if let Some(at) = listed.version {
+        state.rendered_groups.put(key, at, body.clone());
+    }
+    Ok(json_bytes_response(StatusCode::OK, body))
 }
 
 /// `GET /groups/<uuid~N>/`: a group with its files.

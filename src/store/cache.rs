@@ -1,9 +1,10 @@
 //! The store's caches. Two kinds:
 //! - [`Cache`], trusted without asking the database: only for SQLite (one writer process).
 //! - [`GroupPages`] and [`CheckedGroups`], safe with any number of replicas on one Postgres
-//!   database: an entry is served only after a read in the same request shows that what it
-//!   was read from has not changed (a project's group version; a group row and its member
-//!   files' row versions). A change note (`notify.rs`) alone would race with a client that
+//!   database: an entry is served only after a read begun after the request arrived shows
+//!   that what it was read from has not changed (a project's group version; a group row and
+//!   its member files' row versions). Such reads are shared by the requests waiting at the
+//!   same moment (`coalesce.rs`): one statement checks many entries. A change note (`notify.rs`) alone would race with a client that
 //!   writes on one replica and reads on another right after, so none is relied on.
 //!
 //! # SQLite's read-through cache
@@ -23,7 +24,7 @@
 //! under the same lock that a commit takes to drop entries, so a write can never land
 //! between the check and the insert and leave a stale entry behind.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -263,9 +264,10 @@ pub struct VersionedPage {
 
 /// Pages of `GET /groups/`, each with the project's group version it was read at, on either
 /// backend and with any number of replicas: a cached page is used only after the project
-/// row, read in the request, shows the same version (every group insert and delete, on any
-/// replica, bumps it in its own transaction), so a hit is one primary-key read instead of
-/// the page's scan; a stale entry is never served, only replaced.
+/// row, read after the request arrived, shows the same version (every group insert and
+/// delete, on any replica, bumps it in its own transaction), so a hit costs a share of one
+/// batched primary-key read (`coalesce.rs`) instead of the page's scan; a stale entry is
+/// never served, only replaced.
 #[derive(Default)]
 pub struct GroupPages {
     pages: std::sync::Mutex<Bounded<PageKey, VersionedPage>>,
@@ -339,12 +341,53 @@ pub struct CheckedGroup {
     pub versions: Vec<(String, String)>,
 }
 
+/// What one batched check found (`coalesce.rs`, [`super::groups`]): which of the asked
+/// groups still have a row, and each asked file's project and row version.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// Uuids (as text) of the asked groups that still exist.
+    pub groups: HashSet<String>,
+    /// Asked file uuid (as text) → (project, row version), for the files that exist.
+    pub files: HashMap<String, (String, String)>,
+}
+
+/// What a check says of a kept group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The group row is gone.
+    Gone,
+    /// The group and every member file are as kept: serve the entry.
+    Same,
+    /// A member file changed: read the group again.
+    Changed,
+}
+
+impl CheckedGroup {
+    /// The entry's verdict under `seen`, a check read after the request arrived.
+    pub fn verdict(&self, seen: &Seen) -> Verdict {
+        if !seen.groups.contains(&self.group.0.uuid.to_string()) {
+            return Verdict::Gone;
+        }
+        let same = self.versions.iter().all(|(file, version)| {
+            seen.files
+                .get(file)
+                .is_some_and(|(project, now)| *project == self.project && now == version)
+        });
+        if same {
+            Verdict::Same
+        } else {
+            Verdict::Changed
+        }
+    }
+}
+
 /// Groups read from a database other processes write (Postgres with replicas). A group's
 /// membership never changes, but it may be deleted and its files change, so an entry is used
-/// only after a read in the request itself finds the group row still there and every member
-/// file at the row version it was read at (any committed update, on any replica, gives a row
-/// a new version). That check is one narrow statement instead of the joined read of every
-/// member's file; a stale entry is never served, only replaced.
+/// only after a read begun after the request arrived finds the group row still there and
+/// every member file at the row version it was read at (any committed update, on any
+/// replica, gives a row a new version). That check is a narrow statement shared by every
+/// request waiting at the time (`coalesce.rs`) instead of the joined read of every member's
+/// file; a stale entry is never served, only replaced.
 #[derive(Default)]
 pub struct CheckedGroups {
     groups: std::sync::Mutex<Bounded<Uuid, CheckedGroup>>,

@@ -4,8 +4,11 @@ use super::rows::from_row;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::cache::{CheckedGroups, PageKey};
-use super::db::{Arg, Dialect, Sql, Tx};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::cache::{CheckedGroup, CheckedGroups, PageKey, Seen, Verdict};
+use super::db::{Arg, Db, Dialect, Sql, Tx};
 use super::page::{decode, page_statement, Listing, Page};
 use super::rows::{group_from_rows, MemberRow, GROUP_COLUMNS};
 use super::{Expiry, GroupMember, GroupRecord, NewGroup, PageQuery, SqlStore};
@@ -13,6 +16,19 @@ use crate::error::StoreError;
 
 /// A group and its members in order, each with its file.
 pub type GroupWithMembers = (GroupRecord, Vec<GroupMember>);
+
+/// A page of a project's groups (`GET /groups/`) with the project's group count (`total`)
+/// and the group version it was read at (`None` when the project has no row): any change to
+/// the project's groups, on any replica, moves the version.
+#[derive(Clone, Debug)]
+pub struct GroupsPage {
+    /// The page.
+    pub page: Page<GroupRecord>,
+    /// Groups of the project.
+    pub total: i64,
+    /// The project's group version the page was read at.
+    pub version: Option<i64>,
+}
 
 /// A JSON array of `rows`, as text: one statement parameter carrying many rows.
 fn json_rows(rows: impl Iterator<Item = serde_json::Value>) -> String {
@@ -43,13 +59,9 @@ pub trait GroupStore: Send + Sync {
         project: Option<&str>,
         uuid: Uuid,
     ) -> Result<Option<GroupWithMembers>, StoreError>;
-    /// One page of the project's groups, by creation time, and the project's group count
-    /// (`total`), read together.
-    async fn list_groups(
-        &self,
-        project: &str,
-        page: &PageQuery,
-    ) -> Result<(Page<GroupRecord>, i64), StoreError>;
+    /// One page of the project's groups, by creation time, with the project's group count
+    /// and group version, read together.
+    async fn list_groups(&self, project: &str, page: &PageQuery) -> Result<GroupsPage, StoreError>;
     /// Number of groups of the project.
     async fn count_groups(&self, project: &str) -> Result<i64, StoreError>;
     /// Deletes a group (its files stay); `false` if it did not exist.
@@ -404,36 +416,15 @@ impl SqlStore {
             if project.is_some_and(|p| p != kept.project) {
                 return Ok(None);
             }
-            let mut sql = Sql::new(
-                "SELECT NULL::text AS uuid, NULL::text AS version FROM groups WHERE uuid = $1",
-            )
-            .bind(uuid);
-            if !kept.versions.is_empty() {
-                sql.push(
-                    " UNION ALL SELECT uuid, xmin::text FROM files \
-                     WHERE project = ",
-                )
-                .push_bind(&kept.project)
-                .push(" AND uuid IN (")
-                .push_list(kept.versions.iter().map(|(u, _)| u.as_str()))
-                .push(")");
-            }
-            let rows: Vec<(Option<String>, Option<String>)> = self.db.fetch_all(&sql).await?;
-            let mut there = false;
-            let mut now = Vec::with_capacity(kept.versions.len());
-            for row in rows {
-                match row {
-                    (Some(file), Some(version)) => now.push((file, version)),
-                    _ => there = true,
+            if let Some(checks) = &self.group_checks {
+                match kept.verdict(&*checks.ask(kept.clone()).await?) {
+                    Verdict::Same => return Ok(Some(kept.group.clone())),
+                    Verdict::Gone => {
+                        checked.forget(uuid);
+                        return Ok(None);
+                    }
+                    Verdict::Changed => {}
                 }
-            }
-            if !there {
-                checked.forget(uuid);
-                return Ok(None);
-            }
-            now.sort_unstable();
-            if now == kept.versions {
-                return Ok(Some(kept.group.clone()));
             }
         }
         let Some((owner, group, versions)) = self.load_group(project, uuid, true).await? else {
@@ -454,6 +445,66 @@ impl SqlStore {
             .await?;
         Ok(row.map_or((None, 0), |(v, n)| (Some(v), n)))
     }
+}
+
+/// Checks kept groups (`cache.rs`, [`CheckedGroups`]) for a batch of requests in one
+/// Postgres statement: which groups still have a row, and the member files' projects and row
+/// versions.
+pub(super) async fn check_groups(
+    db: &Db,
+    kept: Vec<Arc<CheckedGroup>>,
+) -> Result<Seen, StoreError> {
+    let groups = json_rows(kept.iter().map(|k| k.group.0.uuid.to_string().into()));
+    let files = json_rows(
+        kept.iter()
+            .flat_map(|k| k.versions.iter().map(|(file, _)| file.clone().into())),
+    );
+    let rows: Vec<(String, Option<String>, Option<String>)> = db
+        .fetch_all(
+            &Sql::new(
+                "SELECT uuid, NULL::text AS project, NULL::text AS version FROM groups \
+                 WHERE uuid = ANY(ARRAY(SELECT json_array_elements_text($1::json))) \
+                 UNION ALL SELECT uuid, project, xmin::text FROM files \
+                 WHERE uuid = ANY(ARRAY(SELECT json_array_elements_text($2::json)))",
+            )
+            .bind(groups)
+            .bind(files),
+        )
+        .await?;
+    let mut seen = Seen::default();
+    for (uuid, project, version) in rows {
+        match (project, version) {
+            (Some(project), Some(version)) => {
+                seen.files.insert(uuid, (project, version));
+            }
+            _ => {
+                seen.groups.insert(uuid);
+            }
+        }
+    }
+    Ok(seen)
+}
+
+/// Group versions and counts of the projects a batch of requests asks about, in one
+/// statement: project → (group version, group count).
+pub(super) async fn group_versions(
+    db: &Db,
+    projects: Vec<String>,
+) -> Result<HashMap<String, (i64, i64)>, StoreError> {
+    let names = json_rows(projects.into_iter().map(Into::into));
+    let among = match db.dialect() {
+        Dialect::Postgres => "pub_key = ANY(ARRAY(SELECT json_array_elements_text($1::json)))",
+        Dialect::Sqlite => "pub_key IN (SELECT value FROM json_each($1))",
+    };
+    let rows: Vec<(String, i64, i64)> = db
+        .fetch_all(
+            &Sql::new(format!(
+                "SELECT pub_key, group_version, group_count FROM projects WHERE {among}"
+            ))
+            .bind(names),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|(p, v, n)| (p, (v, n))).collect())
 }
 
 #[async_trait]
@@ -490,17 +541,19 @@ impl GroupStore for SqlStore {
         }
     }
 
-    async fn list_groups(
-        &self,
-        project: &str,
-        q: &PageQuery,
-    ) -> Result<(Page<GroupRecord>, i64), StoreError> {
+    async fn list_groups(&self, project: &str, q: &PageQuery) -> Result<GroupsPage, StoreError> {
         let key = PageKey::new(project, q);
         if let Some(cached) = self.group_pages.get(&key) {
-            // One primary-key read says whether the cached page is still the page.
-            let (version, total) = self.group_version(project).await?;
-            if version == Some(cached.version) {
-                return Ok((cached.page.clone(), total));
+            // A batched primary-key read says whether the cached page is still the page.
+            let versions = self.group_versions.ask(project.to_owned()).await?;
+            if let Some(&(version, total)) = versions.get(project) {
+                if version == cached.version {
+                    return Ok(GroupsPage {
+                        page: cached.page.clone(),
+                        total,
+                        version: Some(version),
+                    });
+                }
             }
         }
         let listing = Listing {
@@ -523,7 +576,11 @@ impl GroupStore for SqlStore {
         if let Some(version) = version {
             self.group_pages.put(key, version, page.clone());
         }
-        Ok((page, total.unwrap_or(0)))
+        Ok(GroupsPage {
+            page,
+            total: total.unwrap_or(0),
+            version,
+        })
     }
 
     async fn count_groups(&self, project: &str) -> Result<i64, StoreError> {

@@ -39,6 +39,7 @@
 
 pub mod addons;
 mod cache;
+mod coalesce;
 pub mod console;
 pub mod conversions;
 mod db;
@@ -71,7 +72,7 @@ pub use console::ConsoleStore;
 pub use conversions::ConversionStore;
 pub use db::{Arg, Db, Dialect, Row, Sql, Tx};
 pub use files::{Expiry, FileChange, FileFilter, FileStore};
-pub use groups::{GroupStore, GroupWithMembers};
+pub use groups::{GroupStore, GroupWithMembers, GroupsPage};
 pub use notify::{Change, Changes, Subscription, Topic};
 pub use page::Page;
 pub use projects::ProjectStore;
@@ -312,6 +313,10 @@ pub struct SqlStore {
     group_pages: cache::GroupPages,
     /// Postgres: groups checked against their rows' versions on every read (`cache.rs`).
     checked_groups: Option<cache::CheckedGroups>,
+    /// Postgres: the checks of [`Self::checked_groups`], batched (`coalesce.rs`).
+    group_checks: Option<coalesce::Coalesced<Arc<cache::CheckedGroup>, cache::Seen>>,
+    /// Projects' group versions and counts, read in batches (`coalesce.rs`).
+    group_versions: coalesce::Coalesced<String, std::collections::HashMap<String, (i64, i64)>>,
 }
 
 impl SqlStore {
@@ -386,6 +391,20 @@ async fn open_with(database_url: &str, cached: bool) -> Result<Arc<dyn Store>, S
     let group_commit = group_commit::GroupCommit::spawn(db.clone(), cache.clone(), changes.clone());
     // Postgres may be shared by replicas: its groups are kept only as checked on every read.
     let checked_groups = (db.dialect() == Dialect::Postgres).then(cache::CheckedGroups::default);
+    let group_checks = checked_groups.is_some().then(|| {
+        let db = db.clone();
+        coalesce::Coalesced::spawn(move |kept| {
+            let db = db.clone();
+            async move { groups::check_groups(&db, kept).await }
+        })
+    });
+    let group_versions = {
+        let db = db.clone();
+        coalesce::Coalesced::spawn(move |projects| {
+            let db = db.clone();
+            async move { groups::group_versions(&db, projects).await }
+        })
+    };
     Ok(Arc::new(SqlStore {
         db,
         cache,
@@ -393,5 +412,7 @@ async fn open_with(database_url: &str, cached: bool) -> Result<Arc<dyn Store>, S
         changes,
         group_pages: cache::GroupPages::default(),
         checked_groups,
+        group_checks,
+        group_versions,
     }))
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Map;
 use uploadcare_emulator::store::{
-    self, Cursor, FileChange, FileRecord, NewGroup, Order, PageQuery, Project, Store,
+    self, Cursor, FileChange, FileRecord, GroupsPage, NewGroup, Order, PageQuery, Project, Store,
 };
 use uuid::Uuid;
 
@@ -76,17 +76,17 @@ async fn group_pages_see_the_other_replicas_writes_at_once() {
     assert!(a.insert_group(&first, 10).await.unwrap());
     // A reads (and caches) the page twice; B adds a group; A's next read shows it.
     for _ in 0..2 {
-        let (page, total) = a.list_groups(P, &FIRST_PAGE).await.unwrap();
+        let GroupsPage { page, total, .. } = a.list_groups(P, &FIRST_PAGE).await.unwrap();
         assert_eq!((page.items.len(), total), (1, 1));
     }
     let second = group(&[f.uuid]);
     assert!(b.insert_group(&second, 20).await.unwrap());
-    let (page, total) = a.list_groups(P, &FIRST_PAGE).await.unwrap();
+    let GroupsPage { page, total, .. } = a.list_groups(P, &FIRST_PAGE).await.unwrap();
     let seen: Vec<Uuid> = page.items.iter().map(|g| g.uuid).collect();
     assert_eq!((seen, total), (vec![first.uuid, second.uuid], 2));
     // B deletes one; A's next read no longer lists it.
     assert!(b.delete_group(P, first.uuid).await.unwrap());
-    let (page, total) = a.list_groups(P, &FIRST_PAGE).await.unwrap();
+    let GroupsPage { page, total, .. } = a.list_groups(P, &FIRST_PAGE).await.unwrap();
     let seen: Vec<Uuid> = page.items.iter().map(|g| g.uuid).collect();
     assert_eq!((seen, total), (vec![second.uuid], 1));
 }
@@ -116,4 +116,55 @@ async fn group_reads_see_the_other_replicas_writes_at_once() {
     assert!(b.delete_group(P, g.uuid).await.unwrap());
     assert!(a.group(Some(P), g.uuid).await.unwrap().is_none());
     assert!(a.group(None, g.uuid).await.unwrap().is_none());
+}
+
+/// Reads on A are batched with whatever other reads wait at the time (`coalesce.rs`): with
+/// sixteen readers keeping A's batches busy, every read begun after B's write was
+/// acknowledged still shows it.
+#[tokio::test]
+async fn batched_reads_under_load_see_every_acknowledged_write() {
+    let Some((a, b)) = two_replicas().await else {
+        return;
+    };
+    let f = file(1);
+    a.insert_file(&f).await.unwrap();
+    let g = group(&[f.uuid]);
+    assert!(a.insert_group(&g, 10).await.unwrap());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..16)
+        .map(|_| {
+            let (a, stop) = (a.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    a.list_groups(P, &FIRST_PAGE).await.unwrap();
+                    a.group(Some(P), g.uuid).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut meta = Map::new();
+    for i in 1..=20_i64 {
+        assert!(b.insert_group(&group(&[f.uuid]), 10 + i).await.unwrap());
+        let listed = a.list_groups(P, &FIRST_PAGE).await.unwrap();
+        assert_eq!(
+            (listed.total, listed.page.items.len()),
+            (i + 1, i as usize + 1)
+        );
+        let next = Map::from_iter([("round".to_owned(), i.to_string().into())]);
+        assert!(b
+            .replace_file_metadata(P, f.uuid, &meta, &next)
+            .await
+            .unwrap());
+        meta = next;
+        let (_, members) = a.group(Some(P), g.uuid).await.unwrap().unwrap();
+        assert_eq!(
+            members[0].file.as_ref().unwrap().metadata,
+            meta,
+            "round {i}"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        r.await.unwrap();
+    }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 use uploadcare_emulator::store::{
-    self, Cursor, Expiry, FileChange, FileFilter, FileRecord, GroupMember, ImageFacts,
+    self, Cursor, Expiry, FileChange, FileFilter, FileRecord, GroupMember, GroupsPage, ImageFacts,
     MultipartUpload, NewGroup, Order, PageQuery, Project, Store,
 };
 use uuid::Uuid;
@@ -576,7 +576,7 @@ async fn a_batch_of_creates_fails_only_its_invalid_ones(s: &dyn Store) {
     assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
     assert_eq!(s.count_groups(P).await.unwrap(), 8);
     assert_eq!(s.count_groups(Q).await.unwrap(), 0);
-    let (page, total) = s
+    let GroupsPage { page, total, .. } = s
         .list_groups(P, &page_query(Order::Ascending, Cursor::Start, 0, 100))
         .await
         .unwrap();
@@ -632,13 +632,15 @@ async fn group_pages_and_their_neighbours(s: &dyn Store) {
     }
     assert!(s.insert_group(&new_group(Q, &[f.uuid]), 45).await.unwrap());
     check_paging(|q| async move {
-        let (page, total) = s.list_groups(P, &q).await.unwrap();
+        let GroupsPage { page, total, .. } = s.list_groups(P, &q).await.unwrap();
         assert_eq!(total, 7);
         let times = page.items.iter().map(|g| g.created_us).collect();
         (times, page.has_next, page.has_previous)
     })
     .await;
-    let (empty, total) = s
+    let GroupsPage {
+        page: empty, total, ..
+    } = s
         .list_groups(
             "nobody",
             &page_query(Order::Ascending, Cursor::Start, 0, 10),
