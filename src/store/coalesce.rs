@@ -1,7 +1,7 @@
 //! Reads coalesced into batches: concurrent callers each hand in a question (a group to
 //! check, a project whose version to read), and one task asks the database every question
-//! waiting at that moment in one statement, then gives every caller the same answer to
-//! read its own part from. Under load one round trip serves many requests instead of one
+//! waiting at that moment in one statement (a few such statements may be under way at
+//! once), then gives every caller the same answer to read its own part from. Under load one round trip serves many requests instead of one
 //! each; alone, a caller waits for nothing but its own statement.
 //!
 //! Batches never include a question asked after their statement was sent: a caller's
@@ -12,12 +12,17 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::error::StoreError;
 
 /// Most questions asked in one statement.
 const MAX_BATCH: usize = 256;
+
+/// Most statements under way at once: a batch does not wait for the previous one to answer
+/// (under load, the round trip and not the database's work is what a caller waits for),
+/// yet the pool is not flooded with one statement per request.
+const IN_FLIGHT: usize = 4;
 
 type Reply<A> = oneshot::Sender<Result<Arc<A>, StoreError>>;
 
@@ -32,11 +37,18 @@ impl<Q: Send + 'static, A: Send + Sync + 'static> Coalesced<Q, A> {
     pub fn spawn<F, Fut>(read: F) -> Self
     where
         F: Fn(Vec<Q>) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<A, StoreError>> + Send,
+        Fut: Future<Output = Result<A, StoreError>> + Send + 'static,
     {
         let (queue, mut asked) = mpsc::unbounded_channel::<(Q, Reply<A>)>();
+        let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
         tokio::spawn(async move {
-            while let Some(first) = asked.recv().await {
+            loop {
+                let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                    return;
+                };
+                let Some(first) = asked.recv().await else {
+                    return;
+                };
                 let mut batch = vec![first];
                 while batch.len() < MAX_BATCH {
                     match asked.try_recv() {
@@ -45,11 +57,15 @@ impl<Q: Send + 'static, A: Send + Sync + 'static> Coalesced<Q, A> {
                     }
                 }
                 let (questions, replies): (Vec<Q>, Vec<Reply<A>>) = batch.into_iter().unzip();
-                let answer = read(questions).await.map(Arc::new);
-                for reply in replies {
-                    // A caller that gave up (its request was dropped) needs no answer.
-                    let _ = reply.send(answer.clone());
-                }
+                let answer = read(questions);
+                tokio::spawn(async move {
+                    let answer = answer.await.map(Arc::new);
+                    drop(permit);
+                    for reply in replies {
+                        // A caller that gave up (its request was dropped) needs no answer.
+                        let _ = reply.send(answer.clone());
+                    }
+                });
             }
         });
         Self { queue }
