@@ -2,7 +2,7 @@
 //! by state, files by state and text (paged with the one paging primitive), and webhook
 //! deliveries page by page. Nothing here writes.
 
-use super::rows::from_row;
+use super::rows::row_struct;
 use async_trait::async_trait;
 
 use super::db::{Dialect, Sql};
@@ -83,24 +83,20 @@ fn like_escape(text: &str) -> String {
     out
 }
 
-/// A project's files counted by state (in one statement).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FileCounts {
-    /// Every file row.
-    pub total: i64,
-    /// Stored and not removed.
-    pub stored: i64,
-    /// Unstored, not removed, not yet expired.
-    pub expiring: i64,
-    /// Removed or expired.
-    pub removed: i64,
+row_struct! {
+    /// A project's files counted by state (in one statement).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct FileCounts {
+        /// Every file row.
+        pub total: i64,
+        /// Stored and not removed.
+        pub stored: i64,
+        /// Unstored, not removed, not yet expired.
+        pub expiring: i64,
+        /// Removed or expired.
+        pub removed: i64,
+    }
 }
-from_row!(FileCounts {
-    total,
-    stored,
-    expiring,
-    removed
-});
 
 /// The console's reads.
 #[async_trait]

@@ -4,7 +4,7 @@
 //! info answers `is_ready: false`, as production) but has no bytes yet. Finishing the job
 //! fills in the bytes and facts of that row and marks the job, in one transaction.
 
-use super::rows::from_row;
+use super::rows::row_struct;
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -92,30 +92,20 @@ pub struct ConversionJob {
     pub group_id: Option<String>,
 }
 
-struct JobRow {
-    token: i64,
-    project: String,
-    kind: String,
-    source: String,
-    source_uuid: String,
-    target: String,
-    status: String,
-    error: Option<String>,
-    result_uuid: String,
-    group_id: Option<String>,
+row_struct! {
+    struct JobRow {
+        token: i64,
+        project: String,
+        kind: String,
+        source: String,
+        source_uuid: String,
+        target: String,
+        status: String,
+        error: Option<String>,
+        result_uuid: String,
+        group_id: Option<String>,
+    }
 }
-from_row!(JobRow {
-    token,
-    project,
-    kind,
-    source,
-    source_uuid,
-    target,
-    status,
-    error,
-    result_uuid,
-    group_id
-});
 
 impl TryFrom<JobRow> for ConversionJob {
     type Error = StoreError;

@@ -5,7 +5,7 @@
 //! Times named `wall_us` are wall-clock microseconds (leases and heartbeats must not move
 //! with the emulator's clock, which tests advance).
 
-use super::rows::from_row;
+use super::rows::row_struct;
 use async_trait::async_trait;
 
 use super::db::{Dialect, Sql};
@@ -13,71 +13,56 @@ use super::notify::Topic;
 use super::SqlStore;
 use crate::error::StoreError;
 
-/// The emulator-wide state row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SharedState {
-    /// Bumped by every admin change replicas mirror (clock, faults, projects).
-    pub version: i64,
-    /// The emulator clock's offset from wall time, microseconds.
-    pub clock_offset_us: i64,
-    /// Faults with uses left.
-    pub faults: i64,
+row_struct! {
+    /// The emulator-wide state row.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct SharedState {
+        /// Bumped by every admin change replicas mirror (clock, faults, projects).
+        pub version: i64,
+        /// The emulator clock's offset from wall time, microseconds.
+        pub clock_offset_us: i64,
+        /// Faults with uses left.
+        pub faults: i64,
+    }
 }
-from_row!(SharedState {
-    version,
-    clock_offset_us,
-    faults
-});
 
-/// A pending fault as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FaultRow {
-    /// `throttle`, `error` or `delay`.
-    pub kind: String,
-    /// Retry-After seconds (throttle) or milliseconds (delay); 0 otherwise.
-    pub amount: i64,
-    /// `any`, `upload`, `rest` or `cdn`.
-    pub scope: String,
-    /// Only calls naming this public key, when set.
-    pub pub_key: Option<String>,
-    /// Uses left.
-    pub remaining: i64,
+row_struct! {
+    /// A pending fault as stored.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct FaultRow {
+        /// `throttle`, `error` or `delay`.
+        pub kind: String,
+        /// Retry-After seconds (throttle) or milliseconds (delay); 0 otherwise.
+        pub amount: i64,
+        /// `any`, `upload`, `rest` or `cdn`.
+        pub scope: String,
+        /// Only calls naming this public key, when set.
+        pub pub_key: Option<String>,
+        /// Uses left.
+        pub remaining: i64,
+    }
 }
-from_row!(FaultRow {
-    kind,
-    amount,
-    scope,
-    pub_key,
-    remaining
-});
 
-/// A `/from_url/` task as stored.
-#[derive(Clone, Debug)]
-pub struct TaskRow {
-    /// `waiting`, `progress`, `success` or `error`.
-    pub state: String,
-    /// Bytes expected, when the source said.
-    pub total: Option<i64>,
-    /// Bytes received.
-    pub done: i64,
-    /// Owning project (success).
-    pub project: Option<String>,
-    /// The new file (success).
-    pub file_uuid: Option<String>,
-    /// Error code name (error).
-    pub error_code: Option<String>,
-    /// Error message (error).
-    pub error_message: Option<String>,
+row_struct! {
+    /// A `/from_url/` task as stored.
+    #[derive(Clone, Debug)]
+    pub struct TaskRow {
+        /// `waiting`, `progress`, `success` or `error`.
+        pub state: String,
+        /// Bytes expected, when the source said.
+        pub total: Option<i64>,
+        /// Bytes received.
+        pub done: i64,
+        /// Owning project (success).
+        pub project: Option<String>,
+        /// The new file (success).
+        pub file_uuid: Option<String>,
+        /// Error code name (error).
+        pub error_code: Option<String>,
+        /// Error message (error).
+        pub error_message: Option<String>,
+    }
 }
-from_row!(TaskRow {
-    state,
-    total,
-    done,
-    project,
-    file_uuid,
-    error_code,
-    error_message
-});
 
 /// Reads and writes of shared state.
 #[async_trait]

@@ -7,7 +7,7 @@
 //! [`WebhookStore::dispatch_events`] and records attempts with
 //! [`WebhookStore::record_attempts`].
 
-use super::rows::from_row;
+use super::rows::row_struct;
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -30,29 +30,20 @@ pub(super) const DELIVERY_COLUMNS: &str =
      created_us, state, attempts, next_attempt_us, last_status, last_error, last_latency_us, \
      last_attempt_us";
 
-/// A `webhooks` row.
-struct HookRow {
-    id: i64,
-    project: String,
-    event: String,
-    target_url: String,
-    is_active: bool,
-    signing_secret: Option<String>,
-    version: String,
-    created_us: i64,
-    updated_us: i64,
+row_struct! {
+    /// A `webhooks` row.
+    struct HookRow {
+        id: i64,
+        project: String,
+        event: String,
+        target_url: String,
+        is_active: bool,
+        signing_secret: Option<String>,
+        version: String,
+        created_us: i64,
+        updated_us: i64,
+    }
 }
-from_row!(HookRow {
-    id,
-    project,
-    event,
-    target_url,
-    is_active,
-    signing_secret,
-    version,
-    created_us,
-    updated_us
-});
 
 impl TryFrom<HookRow> for Hook {
     type Error = StoreError;
@@ -148,45 +139,28 @@ pub struct Delivery {
     pub last_attempt_us: Option<i64>,
 }
 
-/// A `webhook_deliveries` row.
-pub(super) struct DeliveryRow {
-    id: i64,
-    event_id: i64,
-    project: String,
-    hook_id: i64,
-    event: String,
-    file_uuid: String,
-    target_url: String,
-    signing_secret: Option<String>,
-    body: String,
-    created_us: i64,
-    state: String,
-    attempts: i64,
-    next_attempt_us: Option<i64>,
-    last_status: Option<i64>,
-    last_error: Option<String>,
-    last_latency_us: Option<i64>,
-    last_attempt_us: Option<i64>,
+row_struct! {
+    /// A `webhook_deliveries` row.
+    pub(super) struct DeliveryRow {
+        id: i64,
+        event_id: i64,
+        project: String,
+        hook_id: i64,
+        event: String,
+        file_uuid: String,
+        target_url: String,
+        signing_secret: Option<String>,
+        body: String,
+        created_us: i64,
+        state: String,
+        attempts: i64,
+        next_attempt_us: Option<i64>,
+        last_status: Option<i64>,
+        last_error: Option<String>,
+        last_latency_us: Option<i64>,
+        last_attempt_us: Option<i64>,
+    }
 }
-from_row!(DeliveryRow {
-    id,
-    event_id,
-    project,
-    hook_id,
-    event,
-    file_uuid,
-    target_url,
-    signing_secret,
-    body,
-    created_us,
-    state,
-    attempts,
-    next_attempt_us,
-    last_status,
-    last_error,
-    last_latency_us,
-    last_attempt_us
-});
 
 impl TryFrom<DeliveryRow> for Delivery {
     type Error = StoreError;
@@ -224,22 +198,16 @@ pub struct QueuedEvent {
     pub event: OutboxEvent,
 }
 
-struct EventRow {
-    id: i64,
-    project: String,
-    event: String,
-    file_uuid: String,
-    payload: String,
-    created_us: i64,
+row_struct! {
+    struct EventRow {
+        id: i64,
+        project: String,
+        event: String,
+        file_uuid: String,
+        payload: String,
+        created_us: i64,
+    }
 }
-from_row!(EventRow {
-    id,
-    project,
-    event,
-    file_uuid,
-    payload,
-    created_us
-});
 
 /// A delivery to create when an event is fanned out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -568,15 +536,13 @@ impl WebhookStore for SqlStore {
         now_us: i64,
         limit: i64,
     ) -> Result<Vec<(Delivery, bool)>, StoreError> {
-        struct DueRow {
-            delivery: DeliveryRow,
-            hook_live: i64,
+        row_struct! {
+            struct DueRow {
+                #[row(flatten)]
+                delivery: DeliveryRow,
+                hook_live: i64,
+            }
         }
-        from_row!(DueRow {
-            #[flatten]
-            delivery,
-            hook_live
-        });
         let columns = DELIVERY_COLUMNS
             .split(", ")
             .map(|c| format!("d.{}", c.trim()))
