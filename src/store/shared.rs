@@ -8,7 +8,7 @@
 use super::rows::row_struct;
 use async_trait::async_trait;
 
-use super::db::{Dialect, Sql};
+use super::db::{Arg, Dialect, Sql};
 use super::notify::Topic;
 use super::SqlStore;
 use crate::error::StoreError;
@@ -174,6 +174,25 @@ impl SqlStore {
             .ok_or_else(|| StoreError::Internal("emulator_state has no row".into()))?;
         tx.commit_with(state).await
     }
+
+    /// Sets a `/from_url/` task's columns: `set` names them with `values` as `$1` and `$2`;
+    /// the row is changed only where `only` (text after `token = $3`) also holds.
+    async fn update_task(
+        &self,
+        token: &str,
+        (set, only): (&str, &str),
+        values: [Arg; 2],
+    ) -> Result<(), StoreError> {
+        let [first, second] = values;
+        let sql = Sql::new(format!(
+            "UPDATE from_url_tasks SET {set} WHERE token = $3{only}"
+        ))
+        .bind(first)
+        .bind(second)
+        .bind(token);
+        self.write(async |tx| tx.execute(&sql).await).await?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -318,15 +337,10 @@ impl SharedStore for SqlStore {
         total: Option<i64>,
         done: i64,
     ) -> Result<(), StoreError> {
-        let sql = Sql::new(
-            "UPDATE from_url_tasks SET state = 'progress', total = $1, done = $2 \
-             WHERE token = $3 AND state IN ('waiting', 'progress')",
-        )
-        .bind(total)
-        .bind(done)
-        .bind(token);
-        self.write(async |tx| tx.execute(&sql).await).await?;
-        Ok(())
+        let set = "state = 'progress', total = $1, done = $2";
+        let only = " AND state IN ('waiting', 'progress')";
+        self.update_task(token, (set, only), [total.into(), done.into()])
+            .await
     }
 
     async fn task_succeeded(
@@ -335,27 +349,15 @@ impl SharedStore for SqlStore {
         project: &str,
         file_uuid: &str,
     ) -> Result<(), StoreError> {
-        let sql = Sql::new(
-            "UPDATE from_url_tasks SET state = 'success', project = $1, file_uuid = $2 \
-             WHERE token = $3",
-        )
-        .bind(project)
-        .bind(file_uuid)
-        .bind(token);
-        self.write(async |tx| tx.execute(&sql).await).await?;
-        Ok(())
+        let set = "state = 'success', project = $1, file_uuid = $2";
+        self.update_task(token, (set, ""), [project.into(), file_uuid.into()])
+            .await
     }
 
     async fn task_failed(&self, token: &str, code: &str, message: &str) -> Result<(), StoreError> {
-        let sql = Sql::new(
-            "UPDATE from_url_tasks SET state = 'error', error_code = $1, error_message = $2 \
-             WHERE token = $3",
-        )
-        .bind(code)
-        .bind(message)
-        .bind(token);
-        self.write(async |tx| tx.execute(&sql).await).await?;
-        Ok(())
+        let set = "state = 'error', error_code = $1, error_message = $2";
+        self.update_task(token, (set, ""), [code.into(), message.into()])
+            .await
     }
 
     async fn task(&self, token: &str, expired_wall_us: i64) -> Result<Option<TaskRow>, StoreError> {
