@@ -10,7 +10,7 @@ use super::files::Expiry;
 use super::page::{page, Listing, Page};
 use super::rows::{FileRow, FILE_COLUMNS};
 use super::search::{push_text_index, text_index_query, TextField};
-use super::webhooks::{Delivery, DeliveryRow, DELIVERY_COLUMNS};
+use super::webhooks::{Delivery, DELIVERY_COLUMNS};
 use super::{FileRecord, PageQuery, Project, SqlStore};
 use crate::error::StoreError;
 
@@ -214,8 +214,7 @@ impl ConsoleStore for SqlStore {
             sql.push(" AND project = ").push_bind(project);
         }
         sql.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
-        let rows: Vec<DeliveryRow> = self.db.fetch_all(&sql).await?;
-        rows.into_iter().map(Delivery::try_from).collect()
+        self.db.fetch_all(&sql).await
     }
 
     async fn delivery(&self, id: i64) -> Result<Option<Delivery>, StoreError> {
@@ -223,8 +222,7 @@ impl ConsoleStore for SqlStore {
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"
         ))
         .bind(id);
-        let row: Option<DeliveryRow> = self.db.fetch_optional(&sql).await?;
-        row.map(Delivery::try_from).transpose()
+        self.db.fetch_optional(&sql).await
     }
 }
 

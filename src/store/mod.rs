@@ -154,7 +154,7 @@ row_struct! {
     #[derive(Clone, Debug, serde::Deserialize)]
     pub struct GroupRecord {
         /// The group's uuid (the id is `<uuid>~<files_count>`).
-        #[row(uuid)]
+        #[row(text)]
         pub uuid: Uuid,
         /// Number of members.
         pub files_count: i64,
@@ -236,31 +236,36 @@ pub struct PageQuery {
     pub limit: i64,
 }
 
-/// A multipart upload session, from `/multipart/start/` to `/multipart/complete/`.
-#[derive(Clone, Debug)]
-pub struct MultipartUpload {
-    /// The uuid the finished file gets.
-    pub uuid: Uuid,
-    /// Owning project's public key.
-    pub project: String,
-    /// File name as given at start.
-    pub filename: String,
-    /// Announced total size in bytes.
-    pub size: i64,
-    /// Size of every part but the last.
-    pub part_size: i64,
-    /// Content type as given at start.
-    pub content_type: String,
-    /// Whether the finished file is stored.
-    pub store: bool,
-    /// Metadata for the finished file.
-    pub metadata: serde_json::Map<String, serde_json::Value>,
-    /// Tags for the finished file.
-    pub tags: Vec<String>,
-    /// Start time, microseconds since the epoch.
-    pub created_us: i64,
-    /// Whether the upload was completed (its file exists).
-    pub completed: bool,
+row_struct! {
+    /// A multipart upload session, from `/multipart/start/` to `/multipart/complete/`.
+    #[derive(Clone, Debug)]
+    pub struct MultipartUpload {
+        /// The uuid the finished file gets.
+        #[row(text)]
+        pub uuid: Uuid,
+        /// Owning project's public key.
+        pub project: String,
+        /// File name as given at start.
+        pub filename: String,
+        /// Announced total size in bytes.
+        pub size: i64,
+        /// Size of every part but the last.
+        pub part_size: i64,
+        /// Content type as given at start.
+        pub content_type: String,
+        /// Whether the finished file is stored.
+        pub store: bool,
+        /// Metadata for the finished file.
+        #[row(text)]
+        pub metadata: serde_json::Map<String, serde_json::Value>,
+        /// Tags for the finished file.
+        #[row(text)]
+        pub tags: Vec<String>,
+        /// Start time, microseconds since the epoch.
+        pub created_us: i64,
+        /// Whether the upload was completed (its file exists).
+        pub completed: bool,
+    }
 }
 
 /// The persistence interface: every table group's trait, plus what spans them.

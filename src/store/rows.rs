@@ -4,13 +4,14 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{FileRecord, GroupMember, GroupRecord, ImageFacts, MultipartUpload};
+use super::{FileRecord, GroupMember, GroupRecord, ImageFacts};
 use crate::error::StoreError;
 
 /// Implements `sqlx::FromRow` for both backends' rows, each field read from the column of its
 /// name: `from_row!(Row { a, b })`. A field marked `#[flatten]` is read as a whole row of its
-/// own type, one marked `#[uuid]` from a text column, one marked `#[joined]` (an `Option` of a
-/// row type) as a whole row of a left-joined table, `None` where its `uuid` column is NULL.
+/// own type, one marked `#[text]` from a text column through [`TextColumn`], one marked
+/// `#[joined]` (an `Option` of a row type) as a whole row of a left-joined table, `None`
+/// where its `uuid` column is NULL.
 /// (sqlx's derive would build a second copy of both database drivers for the compiler: see
 /// `Cargo.toml`.) The compiler checks that the list names every field; [`row_struct!`]
 /// declares a struct and its list at once.
@@ -42,9 +43,9 @@ macro_rules! from_row {
             None => None,
         }
     };
-    (@get $row:ident, $field:ident, uuid) => {{
+    (@get $row:ident, $field:ident, text) => {{
         let text: String = $row.try_get(stringify!($field))?;
-        text.parse().map_err(|e| sqlx::Error::ColumnDecode {
+        $crate::store::rows::TextColumn::from_text(&text).map_err(|e| sqlx::Error::ColumnDecode {
             index: stringify!($field).into(),
             source: Box::new(e),
         })?
@@ -54,7 +55,7 @@ pub(crate) use from_row;
 
 /// Declares a struct read from rows of both backends: the struct as written (its fields may
 /// carry doc comments), with [`from_row!`] for its fields; a field's `#[row(flatten)]`,
-/// `#[row(uuid)]` or `#[row(joined)]` is `from_row!`'s mark of the same name.
+/// `#[row(text)]` or `#[row(joined)]` is `from_row!`'s mark of the same name.
 macro_rules! row_struct {
     (
         $(#[$attr:meta])*
@@ -147,40 +148,27 @@ row_struct! {
 /// The columns of a `groups` row, in [`GroupRecord`]'s order.
 pub const GROUP_COLUMNS: &str = "uuid, files_count, created_us";
 
-row_struct! {
-    /// A `multipart_uploads` row.
-    pub struct MultipartRow {
-        uuid: String,
-        project: String,
-        filename: String,
-        size: i64,
-        part_size: i64,
-        content_type: String,
-        store: bool,
-        metadata: String,
-        tags: String,
-        created_us: i64,
-        completed: bool,
+/// A value kept in a text column, read back by a `#[text]` field of [`from_row!`].
+pub trait TextColumn: Sized {
+    /// Reads the column's text.
+    fn from_text(text: &str) -> Result<Self, StoreError>;
+}
+
+impl TextColumn for Uuid {
+    fn from_text(text: &str) -> Result<Self, StoreError> {
+        parse_uuid(text)
     }
 }
 
-impl TryFrom<MultipartRow> for MultipartUpload {
-    type Error = StoreError;
+impl TextColumn for serde_json::Map<String, serde_json::Value> {
+    fn from_text(text: &str) -> Result<Self, StoreError> {
+        parse_metadata(text)
+    }
+}
 
-    fn try_from(r: MultipartRow) -> Result<Self, StoreError> {
-        Ok(MultipartUpload {
-            uuid: parse_uuid(&r.uuid)?,
-            project: r.project,
-            filename: r.filename,
-            size: r.size,
-            part_size: r.part_size,
-            content_type: r.content_type,
-            store: r.store,
-            metadata: parse_metadata(&r.metadata)?,
-            tags: parse_tags(&r.tags)?,
-            created_us: r.created_us,
-            completed: r.completed,
-        })
+impl TextColumn for Vec<String> {
+    fn from_text(text: &str) -> Result<Self, StoreError> {
+        parse_tags(text)
     }
 }
 
