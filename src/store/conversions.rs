@@ -4,7 +4,7 @@
 //! info answers `is_ready: false`, as production) but has no bytes yet. Finishing the job
 //! fills in the bytes and facts of that row and marks the job, in one transaction.
 
-use super::rows::{row_struct, TextColumn};
+use super::rows::{bind_content, row_struct, TextColumn};
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -190,21 +190,12 @@ impl Tx {
 
     /// Gives a not-ready file (empty `blob`) its bytes and facts from `done`.
     pub async fn complete_file(&mut self, done: &FileRecord) -> Result<(), StoreError> {
-        let image = done.image.as_ref();
         let sql = Sql::new(
             "UPDATE files SET size = $1, blob = $2, original_filename = $3, mime_type = $4, \
              image_format = $5, image_width = $6, image_height = $7, color_mode = $8 \
              WHERE uuid = $9 AND blob = ''",
-        )
-        .bind(done.size)
-        .bind(&done.blob)
-        .bind(&done.original_filename)
-        .bind(&done.mime_type)
-        .bind(image.map(|i| i.format.clone()))
-        .bind(image.map(|i| i.width))
-        .bind(image.map(|i| i.height))
-        .bind(image.map(|i| i.color_mode.clone()))
-        .bind(done.uuid);
+        );
+        let sql = bind_content(sql, done).bind(done.uuid);
         self.execute(&sql).await?;
         self.files_changed([done.uuid]);
         Ok(())

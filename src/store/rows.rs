@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::db::Sql;
 use super::{FileRecord, GroupMember, GroupRecord, ImageFacts};
 use crate::error::StoreError;
 
@@ -170,6 +171,21 @@ impl TextColumn for Vec<String> {
     fn from_text(text: &str) -> Result<Self, StoreError> {
         parse_tags(text)
     }
+}
+
+/// Binds a file's content facts as the next eight parameters, in the order of the `files`
+/// columns `size, blob, original_filename, mime_type, image_format, image_width,
+/// image_height, color_mode` (written at upload, and when a conversion's result is ready).
+pub fn bind_content(sql: Sql, f: &FileRecord) -> Sql {
+    let image = f.image.as_ref();
+    sql.bind(f.size)
+        .bind(&f.blob)
+        .bind(&f.original_filename)
+        .bind(&f.mime_type)
+        .bind(image.map(|i| i.format.clone()))
+        .bind(image.map(|i| i.width))
+        .bind(image.map(|i| i.height))
+        .bind(image.map(|i| i.color_mode.clone()))
 }
 
 /// Reads a uuid column.
