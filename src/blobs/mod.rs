@@ -625,17 +625,27 @@ impl Staging {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn same_bytes_same_address() {
+    /// A blob store in a new temporary directory (kept while the directory lives).
+    async fn local_blobs() -> (tempfile::TempDir, Blobs) {
         let dir = tempfile::tempdir().unwrap();
         let blobs = Blobs::open(None, dir.path()).await.unwrap();
-        let mut a = blobs.writer().await.unwrap();
-        a.write(b"hello ").await.unwrap();
-        a.write(b"world").await.unwrap();
-        let a = a.finish().await.unwrap();
-        let mut b = blobs.writer().await.unwrap();
-        b.write(b"hello world").await.unwrap();
-        let b = b.finish().await.unwrap();
+        (dir, blobs)
+    }
+
+    /// Writes `pieces` as one blob, one `write` each.
+    async fn write_blob(blobs: &Blobs, pieces: &[&[u8]]) -> Blob {
+        let mut w = blobs.writer().await.unwrap();
+        for piece in pieces {
+            w.write(piece).await.unwrap();
+        }
+        w.finish().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn same_bytes_same_address() {
+        let (_dir, blobs) = local_blobs().await;
+        let a = write_blob(&blobs, &[b"hello ", b"world"]).await;
+        let b = write_blob(&blobs, &[b"hello world"]).await;
         assert_eq!(a.hash, b.hash);
         assert_eq!(a.size, 11);
         assert_eq!(blobs.read_all(&a.hash).await.unwrap(), b"hello world");
@@ -652,8 +662,7 @@ mod tests {
 
     #[tokio::test]
     async fn dropped_writer_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = Blobs::open(None, dir.path()).await.unwrap();
+        let (_dir, blobs) = local_blobs().await;
         let mut w = blobs.writer().await.unwrap();
         w.write(b"partial").await.unwrap();
         drop(w);

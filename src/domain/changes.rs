@@ -144,41 +144,26 @@ pub async fn store_files(
     now_us: i64,
     source: &EventSource,
 ) -> Result<Vec<FileRecord>, StoreError> {
-    change_live(state, (project, uuids, now_us), source, Event::FileStored).await
+    change_files(state, (project, uuids, now_us), source, FileChange::Store).await
 }
 
-/// Removes the project's live files among `uuids` at `now_us`; returns those removed.
-pub async fn remove_files(
-    state: &AppState,
-    project: &str,
-    uuids: &[Uuid],
-    now_us: i64,
-    source: &EventSource,
-) -> Result<Vec<FileRecord>, StoreError> {
-    change_live(state, (project, uuids, now_us), source, Event::FileDeleted).await
-}
-
-/// Stores or removes live files with their events.
-async fn change_live(
+/// Stores or removes the project's live files among `uuids` at `now`, with their events;
+/// returns those changed.
+pub async fn change_files(
     state: &AppState,
     (project, uuids, now): (&str, &[Uuid], i64),
     source: &EventSource,
-    event: Event,
+    change: FileChange,
 ) -> Result<Vec<FileRecord>, StoreError> {
     if uuids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut tx = state.store.begin().await?;
-    let changed = match event {
-        Event::FileDeleted => {
-            tx.change_files(project, uuids, FileChange::Remove, now)
-                .await?
-        }
-        _ => {
-            tx.change_files(project, uuids, FileChange::Store, now)
-                .await?
-        }
+    let event = match change {
+        FileChange::Store => Event::FileStored,
+        FileChange::Remove => Event::FileDeleted,
     };
+    let mut tx = state.store.begin().await?;
+    let changed = tx.change_files(project, uuids, change, now).await?;
     let events: Vec<OutboxEvent> = changed
         .iter()
         .map(|f| outbox_event(event, f, source, None, now))

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Map, Value};
@@ -32,7 +32,7 @@ use crate::domain::changes;
 use crate::domain::files::{content_info, image_info, is_live, sanitize_filename};
 use crate::domain::groups::parse_file_uuid;
 use crate::domain::time::iso;
-use crate::store::{Expiry, FileFilter, FileRecord};
+use crate::store::{Expiry, FileChange, FileFilter, FileRecord};
 use crate::urls::{bases, request_origin, Bases};
 use crate::webhooks::events::EventSource;
 use crate::AppState;
@@ -284,50 +284,36 @@ pub async fn file_info(
     Ok(file_answer(&state, &headers, version, &file, appdata))
 }
 
-/// `PUT /files/<uuid>/storage/`: stores a live file; 404 when it is removed or expired.
-pub async fn store_file(
+/// `PUT /files/<uuid>/storage/` stores a live file (404 when it is removed or expired);
+/// `DELETE` removes a file (its bytes leave the CDN and its group positions show `null`),
+/// and a file already removed or expired is answered as it is.
+pub async fn file_storage(
     State(state): State<Arc<AppState>>,
     Extension(version): Extension<ApiVersion>,
+    method: Method,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     source: EventSource,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let project = &call.project.pub_key;
-    let (_, file) = path_file(&state, project, path).await?;
-    if file.removed_us.is_some() {
-        return Err(RestError::not_found());
-    }
-    let stored = changes::store_files(&state, project, &[file.uuid], state.clock.now_us(), &source)
-        .await?
-        .pop()
-        .ok_or_else(RestError::not_found)?;
-    Ok(file_answer(&state, &headers, version, &stored, None))
-}
-
-/// `DELETE /files/<uuid>/storage/`: removes a file (its bytes leave the CDN and its group
-/// positions show `null`); a file already removed or expired is answered as it is.
-pub async fn delete_file(
-    State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
-    headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-    source: EventSource,
-    call: RestCall,
-) -> Result<Response, RestError> {
+    let change = storage_change(&method);
     let project = &call.project.pub_key;
     let (raw, file) = path_file(&state, project, path).await?;
-    let file = if file.removed_us.is_some() {
-        file
-    } else {
-        let removed =
-            changes::remove_files(&state, project, &[file.uuid], state.clock.now_us(), &source)
-                .await?
-                .pop();
-        match removed {
-            Some(f) => f,
-            // Removed meanwhile by another request: answer what is there now.
-            None => find_file(&state, project, &raw).await?,
+    let file = match (file.removed_us, change) {
+        (Some(_), FileChange::Store) => return Err(RestError::not_found()),
+        (Some(_), FileChange::Remove) => file,
+        (None, _) => {
+            let now = state.clock.now_us();
+            let changed =
+                changes::change_files(&state, (project, &[file.uuid], now), &source, change)
+                    .await?
+                    .pop();
+            match (changed, change) {
+                (Some(f), _) => f,
+                (None, FileChange::Store) => return Err(RestError::not_found()),
+                // Removed meanwhile by another request: answer what is there now.
+                (None, FileChange::Remove) => find_file(&state, project, &raw).await?,
+            }
         }
     };
     Ok(file_answer(&state, &headers, version, &file, None))
@@ -371,31 +357,24 @@ fn parse_batch(body: &[u8]) -> Result<Batch, RestError> {
     Ok(batch)
 }
 
-/// The two batch operations.
-#[derive(Clone, Copy)]
-enum BatchOp {
-    Store,
-    Remove,
+/// What a `/storage/` route does: `PUT` stores, `DELETE` removes.
+fn storage_change(method: &Method) -> FileChange {
+    if method == Method::DELETE {
+        FileChange::Remove
+    } else {
+        FileChange::Store
+    }
 }
 
-/// `PUT /files/storage/`: stores up to 100 files.
-pub async fn store_files(
+/// `PUT /files/storage/` stores up to 100 files; `DELETE` removes them.
+pub async fn files_storage(
     State(state): State<Arc<AppState>>,
     Extension(version): Extension<ApiVersion>,
+    method: Method,
     source: EventSource,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    batch(&state, version, &source, call, BatchOp::Store).await
-}
-
-/// `DELETE /files/storage/`: removes up to 100 files.
-pub async fn remove_files(
-    State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
-    source: EventSource,
-    call: RestCall,
-) -> Result<Response, RestError> {
-    batch(&state, version, &source, call, BatchOp::Remove).await
+    batch(&state, version, &source, call, storage_change(&method)).await
 }
 
 /// Runs a batch operation on the live files among the request's uuids; the others are
@@ -405,7 +384,7 @@ async fn batch(
     version: ApiVersion,
     source: &EventSource,
     call: RestCall,
-    op: BatchOp,
+    change: FileChange,
 ) -> Result<Response, RestError> {
     let mut batch = parse_batch(&call.body)?;
     let project = &call.project.pub_key;
@@ -430,10 +409,7 @@ async fn batch(
                 .insert(uuid.to_string(), "Missing in the project".into());
         }
     }
-    let mut done = match op {
-        BatchOp::Store => changes::store_files(state, project, &live, now, source).await?,
-        BatchOp::Remove => changes::remove_files(state, project, &live, now, source).await?,
-    };
+    let mut done = changes::change_files(state, (project, &live, now), source, change).await?;
     // Answer in request order.
     done.sort_by_key(|f| live.iter().position(|u| *u == f.uuid));
     let result: Vec<Value> = done

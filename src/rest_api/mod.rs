@@ -45,7 +45,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/groups/{id}/storage/", put(groups::store_group))
         .route(
             "/files/storage/",
-            put(files::store_files).delete(files::remove_files),
+            put(files::files_storage).delete(files::files_storage),
         )
         .route("/files/", get(files::list_files))
         .route("/files/local_copy/", post(copies::local_copy))
@@ -54,7 +54,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/files/{uuid}/", get(files::file_info))
         .route(
             "/files/{uuid}/storage/",
-            put(files::store_file).delete(files::delete_file),
+            put(files::file_storage).delete(files::file_storage),
         )
         .route("/files/{uuid}/metadata/", get(metadata::get_metadata))
         .route(

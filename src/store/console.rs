@@ -2,7 +2,7 @@
 //! by state, files by state and text (paged with the one paging primitive), and webhook
 //! deliveries page by page. Nothing here writes.
 
-use super::rows::from_row;
+use super::rows::row_struct;
 use async_trait::async_trait;
 
 use super::db::{Dialect, Sql};
@@ -10,7 +10,7 @@ use super::files::Expiry;
 use super::page::{page, Listing, Page};
 use super::rows::{FileRow, FILE_COLUMNS};
 use super::search::{push_text_index, text_index_query, TextField};
-use super::webhooks::{Delivery, DeliveryRow, DELIVERY_COLUMNS};
+use super::webhooks::{Delivery, DELIVERY_COLUMNS};
 use super::{FileRecord, PageQuery, Project, SqlStore};
 use crate::error::StoreError;
 
@@ -83,24 +83,20 @@ fn like_escape(text: &str) -> String {
     out
 }
 
-/// A project's files counted by state (in one statement).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FileCounts {
-    /// Every file row.
-    pub total: i64,
-    /// Stored and not removed.
-    pub stored: i64,
-    /// Unstored, not removed, not yet expired.
-    pub expiring: i64,
-    /// Removed or expired.
-    pub removed: i64,
+row_struct! {
+    /// A project's files counted by state (in one statement).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct FileCounts {
+        /// Every file row.
+        pub total: i64,
+        /// Stored and not removed.
+        pub stored: i64,
+        /// Unstored, not removed, not yet expired.
+        pub expiring: i64,
+        /// Removed or expired.
+        pub removed: i64,
+    }
 }
-from_row!(FileCounts {
-    total,
-    stored,
-    expiring,
-    removed
-});
 
 /// The console's reads.
 #[async_trait]
@@ -218,8 +214,7 @@ impl ConsoleStore for SqlStore {
             sql.push(" AND project = ").push_bind(project);
         }
         sql.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
-        let rows: Vec<DeliveryRow> = self.db.fetch_all(&sql).await?;
-        rows.into_iter().map(Delivery::try_from).collect()
+        self.db.fetch_all(&sql).await
     }
 
     async fn delivery(&self, id: i64) -> Result<Option<Delivery>, StoreError> {
@@ -227,8 +222,7 @@ impl ConsoleStore for SqlStore {
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"
         ))
         .bind(id);
-        let row: Option<DeliveryRow> = self.db.fetch_optional(&sql).await?;
-        row.map(Delivery::try_from).transpose()
+        self.db.fetch_optional(&sql).await
     }
 }
 

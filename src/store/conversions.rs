@@ -4,12 +4,11 @@
 //! info answers `is_ready: false`, as production) but has no bytes yet. Finishing the job
 //! fills in the bytes and facts of that row and marks the job, in one transaction.
 
-use super::rows::from_row;
+use super::rows::{bind_content, row_struct, TextColumn};
 use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::db::{Sql, Tx};
-use super::rows::parse_uuid;
 use super::{FileRecord, SqlStore};
 use crate::error::StoreError;
 
@@ -29,6 +28,15 @@ impl ConversionKind {
             ConversionKind::Document => "document",
             ConversionKind::Video => "video",
         }
+    }
+}
+
+impl TextColumn for ConversionKind {
+    fn from_text(text: &str) -> Result<Self, StoreError> {
+        Ok(match text {
+            "document" => ConversionKind::Document,
+            _ => ConversionKind::Video,
+        })
     }
 }
 
@@ -55,9 +63,11 @@ impl JobStatus {
             JobStatus::Failed => "failed",
         }
     }
+}
 
-    fn parse(s: &str) -> Result<Self, StoreError> {
-        Ok(match s {
+impl TextColumn for JobStatus {
+    fn from_text(text: &str) -> Result<Self, StoreError> {
+        Ok(match text {
             "pending" => JobStatus::Pending,
             "processing" => JobStatus::Processing,
             "finished" => JobStatus::Finished,
@@ -67,74 +77,34 @@ impl JobStatus {
     }
 }
 
-/// A conversion job.
-#[derive(Clone, Debug)]
-pub struct ConversionJob {
-    /// The number clients poll with.
-    pub token: i64,
-    /// Owning project's public key.
-    pub project: String,
-    /// Document or video.
-    pub kind: ConversionKind,
-    /// The path as submitted (`<uuid>/document/-/format/pdf/`).
-    pub source: String,
-    /// The source file.
-    pub source_uuid: Uuid,
-    /// The target format.
-    pub target: String,
-    /// Where it is.
-    pub status: JobStatus,
-    /// Why it failed.
-    pub error: Option<String>,
-    /// The result file (exists from submission on).
-    pub result_uuid: Uuid,
-    /// The group of video thumbnails or document pages (`<uuid>~<n>`), when there is one.
-    pub group_id: Option<String>,
-}
-
-struct JobRow {
-    token: i64,
-    project: String,
-    kind: String,
-    source: String,
-    source_uuid: String,
-    target: String,
-    status: String,
-    error: Option<String>,
-    result_uuid: String,
-    group_id: Option<String>,
-}
-from_row!(JobRow {
-    token,
-    project,
-    kind,
-    source,
-    source_uuid,
-    target,
-    status,
-    error,
-    result_uuid,
-    group_id
-});
-
-impl TryFrom<JobRow> for ConversionJob {
-    type Error = StoreError;
-    fn try_from(r: JobRow) -> Result<Self, StoreError> {
-        Ok(ConversionJob {
-            token: r.token,
-            project: r.project,
-            kind: match r.kind.as_str() {
-                "document" => ConversionKind::Document,
-                _ => ConversionKind::Video,
-            },
-            source: r.source,
-            source_uuid: parse_uuid(&r.source_uuid)?,
-            target: r.target,
-            status: JobStatus::parse(&r.status)?,
-            error: r.error,
-            result_uuid: parse_uuid(&r.result_uuid)?,
-            group_id: r.group_id,
-        })
+row_struct! {
+    /// A conversion job.
+    #[derive(Clone, Debug)]
+    pub struct ConversionJob {
+        /// The number clients poll with.
+        pub token: i64,
+        /// Owning project's public key.
+        pub project: String,
+        /// Document or video.
+        #[row(text)]
+        pub kind: ConversionKind,
+        /// The path as submitted (`<uuid>/document/-/format/pdf/`).
+        pub source: String,
+        /// The source file.
+        #[row(text)]
+        pub source_uuid: Uuid,
+        /// The target format.
+        pub target: String,
+        /// Where it is.
+        #[row(text)]
+        pub status: JobStatus,
+        /// Why it failed.
+        pub error: Option<String>,
+        /// The result file (exists from submission on).
+        #[row(text)]
+        pub result_uuid: Uuid,
+        /// The group of video thumbnails or document pages (`<uuid>~<n>`), when there is one.
+        pub group_id: Option<String>,
     }
 }
 
@@ -220,21 +190,12 @@ impl Tx {
 
     /// Gives a not-ready file (empty `blob`) its bytes and facts from `done`.
     pub async fn complete_file(&mut self, done: &FileRecord) -> Result<(), StoreError> {
-        let image = done.image.as_ref();
         let sql = Sql::new(
             "UPDATE files SET size = $1, blob = $2, original_filename = $3, mime_type = $4, \
              image_format = $5, image_width = $6, image_height = $7, color_mode = $8 \
              WHERE uuid = $9 AND blob = ''",
-        )
-        .bind(done.size)
-        .bind(&done.blob)
-        .bind(&done.original_filename)
-        .bind(&done.mime_type)
-        .bind(image.map(|i| i.format.clone()))
-        .bind(image.map(|i| i.width))
-        .bind(image.map(|i| i.height))
-        .bind(image.map(|i| i.color_mode.clone()))
-        .bind(done.uuid);
+        );
+        let sql = bind_content(sql, done).bind(done.uuid);
         self.execute(&sql).await?;
         self.files_changed([done.uuid]);
         Ok(())
@@ -278,7 +239,7 @@ impl ConversionStore for SqlStore {
         token: i64,
     ) -> Result<Option<ConversionJob>, StoreError> {
         self.db
-            .fetch_optional::<JobRow>(
+            .fetch_optional(
                 &Sql::new(format!(
                     "SELECT {JOB_COLUMNS} FROM conversion_jobs \
                      WHERE token = $1 AND project = $2 AND kind = $3"
@@ -287,9 +248,7 @@ impl ConversionStore for SqlStore {
                 .bind(project)
                 .bind(kind.name()),
             )
-            .await?
-            .map(ConversionJob::try_from)
-            .transpose()
+            .await
     }
 
     async fn converted_groups(

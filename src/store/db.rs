@@ -35,45 +35,25 @@ pub enum Arg {
     OptInt(Option<i64>),
 }
 
-impl From<&str> for Arg {
-    fn from(v: &str) -> Self {
-        Arg::Text(v.to_owned())
-    }
+/// The `From` conversions into [`Arg`]: `Type => |value| arg;` each.
+macro_rules! arg_from {
+    ($($ty:ty => |$v:ident| $arg:expr;)*) => {
+        $(impl From<$ty> for Arg {
+            fn from($v: $ty) -> Self {
+                $arg
+            }
+        })*
+    };
 }
-impl From<String> for Arg {
-    fn from(v: String) -> Self {
-        Arg::Text(v)
-    }
-}
-impl From<&String> for Arg {
-    fn from(v: &String) -> Self {
-        Arg::Text(v.clone())
-    }
-}
-impl From<Uuid> for Arg {
-    fn from(v: Uuid) -> Self {
-        Arg::Text(v.to_string())
-    }
-}
-impl From<i64> for Arg {
-    fn from(v: i64) -> Self {
-        Arg::Int(v)
-    }
-}
-impl From<bool> for Arg {
-    fn from(v: bool) -> Self {
-        Arg::Bool(v)
-    }
-}
-impl From<Option<String>> for Arg {
-    fn from(v: Option<String>) -> Self {
-        Arg::OptText(v)
-    }
-}
-impl From<Option<i64>> for Arg {
-    fn from(v: Option<i64>) -> Self {
-        Arg::OptInt(v)
-    }
+arg_from! {
+    &str => |v| Arg::Text(v.to_owned());
+    String => |v| Arg::Text(v);
+    &String => |v| Arg::Text(v.clone());
+    Uuid => |v| Arg::Text(v.to_string());
+    i64 => |v| Arg::Int(v);
+    bool => |v| Arg::Bool(v);
+    Option<String> => |v| Arg::OptText(v);
+    Option<i64> => |v| Arg::OptInt(v);
 }
 
 /// A statement and its values, in parameter order.

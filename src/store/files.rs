@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::cache::Cache;
 use super::db::{Db, Dialect, Sql, Tx};
 use super::page::{page, Listing, Page};
-use super::rows::{metadata_text, tags_text, FileRow, FILE_COLUMNS};
+use super::rows::{bind_content, metadata_text, tags_text, FileRow, FILE_COLUMNS};
 use super::{FileRecord, PageQuery, SqlStore};
 use crate::error::StoreError;
 
@@ -137,7 +137,6 @@ impl Tx {
 
     /// Writes a file row; with `restamp` on Postgres, at the project's next stamp.
     async fn write_file(&mut self, f: &mut FileRecord, restamp: bool) -> Result<(), StoreError> {
-        let image = f.image.as_ref();
         let columns = "uuid, project, size, blob, original_filename, mime_type, \
              image_format, image_width, image_height, color_mode, metadata, tags, uploaded_us, \
              stored_us, removed_us";
@@ -164,17 +163,7 @@ impl Tx {
                  RETURNING uploaded_us, stored_us"
             ),
         };
-        let sql = Sql::new(text)
-            .bind(f.uuid)
-            .bind(&f.project)
-            .bind(f.size)
-            .bind(&f.blob)
-            .bind(&f.original_filename)
-            .bind(&f.mime_type)
-            .bind(image.map(|i| i.format.clone()))
-            .bind(image.map(|i| i.width))
-            .bind(image.map(|i| i.height))
-            .bind(image.map(|i| i.color_mode.clone()))
+        let sql = bind_content(Sql::new(text).bind(f.uuid).bind(&f.project), f)
             .bind(metadata_text(&f.metadata))
             .bind(tags_text(&f.tags))
             .bind(f.uploaded_us)

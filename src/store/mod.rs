@@ -59,7 +59,7 @@ mod tags;
 mod uploads;
 pub mod webhooks;
 
-use rows::from_row;
+use rows::row_struct;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -82,27 +82,22 @@ pub use tags::TagStore;
 pub use uploads::UploadStore;
 pub use webhooks::WebhookStore;
 
-/// A project: a key pair and its settings.
-#[derive(Clone, Debug)]
-pub struct Project {
-    /// Public key, the project's identity on every API.
-    pub pub_key: String,
-    /// Secret key for REST auth and upload signatures.
-    pub secret_key: String,
-    /// Display name (`GET /project/`).
-    pub name: String,
-    /// Whether `UPLOADCARE_STORE=auto` stores files.
-    pub autostore: bool,
-    /// Whether uploads must carry a valid `signature`/`expire`.
-    pub signed_uploads: bool,
+row_struct! {
+    /// A project: a key pair and its settings.
+    #[derive(Clone, Debug)]
+    pub struct Project {
+        /// Public key, the project's identity on every API.
+        pub pub_key: String,
+        /// Secret key for REST auth and upload signatures.
+        pub secret_key: String,
+        /// Display name (`GET /project/`).
+        pub name: String,
+        /// Whether `UPLOADCARE_STORE=auto` stores files.
+        pub autostore: bool,
+        /// Whether uploads must carry a valid `signature`/`expire`.
+        pub signed_uploads: bool,
+    }
 }
-from_row!(Project {
-    pub_key,
-    secret_key,
-    name,
-    autostore,
-    signed_uploads
-});
 
 /// Image facts found in a file's bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,23 +149,20 @@ impl FileRecord {
     }
 }
 
-/// A group without its members (what lists show). Read straight from a `groups` row, or
-/// from a JSON array of its columns (`uuid, files_count, created_us`).
-#[derive(Clone, Debug, serde::Deserialize)]
-pub struct GroupRecord {
-    /// The group's uuid (the id is `<uuid>~<files_count>`).
-    pub uuid: Uuid,
-    /// Number of members.
-    pub files_count: i64,
-    /// Creation time, microseconds since the epoch, unique within a project.
-    pub created_us: i64,
+row_struct! {
+    /// A group without its members (what lists show). Read straight from a `groups` row, or
+    /// from a JSON array of its columns (`uuid, files_count, created_us`).
+    #[derive(Clone, Debug, serde::Deserialize)]
+    pub struct GroupRecord {
+        /// The group's uuid (the id is `<uuid>~<files_count>`).
+        #[row(text)]
+        pub uuid: Uuid,
+        /// Number of members.
+        pub files_count: i64,
+        /// Creation time, microseconds since the epoch, unique within a project.
+        pub created_us: i64,
+    }
 }
-from_row!(GroupRecord {
-    #[uuid]
-    uuid,
-    files_count,
-    created_us
-});
 
 /// One position of a group: the member's effects and its file, `None` when the file row is gone.
 #[derive(Clone, Debug)]
@@ -245,31 +237,36 @@ pub struct PageQuery {
     pub limit: i64,
 }
 
-/// A multipart upload session, from `/multipart/start/` to `/multipart/complete/`.
-#[derive(Clone, Debug)]
-pub struct MultipartUpload {
-    /// The uuid the finished file gets.
-    pub uuid: Uuid,
-    /// Owning project's public key.
-    pub project: String,
-    /// File name as given at start.
-    pub filename: String,
-    /// Announced total size in bytes.
-    pub size: i64,
-    /// Size of every part but the last.
-    pub part_size: i64,
-    /// Content type as given at start.
-    pub content_type: String,
-    /// Whether the finished file is stored.
-    pub store: bool,
-    /// Metadata for the finished file.
-    pub metadata: serde_json::Map<String, serde_json::Value>,
-    /// Tags for the finished file.
-    pub tags: Vec<String>,
-    /// Start time, microseconds since the epoch.
-    pub created_us: i64,
-    /// Whether the upload was completed (its file exists).
-    pub completed: bool,
+row_struct! {
+    /// A multipart upload session, from `/multipart/start/` to `/multipart/complete/`.
+    #[derive(Clone, Debug)]
+    pub struct MultipartUpload {
+        /// The uuid the finished file gets.
+        #[row(text)]
+        pub uuid: Uuid,
+        /// Owning project's public key.
+        pub project: String,
+        /// File name as given at start.
+        pub filename: String,
+        /// Announced total size in bytes.
+        pub size: i64,
+        /// Size of every part but the last.
+        pub part_size: i64,
+        /// Content type as given at start.
+        pub content_type: String,
+        /// Whether the finished file is stored.
+        pub store: bool,
+        /// Metadata for the finished file.
+        #[row(text)]
+        pub metadata: serde_json::Map<String, serde_json::Value>,
+        /// Tags for the finished file.
+        #[row(text)]
+        pub tags: Vec<String>,
+        /// Start time, microseconds since the epoch.
+        pub created_us: i64,
+        /// Whether the upload was completed (its file exists).
+        pub completed: bool,
+    }
 }
 
 /// The persistence interface: every table group's trait, plus what spans them.

@@ -4,14 +4,18 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{FileRecord, GroupMember, GroupRecord, ImageFacts, MultipartUpload};
+use super::db::Sql;
+use super::{FileRecord, GroupMember, GroupRecord, ImageFacts};
 use crate::error::StoreError;
 
 /// Implements `sqlx::FromRow` for both backends' rows, each field read from the column of its
 /// name: `from_row!(Row { a, b })`. A field marked `#[flatten]` is read as a whole row of its
-/// own type, one marked `#[uuid]` from a text column. (sqlx's derive would build a second
-/// copy of both database drivers for the compiler: see `Cargo.toml`.) The compiler checks
-/// that the list names every field.
+/// own type, one marked `#[text]` from a text column through [`TextColumn`], one marked
+/// `#[joined]` (an `Option` of a row type) as a whole row of a left-joined table, `None`
+/// where its `uuid` column is NULL.
+/// (sqlx's derive would build a second copy of both database drivers for the compiler: see
+/// `Cargo.toml`.) The compiler checks that the list names every field; [`row_struct!`]
+/// declares a struct and its list at once.
 macro_rules! from_row {
     ($ty:ident { $($(#[$how:ident])? $field:ident),* $(,)? }) => {
         $crate::store::rows::from_row!(@impl sqlx::sqlite::SqliteRow, $ty { $($(#[$how])? $field),* });
@@ -34,9 +38,15 @@ macro_rules! from_row {
     (@get $row:ident, $field:ident, flatten) => {
         sqlx::FromRow::from_row($row)?
     };
-    (@get $row:ident, $field:ident, uuid) => {{
+    (@get $row:ident, $field:ident, joined) => {
+        match $row.try_get::<Option<String>, _>("uuid")? {
+            Some(_) => Some(sqlx::FromRow::from_row($row)?),
+            None => None,
+        }
+    };
+    (@get $row:ident, $field:ident, text) => {{
         let text: String = $row.try_get(stringify!($field))?;
-        text.parse().map_err(|e| sqlx::Error::ColumnDecode {
+        $crate::store::rows::TextColumn::from_text(&text).map_err(|e| sqlx::Error::ColumnDecode {
             index: stringify!($field).into(),
             source: Box::new(e),
         })?
@@ -44,47 +54,52 @@ macro_rules! from_row {
 }
 pub(crate) use from_row;
 
+/// Declares a struct read from rows of both backends: the struct as written (its fields may
+/// carry doc comments), with [`from_row!`] for its fields; a field's `#[row(flatten)]`,
+/// `#[row(text)]` or `#[row(joined)]` is `from_row!`'s mark of the same name.
+macro_rules! row_struct {
+    (
+        $(#[$attr:meta])*
+        $vis:vis struct $ty:ident {
+            $($(#[doc = $doc:literal])* $(#[row($how:ident)])? $fvis:vis $field:ident: $fty:ty),*
+            $(,)?
+        }
+    ) => {
+        $(#[$attr])*
+        $vis struct $ty {
+            $($(#[doc = $doc])* $fvis $field: $fty),*
+        }
+        $crate::store::rows::from_row!($ty { $($(#[$how])? $field),* });
+    };
+}
+pub(crate) use row_struct;
+
 /// The columns of a `files` row, in [`FileRow`]'s order.
 pub const FILE_COLUMNS: &str =
     "uuid, project, size, blob, original_filename, mime_type, image_format, \
      image_width, image_height, color_mode, metadata, tags, uploaded_us, stored_us, removed_us";
 
-/// A `files` row as the database returns it (or as a JSON array of [`FILE_COLUMNS`]).
-#[derive(Deserialize)]
-pub struct FileRow {
-    uuid: String,
-    project: String,
-    size: i64,
-    blob: String,
-    original_filename: String,
-    mime_type: String,
-    image_format: Option<String>,
-    image_width: Option<i64>,
-    image_height: Option<i64>,
-    color_mode: Option<String>,
-    metadata: String,
-    tags: String,
-    uploaded_us: i64,
-    stored_us: Option<i64>,
-    removed_us: Option<i64>,
+row_struct! {
+    /// A `files` row as the database returns it (or as a JSON array of [`FILE_COLUMNS`]).
+    #[derive(Deserialize)]
+    pub struct FileRow {
+        uuid: String,
+        project: String,
+        size: i64,
+        blob: String,
+        original_filename: String,
+        mime_type: String,
+        image_format: Option<String>,
+        image_width: Option<i64>,
+        image_height: Option<i64>,
+        color_mode: Option<String>,
+        metadata: String,
+        tags: String,
+        uploaded_us: i64,
+        stored_us: Option<i64>,
+        removed_us: Option<i64>,
+    }
 }
-from_row!(FileRow {
-    uuid,
-    project,
-    size,
-    blob,
-    original_filename,
-    mime_type,
-    image_format,
-    image_width,
-    image_height,
-    color_mode,
-    metadata,
-    tags,
-    uploaded_us,
-    stored_us,
-    removed_us
-});
 
 impl TryFrom<FileRow> for FileRecord {
     type Error = StoreError;
@@ -116,150 +131,61 @@ impl TryFrom<FileRow> for FileRecord {
     }
 }
 
-/// A group member joined with its (possibly missing) file.
-pub struct MemberRow {
-    /// The group's project.
-    pub group_project: String,
-    files_count: i64,
-    created_us: i64,
-    member_uuid: Option<String>,
-    default_effects: Option<String>,
-    uuid: Option<String>,
-    project: Option<String>,
-    size: Option<i64>,
-    blob: Option<String>,
-    original_filename: Option<String>,
-    mime_type: Option<String>,
-    image_format: Option<String>,
-    image_width: Option<i64>,
-    image_height: Option<i64>,
-    color_mode: Option<String>,
-    metadata: Option<String>,
-    tags: Option<String>,
-    uploaded_us: Option<i64>,
-    stored_us: Option<i64>,
-    removed_us: Option<i64>,
-}
-from_row!(MemberRow {
-    group_project,
-    files_count,
-    created_us,
-    member_uuid,
-    default_effects,
-    uuid,
-    project,
-    size,
-    blob,
-    original_filename,
-    mime_type,
-    image_format,
-    image_width,
-    image_height,
-    color_mode,
-    metadata,
-    tags,
-    uploaded_us,
-    stored_us,
-    removed_us
-});
-
-impl MemberRow {
-    /// The member's file, `None` when its row is gone.
-    pub fn file(self) -> Result<Option<FileRecord>, StoreError> {
-        let (
-            Some(uuid),
-            Some(project),
-            Some(size),
-            Some(blob),
-            Some(original_filename),
-            Some(mime_type),
-            Some(metadata),
-            Some(tags),
-            Some(uploaded_us),
-        ) = (
-            self.uuid,
-            self.project,
-            self.size,
-            self.blob,
-            self.original_filename,
-            self.mime_type,
-            self.metadata,
-            self.tags,
-            self.uploaded_us,
-        )
-        else {
-            return Ok(None);
-        };
-        FileRecord::try_from(FileRow {
-            uuid,
-            project,
-            size,
-            blob,
-            original_filename,
-            mime_type,
-            image_format: self.image_format,
-            image_width: self.image_width,
-            image_height: self.image_height,
-            color_mode: self.color_mode,
-            metadata,
-            tags,
-            uploaded_us,
-            stored_us: self.stored_us,
-            removed_us: self.removed_us,
-        })
-        .map(Some)
+row_struct! {
+    /// A group member joined with its (possibly missing) file.
+    pub struct MemberRow {
+        /// The group's project.
+        pub group_project: String,
+        files_count: i64,
+        created_us: i64,
+        member_uuid: Option<String>,
+        default_effects: Option<String>,
+        /// The member's file, `None` when its row is gone.
+        #[row(joined)]
+        file: Option<FileRow>,
     }
 }
 
 /// The columns of a `groups` row, in [`GroupRecord`]'s order.
 pub const GROUP_COLUMNS: &str = "uuid, files_count, created_us";
 
-/// A `multipart_uploads` row.
-pub struct MultipartRow {
-    uuid: String,
-    project: String,
-    filename: String,
-    size: i64,
-    part_size: i64,
-    content_type: String,
-    store: bool,
-    metadata: String,
-    tags: String,
-    created_us: i64,
-    completed: bool,
+/// A value kept in a text column, read back by a `#[text]` field of [`from_row!`].
+pub trait TextColumn: Sized {
+    /// Reads the column's text.
+    fn from_text(text: &str) -> Result<Self, StoreError>;
 }
-from_row!(MultipartRow {
-    uuid,
-    project,
-    filename,
-    size,
-    part_size,
-    content_type,
-    store,
-    metadata,
-    tags,
-    created_us,
-    completed
-});
 
-impl TryFrom<MultipartRow> for MultipartUpload {
-    type Error = StoreError;
-
-    fn try_from(r: MultipartRow) -> Result<Self, StoreError> {
-        Ok(MultipartUpload {
-            uuid: parse_uuid(&r.uuid)?,
-            project: r.project,
-            filename: r.filename,
-            size: r.size,
-            part_size: r.part_size,
-            content_type: r.content_type,
-            store: r.store,
-            metadata: parse_metadata(&r.metadata)?,
-            tags: parse_tags(&r.tags)?,
-            created_us: r.created_us,
-            completed: r.completed,
-        })
+impl TextColumn for Uuid {
+    fn from_text(text: &str) -> Result<Self, StoreError> {
+        parse_uuid(text)
     }
+}
+
+impl TextColumn for serde_json::Map<String, serde_json::Value> {
+    fn from_text(text: &str) -> Result<Self, StoreError> {
+        parse_metadata(text)
+    }
+}
+
+impl TextColumn for Vec<String> {
+    fn from_text(text: &str) -> Result<Self, StoreError> {
+        parse_tags(text)
+    }
+}
+
+/// Binds a file's content facts as the next eight parameters, in the order of the `files`
+/// columns `size, blob, original_filename, mime_type, image_format, image_width,
+/// image_height, color_mode` (written at upload, and when a conversion's result is ready).
+pub fn bind_content(sql: Sql, f: &FileRecord) -> Sql {
+    let image = f.image.as_ref();
+    sql.bind(f.size)
+        .bind(&f.blob)
+        .bind(&f.original_filename)
+        .bind(&f.mime_type)
+        .bind(image.map(|i| i.format.clone()))
+        .bind(image.map(|i| i.width))
+        .bind(image.map(|i| i.height))
+        .bind(image.map(|i| i.color_mode.clone()))
 }
 
 /// Reads a uuid column.
@@ -301,16 +227,14 @@ pub fn group_from_rows(
         created_us: first.created_us,
     };
     let mut members = Vec::with_capacity(rows.len());
-    for mut row in rows {
-        let (Some(member), Some(default_effects)) =
-            (row.member_uuid.take(), row.default_effects.take())
-        else {
+    for row in rows {
+        let (Some(member), Some(default_effects)) = (row.member_uuid, row.default_effects) else {
             continue;
         };
         members.push(GroupMember {
             file_uuid: parse_uuid(&member)?,
             default_effects,
-            file: row.file()?,
+            file: row.file.map(FileRecord::try_from).transpose()?,
         });
     }
     Ok(Some((group, members)))

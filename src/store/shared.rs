@@ -5,79 +5,64 @@
 //! Times named `wall_us` are wall-clock microseconds (leases and heartbeats must not move
 //! with the emulator's clock, which tests advance).
 
-use super::rows::from_row;
+use super::rows::row_struct;
 use async_trait::async_trait;
 
-use super::db::{Dialect, Sql};
+use super::db::{Arg, Dialect, Sql};
 use super::notify::Topic;
 use super::SqlStore;
 use crate::error::StoreError;
 
-/// The emulator-wide state row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SharedState {
-    /// Bumped by every admin change replicas mirror (clock, faults, projects).
-    pub version: i64,
-    /// The emulator clock's offset from wall time, microseconds.
-    pub clock_offset_us: i64,
-    /// Faults with uses left.
-    pub faults: i64,
+row_struct! {
+    /// The emulator-wide state row.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct SharedState {
+        /// Bumped by every admin change replicas mirror (clock, faults, projects).
+        pub version: i64,
+        /// The emulator clock's offset from wall time, microseconds.
+        pub clock_offset_us: i64,
+        /// Faults with uses left.
+        pub faults: i64,
+    }
 }
-from_row!(SharedState {
-    version,
-    clock_offset_us,
-    faults
-});
 
-/// A pending fault as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FaultRow {
-    /// `throttle`, `error` or `delay`.
-    pub kind: String,
-    /// Retry-After seconds (throttle) or milliseconds (delay); 0 otherwise.
-    pub amount: i64,
-    /// `any`, `upload`, `rest` or `cdn`.
-    pub scope: String,
-    /// Only calls naming this public key, when set.
-    pub pub_key: Option<String>,
-    /// Uses left.
-    pub remaining: i64,
+row_struct! {
+    /// A pending fault as stored.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct FaultRow {
+        /// `throttle`, `error` or `delay`.
+        pub kind: String,
+        /// Retry-After seconds (throttle) or milliseconds (delay); 0 otherwise.
+        pub amount: i64,
+        /// `any`, `upload`, `rest` or `cdn`.
+        pub scope: String,
+        /// Only calls naming this public key, when set.
+        pub pub_key: Option<String>,
+        /// Uses left.
+        pub remaining: i64,
+    }
 }
-from_row!(FaultRow {
-    kind,
-    amount,
-    scope,
-    pub_key,
-    remaining
-});
 
-/// A `/from_url/` task as stored.
-#[derive(Clone, Debug)]
-pub struct TaskRow {
-    /// `waiting`, `progress`, `success` or `error`.
-    pub state: String,
-    /// Bytes expected, when the source said.
-    pub total: Option<i64>,
-    /// Bytes received.
-    pub done: i64,
-    /// Owning project (success).
-    pub project: Option<String>,
-    /// The new file (success).
-    pub file_uuid: Option<String>,
-    /// Error code name (error).
-    pub error_code: Option<String>,
-    /// Error message (error).
-    pub error_message: Option<String>,
+row_struct! {
+    /// A `/from_url/` task as stored.
+    #[derive(Clone, Debug)]
+    pub struct TaskRow {
+        /// `waiting`, `progress`, `success` or `error`.
+        pub state: String,
+        /// Bytes expected, when the source said.
+        pub total: Option<i64>,
+        /// Bytes received.
+        pub done: i64,
+        /// Owning project (success).
+        pub project: Option<String>,
+        /// The new file (success).
+        pub file_uuid: Option<String>,
+        /// Error code name (error).
+        pub error_code: Option<String>,
+        /// Error message (error).
+        pub error_message: Option<String>,
+    }
 }
-from_row!(TaskRow {
-    state,
-    total,
-    done,
-    project,
-    file_uuid,
-    error_code,
-    error_message
-});
 
 /// Reads and writes of shared state.
 #[async_trait]
@@ -188,6 +173,25 @@ impl SqlStore {
             .await?
             .ok_or_else(|| StoreError::Internal("emulator_state has no row".into()))?;
         tx.commit_with(state).await
+    }
+
+    /// Sets a `/from_url/` task's columns: `set` names them with `values` as `$1` and `$2`;
+    /// the row is changed only where `only` (text after `token = $3`) also holds.
+    async fn update_task(
+        &self,
+        token: &str,
+        (set, only): (&str, &str),
+        values: [Arg; 2],
+    ) -> Result<(), StoreError> {
+        let [first, second] = values;
+        let sql = Sql::new(format!(
+            "UPDATE from_url_tasks SET {set} WHERE token = $3{only}"
+        ))
+        .bind(first)
+        .bind(second)
+        .bind(token);
+        self.write(async |tx| tx.execute(&sql).await).await?;
+        Ok(())
     }
 }
 
@@ -333,15 +337,10 @@ impl SharedStore for SqlStore {
         total: Option<i64>,
         done: i64,
     ) -> Result<(), StoreError> {
-        let sql = Sql::new(
-            "UPDATE from_url_tasks SET state = 'progress', total = $1, done = $2 \
-             WHERE token = $3 AND state IN ('waiting', 'progress')",
-        )
-        .bind(total)
-        .bind(done)
-        .bind(token);
-        self.write(async |tx| tx.execute(&sql).await).await?;
-        Ok(())
+        let set = "state = 'progress', total = $1, done = $2";
+        let only = " AND state IN ('waiting', 'progress')";
+        self.update_task(token, (set, only), [total.into(), done.into()])
+            .await
     }
 
     async fn task_succeeded(
@@ -350,27 +349,15 @@ impl SharedStore for SqlStore {
         project: &str,
         file_uuid: &str,
     ) -> Result<(), StoreError> {
-        let sql = Sql::new(
-            "UPDATE from_url_tasks SET state = 'success', project = $1, file_uuid = $2 \
-             WHERE token = $3",
-        )
-        .bind(project)
-        .bind(file_uuid)
-        .bind(token);
-        self.write(async |tx| tx.execute(&sql).await).await?;
-        Ok(())
+        let set = "state = 'success', project = $1, file_uuid = $2";
+        self.update_task(token, (set, ""), [project.into(), file_uuid.into()])
+            .await
     }
 
     async fn task_failed(&self, token: &str, code: &str, message: &str) -> Result<(), StoreError> {
-        let sql = Sql::new(
-            "UPDATE from_url_tasks SET state = 'error', error_code = $1, error_message = $2 \
-             WHERE token = $3",
-        )
-        .bind(code)
-        .bind(message)
-        .bind(token);
-        self.write(async |tx| tx.execute(&sql).await).await?;
-        Ok(())
+        let set = "state = 'error', error_code = $1, error_message = $2";
+        self.update_task(token, (set, ""), [code.into(), message.into()])
+            .await
     }
 
     async fn task(&self, token: &str, expired_wall_us: i64) -> Result<Option<TaskRow>, StoreError> {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::db::{Sql, Tx};
-use super::rows::{metadata_text, parse_uuid, tags_text, MultipartRow};
+use super::rows::{metadata_text, parse_uuid, tags_text};
 use super::{FileRecord, MultipartUpload, SqlStore};
 use crate::error::StoreError;
 
@@ -82,16 +82,14 @@ impl UploadStore for SqlStore {
 
     async fn multipart(&self, uuid: Uuid) -> Result<Option<MultipartUpload>, StoreError> {
         self.db
-            .fetch_optional::<MultipartRow>(
+            .fetch_optional(
                 &Sql::new(
                     "SELECT uuid, project, filename, size, part_size, content_type, store, \
                      metadata, tags, created_us, completed FROM multipart_uploads WHERE uuid = $1",
                 )
                 .bind(uuid),
             )
-            .await?
-            .map(MultipartUpload::try_from)
-            .transpose()
+            .await
     }
 
     async fn complete_multipart(&self, file: &FileRecord) -> Result<bool, StoreError> {

@@ -7,7 +7,7 @@
 //! [`WebhookStore::dispatch_events`] and records attempts with
 //! [`WebhookStore::record_attempts`].
 
-use super::rows::from_row;
+use super::rows::{from_row, row_struct, TextColumn};
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -30,21 +30,10 @@ pub(super) const DELIVERY_COLUMNS: &str =
      created_us, state, attempts, next_attempt_us, last_status, last_error, last_latency_us, \
      last_attempt_us";
 
-/// A `webhooks` row.
-struct HookRow {
-    id: i64,
-    project: String,
-    event: String,
-    target_url: String,
-    is_active: bool,
-    signing_secret: Option<String>,
-    version: String,
-    created_us: i64,
-    updated_us: i64,
-}
-from_row!(HookRow {
+from_row!(Hook {
     id,
     project,
+    #[text]
     event,
     target_url,
     is_active,
@@ -54,22 +43,9 @@ from_row!(HookRow {
     updated_us
 });
 
-impl TryFrom<HookRow> for Hook {
-    type Error = StoreError;
-
-    fn try_from(r: HookRow) -> Result<Self, StoreError> {
-        Ok(Hook {
-            id: r.id,
-            project: r.project,
-            event: Event::parse(&r.event)
-                .ok_or_else(|| StoreError::Internal(format!("bad event column {:?}", r.event)))?,
-            target_url: r.target_url,
-            is_active: r.is_active,
-            signing_secret: r.signing_secret,
-            version: r.version,
-            created_us: r.created_us,
-            updated_us: r.updated_us,
-        })
+impl TextColumn for Event {
+    fn from_text(text: &str) -> Result<Self, StoreError> {
+        Event::parse(text).ok_or_else(|| StoreError::Internal(format!("bad event column {text:?}")))
     }
 }
 
@@ -96,8 +72,10 @@ impl DeliveryState {
             DeliveryState::Cancelled => "cancelled",
         }
     }
+}
 
-    fn parse(s: &str) -> Option<Self> {
+impl TextColumn for DeliveryState {
+    fn from_text(text: &str) -> Result<Self, StoreError> {
         [
             DeliveryState::Pending,
             DeliveryState::Delivered,
@@ -105,137 +83,71 @@ impl DeliveryState {
             DeliveryState::Cancelled,
         ]
         .into_iter()
-        .find(|d| d.name() == s)
+        .find(|d| d.name() == text)
+        .ok_or_else(|| StoreError::Internal(format!("bad state column {text:?}")))
     }
 }
 
-/// One event for one hook, and what its attempts got.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Delivery {
-    /// Delivery id (increasing in event order).
-    pub id: i64,
-    /// The outbox event it came from.
-    pub event_id: i64,
-    /// The project.
-    pub project: String,
-    /// The hook (it may have been deleted since).
-    pub hook_id: i64,
-    /// The event.
-    pub event: Event,
-    /// The file it is about.
-    pub file_uuid: Uuid,
-    /// Where it goes.
-    pub target_url: String,
-    /// The hook's secret when the delivery was made, if any.
-    pub signing_secret: Option<String>,
-    /// The exact body sent.
-    pub body: String,
-    /// When the change happened.
-    pub created_us: i64,
-    /// Where it stands.
-    pub state: DeliveryState,
-    /// Attempts made.
-    pub attempts: i64,
-    /// When it is due (pending only).
-    pub next_attempt_us: Option<i64>,
-    /// The last answer's status, if the receiver answered.
-    pub last_status: Option<i64>,
-    /// Why the last attempt got no answer.
-    pub last_error: Option<String>,
-    /// The last attempt's latency in microseconds.
-    pub last_latency_us: Option<i64>,
-    /// When the last attempt was made.
-    pub last_attempt_us: Option<i64>,
-}
-
-/// A `webhook_deliveries` row.
-pub(super) struct DeliveryRow {
-    id: i64,
-    event_id: i64,
-    project: String,
-    hook_id: i64,
-    event: String,
-    file_uuid: String,
-    target_url: String,
-    signing_secret: Option<String>,
-    body: String,
-    created_us: i64,
-    state: String,
-    attempts: i64,
-    next_attempt_us: Option<i64>,
-    last_status: Option<i64>,
-    last_error: Option<String>,
-    last_latency_us: Option<i64>,
-    last_attempt_us: Option<i64>,
-}
-from_row!(DeliveryRow {
-    id,
-    event_id,
-    project,
-    hook_id,
-    event,
-    file_uuid,
-    target_url,
-    signing_secret,
-    body,
-    created_us,
-    state,
-    attempts,
-    next_attempt_us,
-    last_status,
-    last_error,
-    last_latency_us,
-    last_attempt_us
-});
-
-impl TryFrom<DeliveryRow> for Delivery {
-    type Error = StoreError;
-
-    fn try_from(r: DeliveryRow) -> Result<Self, StoreError> {
-        let bad = |what: &str, v: &str| StoreError::Internal(format!("bad {what} column {v:?}"));
-        Ok(Delivery {
-            id: r.id,
-            event_id: r.event_id,
-            project: r.project,
-            hook_id: r.hook_id,
-            event: Event::parse(&r.event).ok_or_else(|| bad("event", &r.event))?,
-            file_uuid: Uuid::parse_str(&r.file_uuid).map_err(|_| bad("uuid", &r.file_uuid))?,
-            target_url: r.target_url,
-            signing_secret: r.signing_secret,
-            body: r.body,
-            created_us: r.created_us,
-            state: DeliveryState::parse(&r.state).ok_or_else(|| bad("state", &r.state))?,
-            attempts: r.attempts,
-            next_attempt_us: r.next_attempt_us,
-            last_status: r.last_status,
-            last_error: r.last_error,
-            last_latency_us: r.last_latency_us,
-            last_attempt_us: r.last_attempt_us,
-        })
+row_struct! {
+    /// One event for one hook, and what its attempts got.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Delivery {
+        /// Delivery id (increasing in event order).
+        pub id: i64,
+        /// The outbox event it came from.
+        pub event_id: i64,
+        /// The project.
+        pub project: String,
+        /// The hook (it may have been deleted since).
+        pub hook_id: i64,
+        /// The event.
+        #[row(text)]
+        pub event: Event,
+        /// The file it is about.
+        #[row(text)]
+        pub file_uuid: Uuid,
+        /// Where it goes.
+        pub target_url: String,
+        /// The hook's secret when the delivery was made, if any.
+        pub signing_secret: Option<String>,
+        /// The exact body sent.
+        pub body: String,
+        /// When the change happened.
+        pub created_us: i64,
+        /// Where it stands.
+        #[row(text)]
+        pub state: DeliveryState,
+        /// Attempts made.
+        pub attempts: i64,
+        /// When it is due (pending only).
+        pub next_attempt_us: Option<i64>,
+        /// The last answer's status, if the receiver answered.
+        pub last_status: Option<i64>,
+        /// Why the last attempt got no answer.
+        pub last_error: Option<String>,
+        /// The last attempt's latency in microseconds.
+        pub last_latency_us: Option<i64>,
+        /// When the last attempt was made.
+        pub last_attempt_us: Option<i64>,
     }
 }
 
-/// An outbox event with its id.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QueuedEvent {
-    /// Outbox id (increasing in commit order per writer).
-    pub id: i64,
-    /// The event.
-    pub event: OutboxEvent,
+row_struct! {
+    /// An outbox event with its id.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct QueuedEvent {
+        /// Outbox id (increasing in commit order per writer).
+        pub id: i64,
+        /// The event.
+        #[row(flatten)]
+        pub event: OutboxEvent,
+    }
 }
-
-struct EventRow {
-    id: i64,
-    project: String,
-    event: String,
-    file_uuid: String,
-    payload: String,
-    created_us: i64,
-}
-from_row!(EventRow {
-    id,
+from_row!(OutboxEvent {
     project,
+    #[text]
     event,
+    #[text]
     file_uuid,
     payload,
     created_us
@@ -380,8 +292,7 @@ impl WebhookStore for SqlStore {
             "SELECT {HOOK_COLUMNS} FROM webhooks WHERE project = $1 ORDER BY id"
         ))
         .bind(project);
-        let rows: Vec<HookRow> = self.db.fetch_all(&q).await?;
-        rows.into_iter().map(Hook::try_from).collect()
+        self.db.fetch_all(&q).await
     }
 
     /// One hook of the project.
@@ -391,8 +302,7 @@ impl WebhookStore for SqlStore {
         ))
         .bind(project)
         .bind(id);
-        let row: Option<HookRow> = self.db.fetch_optional(&q).await?;
-        row.map(Hook::try_from).transpose()
+        self.db.fetch_optional(&q).await
     }
 
     /// The active hooks of the project subscribed to `event`.
@@ -404,8 +314,7 @@ impl WebhookStore for SqlStore {
         .bind(project)
         .bind(event.name())
         .bind(true);
-        let rows: Vec<HookRow> = self.db.fetch_all(&q).await?;
-        rows.into_iter().map(Hook::try_from).collect()
+        self.db.fetch_all(&q).await
     }
 
     /// Creates a hook; `Duplicate` when the project already has one for this event and
@@ -429,10 +338,10 @@ impl WebhookStore for SqlStore {
         .bind(s.version.as_str())
         .bind(now_us);
         let mut tx = self.begin().await?;
-        let row: Option<HookRow> = tx.fetch_optional(&q).await?;
+        let row: Option<Hook> = tx.fetch_optional(&q).await?;
         tx.commit().await?;
         Ok(match row {
-            Some(r) => HookWrite::Done(r.try_into()?),
+            Some(r) => HookWrite::Done(r),
             None => HookWrite::Duplicate,
         })
     }
@@ -462,10 +371,10 @@ impl WebhookStore for SqlStore {
         .bind(project)
         .bind(id);
         let mut tx = self.begin().await?;
-        let row: Option<HookRow> = tx.fetch_optional(&q).await?;
+        let row: Option<Hook> = tx.fetch_optional(&q).await?;
         tx.commit().await?;
         match row {
-            Some(r) => Ok(HookWrite::Done(r.try_into()?)),
+            Some(r) => Ok(HookWrite::Done(r)),
             None if self.hook(project, id).await?.is_some() => Ok(HookWrite::Duplicate),
             None => Ok(HookWrite::NotFound),
         }
@@ -502,25 +411,7 @@ impl WebhookStore for SqlStore {
              ORDER BY id LIMIT $1",
         )
         .bind(limit);
-        let rows: Vec<EventRow> = self.db.fetch_all(&q).await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(QueuedEvent {
-                    id: r.id,
-                    event: OutboxEvent {
-                        event: Event::parse(&r.event).ok_or_else(|| {
-                            StoreError::Internal(format!("bad event column {:?}", r.event))
-                        })?,
-                        file_uuid: Uuid::parse_str(&r.file_uuid).map_err(|_| {
-                            StoreError::Internal(format!("bad uuid column {:?}", r.file_uuid))
-                        })?,
-                        project: r.project,
-                        payload: r.payload,
-                        created_us: r.created_us,
-                    },
-                })
-            })
-            .collect()
+        self.db.fetch_all(&q).await
     }
 
     async fn dispatch_events(
@@ -568,15 +459,13 @@ impl WebhookStore for SqlStore {
         now_us: i64,
         limit: i64,
     ) -> Result<Vec<(Delivery, bool)>, StoreError> {
-        struct DueRow {
-            delivery: DeliveryRow,
-            hook_live: i64,
+        row_struct! {
+            struct DueRow {
+                #[row(flatten)]
+                delivery: Delivery,
+                hook_live: i64,
+            }
         }
-        from_row!(DueRow {
-            #[flatten]
-            delivery,
-            hook_live
-        });
         let columns = DELIVERY_COLUMNS
             .split(", ")
             .map(|c| format!("d.{}", c.trim()))
@@ -619,9 +508,10 @@ impl WebhookStore for SqlStore {
             tx.execute(&claim).await?;
         }
         let rows = tx.commit_with(rows).await?;
-        rows.into_iter()
-            .map(|r| Ok((Delivery::try_from(r.delivery)?, r.hook_live > 0)))
-            .collect()
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.delivery, r.hook_live > 0))
+            .collect())
     }
 
     async fn record_attempts(&self, attempts: &[(i64, Attempt)]) -> Result<(), StoreError> {
@@ -664,8 +554,7 @@ impl WebhookStore for SqlStore {
             ))
             .bind(limit),
         };
-        let rows: Vec<DeliveryRow> = self.db.fetch_all(&q).await?;
-        rows.into_iter().map(Delivery::try_from).collect()
+        self.db.fetch_all(&q).await
     }
 
     /// Makes a delivery pending and due at `now_us` again; `false` when there is none.
