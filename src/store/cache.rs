@@ -80,7 +80,13 @@ impl Cache {
     /// Taken before reading the database for a later [`Cache::fill_files`] or
     /// [`Cache::fill_group`].
     fn ticket(&self) -> Ticket {
-        Ticket(self.read().generation)
+        Ticket(self.generation())
+    }
+
+    /// The generation: moved by every commit (after the commit, see [`super::Tx::commit`]).
+    /// What was read from the database after taking it is current while it stays the same.
+    pub fn generation(&self) -> u64 {
+        self.read().generation
     }
 
     /// The live files of `project` among `uuids`: from the cache when every one is cached
@@ -258,6 +264,12 @@ impl PageKey {
 pub struct VersionedPage {
     /// The project's `group_version` read in the same statement as the page.
     pub version: i64,
+    /// The project's group count, read with it.
+    pub total: i64,
+    /// SQLite with its [`Cache`]: the cache's generation taken before the page was read.
+    /// While it is still the generation, no commit has happened since (one process writes
+    /// a SQLite store), so the page is served without asking the database.
+    pub generation: Option<u64>,
     /// The page.
     pub page: Page<GroupRecord>,
 }
@@ -280,14 +292,9 @@ impl GroupPages {
     }
 
     /// Keeps a page read at `version`.
-    pub fn put(&self, key: PageKey, version: i64, page: Page<GroupRecord>) {
-        let weight = page.items.len() + 1;
-        lock(&self.pages).insert(
-            key,
-            Arc::new(VersionedPage { version, page }),
-            weight,
-            PAGE_CAPACITY,
-        );
+    pub fn put(&self, key: PageKey, page: VersionedPage) {
+        let weight = page.page.items.len() + 1;
+        lock(&self.pages).insert(key, Arc::new(page), weight, PAGE_CAPACITY);
     }
 }
 
@@ -521,6 +528,12 @@ mod tests {
             has_next: false,
             has_previous: false,
         };
+        let versioned = |n: usize| VersionedPage {
+            version: 1,
+            total: n as i64,
+            generation: None,
+            page: page(n),
+        };
         let q = |offset| PageQuery {
             order: Order::Ascending,
             cursor: Cursor::Start,
@@ -528,9 +541,9 @@ mod tests {
             limit: 100,
         };
         let first = PageKey::new("p", &q(0));
-        pages.put(first.clone(), 1, page(PAGE_CAPACITY / 2));
+        pages.put(first.clone(), versioned(PAGE_CAPACITY / 2));
         assert_eq!(pages.get(&first).map(|p| p.version), Some(1));
-        pages.put(PageKey::new("p", &q(1)), 1, page(PAGE_CAPACITY / 2));
+        pages.put(PageKey::new("p", &q(1)), versioned(PAGE_CAPACITY / 2));
         assert!(pages.get(&first).is_none(), "emptied past the capacity");
         assert!(pages.get(&PageKey::new("p", &q(1))).is_some());
 

@@ -292,6 +292,24 @@ enum TxInner {
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
+/// Drops a committing transaction's changes from the cache when dropped (see [`Tx::commit`]).
+struct Forget {
+    cache: Arc<Cache>,
+    all: bool,
+    files: Vec<Uuid>,
+    groups: Vec<Uuid>,
+}
+
+impl Drop for Forget {
+    fn drop(&mut self) {
+        if self.all {
+            self.cache.forget_all();
+        } else {
+            self.cache.forget(&self.files, &self.groups);
+        }
+    }
+}
+
 /// A write transaction: every file-changing operation is a method of `Tx` (defined in the
 /// module that owns the table), so several of them, and rows of other tables, commit or
 /// roll back together. Dropped without [`Tx::commit`], it rolls back.
@@ -365,6 +383,14 @@ impl Tx {
         for (_, payload) in &self.published {
             notify::check_payload(payload)?;
         }
+        // Dropped (and so dropping from the cache) after the commit, whether it succeeds,
+        // fails or is cancelled half-way: a commit whose outcome is unknown may have landed.
+        let _forget = self.cache.take().map(|cache| Forget {
+            cache,
+            all: self.changed_all,
+            files: std::mem::take(&mut self.changed_files),
+            groups: std::mem::take(&mut self.changed_groups),
+        });
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(mut t) => {
@@ -377,13 +403,6 @@ impl Tx {
                         .await?;
                 }
                 t.commit().await?
-            }
-        }
-        if let Some(cache) = &self.cache {
-            if self.changed_all {
-                cache.forget_all();
-            } else {
-                cache.forget(&self.changed_files, &self.changed_groups);
             }
         }
         self.changes.deliver(std::mem::take(&mut self.published));

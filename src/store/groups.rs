@@ -7,7 +7,7 @@ use uuid::Uuid;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::cache::{CheckedGroup, CheckedGroups, PageKey, Seen, Verdict};
+use super::cache::{CheckedGroup, CheckedGroups, PageKey, Seen, Verdict, VersionedPage};
 use super::db::{Arg, Db, Dialect, Sql, Tx};
 use super::page::{decode, page_statement, Listing, Page};
 use super::rows::{group_from_rows, MemberRow, GROUP_COLUMNS};
@@ -543,17 +543,25 @@ impl GroupStore for SqlStore {
 
     async fn list_groups(&self, project: &str, q: &PageQuery) -> Result<GroupsPage, StoreError> {
         let key = PageKey::new(project, q);
+        // SQLite with its cache: taken before the read (see `VersionedPage::generation`).
+        let generation = self.cache.as_ref().map(|c| c.generation());
         if let Some(cached) = self.group_pages.get(&key) {
-            // A batched primary-key read says whether the cached page is still the page.
-            let versions = self.group_versions.ask(project.to_owned()).await?;
-            if let Some(&(version, total)) = versions.get(project) {
-                if version == cached.version {
-                    return Ok(GroupsPage {
-                        page: cached.page.clone(),
-                        total,
-                        version: Some(version),
-                    });
-                }
+            let unchanged = if cached.generation.is_some() && cached.generation == generation {
+                Some(cached.total)
+            } else {
+                // A batched primary-key read says whether the cached page is still the page.
+                let versions = self.group_versions.ask(project.to_owned()).await?;
+                versions
+                    .get(project)
+                    .filter(|(version, _)| *version == cached.version)
+                    .map(|(_, total)| *total)
+            };
+            if let Some(total) = unchanged {
+                return Ok(GroupsPage {
+                    page: cached.page.clone(),
+                    total,
+                    version: Some(cached.version),
+                });
             }
         }
         let listing = Listing {
@@ -573,12 +581,19 @@ impl GroupStore for SqlStore {
         .push_bind(project);
         let (items, later, earlier, total, version): PageRow = self.db.fetch_one(&sql).await?;
         let page = decode(q, &items, later, earlier)?;
+        let total = total.unwrap_or(0);
         if let Some(version) = version {
-            self.group_pages.put(key, version, page.clone());
+            let kept = VersionedPage {
+                version,
+                total,
+                generation,
+                page: page.clone(),
+            };
+            self.group_pages.put(key, kept);
         }
         Ok(GroupsPage {
             page,
-            total: total.unwrap_or(0),
+            total,
             version,
         })
     }

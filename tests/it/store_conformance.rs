@@ -100,6 +100,7 @@ conformance!(
     a_batch_of_creates_fails_only_its_invalid_ones,
     a_created_group_follows_a_given_time,
     group_pages_and_their_neighbours,
+    kept_group_pages_follow_every_write,
     group_reads_see_file_changes,
     multipart_completes_once,
     url_duplicates_are_remembered_per_project,
@@ -649,6 +650,44 @@ async fn group_pages_and_their_neighbours(s: &dyn Store) {
         .unwrap();
     assert!(empty.items.is_empty() && !empty.has_next && !empty.has_previous);
     assert_eq!(total, 0);
+}
+
+/// Pages are kept between reads (checked by version, or on SQLite by the cache's
+/// generation): every insert, delete and reset is seen by the next read, and the version
+/// moves with it.
+async fn kept_group_pages_follow_every_write(s: &dyn Store) {
+    let f = file(P, 1);
+    insert(s, &f).await;
+    let q = page_query(Order::Ascending, Cursor::Start, 0, 10);
+    let mut seen = Vec::new();
+    let mut versions = Vec::new();
+    for t in [10, 20, 30] {
+        let g = new_group(P, &[f.uuid]);
+        assert!(s.insert_group(&g, t).await.unwrap());
+        seen.push(g.uuid);
+        for _ in 0..2 {
+            let listed = s.list_groups(P, &q).await.unwrap();
+            let uuids: Vec<Uuid> = listed.page.items.iter().map(|g| g.uuid).collect();
+            assert_eq!((uuids, listed.total), (seen.clone(), seen.len() as i64));
+            versions.push(listed.version.unwrap());
+        }
+    }
+    assert!(s.delete_group(P, seen[1]).await.unwrap());
+    seen.remove(1);
+    let listed = s.list_groups(P, &q).await.unwrap();
+    let uuids: Vec<Uuid> = listed.page.items.iter().map(|g| g.uuid).collect();
+    assert_eq!((uuids, listed.total), (seen, 2));
+    versions.push(listed.version.unwrap());
+    s.reset_project(P).await.unwrap();
+    let listed = s.list_groups(P, &q).await.unwrap();
+    assert!(listed.page.items.is_empty() && listed.total == 0);
+    versions.push(listed.version.unwrap());
+    // Two reads in a row share a version; every write moves it.
+    for pair in versions.chunks(2).take(3) {
+        assert_eq!(pair[0], pair[1]);
+    }
+    let firsts: Vec<i64> = versions.iter().step_by(2).copied().collect();
+    assert!(firsts.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
 }
 
 async fn group_reads_see_file_changes(s: &dyn Store) {
