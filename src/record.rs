@@ -16,7 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::body::{Body, HttpBody};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
@@ -36,16 +36,16 @@ pub fn content_type(response: &Response) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
-/// Reads a response's body of at most `max` bytes as text (lossy UTF-8) and gives the
-/// response back with the same bytes; `None` when the body could not be read (the response
-/// then goes on with an empty body).
-pub async fn read_text(response: Response, max: u64) -> (Response, Option<String>) {
+/// Reads a response's body of at most `max` bytes and gives the response back with the same
+/// bytes (shared, not copied); `None` when the body could not be read (the response then
+/// goes on with an empty body).
+pub async fn read_body(response: Response, max: u64) -> (Response, Option<Bytes>) {
     let (parts, body) = response.into_parts();
     match axum::body::to_bytes(body, usize::try_from(max).unwrap_or(usize::MAX)).await {
-        Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes).into_owned();
-            (Response::from_parts(parts, Body::from(bytes)), Some(text))
-        }
+        Ok(bytes) => (
+            Response::from_parts(parts, Body::from(bytes.clone())),
+            Some(bytes),
+        ),
         Err(_) => (Response::from_parts(parts, Body::empty()), None),
     }
 }
@@ -129,8 +129,11 @@ pub async fn record(
     let exact_len = response.body().size_hint().exact();
     let (response, body, omitted) = match (&content_type, exact_len) {
         (Some(ct), Some(len)) if is_recorded_type(ct) && len <= MAX_BODY => {
-            match read_text(response, MAX_BODY).await {
-                (response, Some(text)) => (response, Some(text), None),
+            match read_body(response, MAX_BODY).await {
+                (response, Some(bytes)) => {
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    (response, Some(text), None)
+                }
                 (response, None) => (response, None, Some("unreadable")),
             }
         }

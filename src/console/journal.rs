@@ -25,7 +25,7 @@ use axum::response::Response;
 
 use crate::faults::request_pub_key;
 use crate::observe::{ErrorNote, RequestId};
-use crate::record::{content_type, essence, is_json_or_jsonp, read_text};
+use crate::record::{content_type, essence, is_json_or_jsonp, read_body};
 use crate::routing::Api;
 use crate::upload_api::error::UploadError;
 use crate::AppState;
@@ -79,8 +79,9 @@ pub struct Entry {
     pub request_headers: Vec<(String, String)>,
     /// The answer's headers, `Set-Cookie` left out.
     pub response_headers: Vec<(String, String)>,
-    /// The answer's body when kept.
-    pub body: Option<String>,
+    /// The answer's body when kept: the bytes sent (shared with the answer, not copied; shown
+    /// as lossy UTF-8).
+    pub body: Option<axum::body::Bytes>,
     /// Why the body is not kept, when it is not.
     pub body_note: Option<String>,
 }
@@ -106,13 +107,13 @@ impl Journal {
         };
         ring.next_seq += 1;
         entry.seq = ring.next_seq;
-        ring.body_bytes += entry.body.as_ref().map_or(0, String::len);
+        ring.body_bytes += entry.body.as_ref().map_or(0, |b| b.len());
         ring.entries.push_back(Arc::new(entry));
         while ring.entries.len() > CAPACITY || ring.body_bytes > BODY_BUDGET {
             let Some(old) = ring.entries.pop_front() else {
                 break;
             };
-            ring.body_bytes -= old.body.as_ref().map_or(0, String::len);
+            ring.body_bytes -= old.body.as_ref().map_or(0, |b| b.len());
         }
     }
 
@@ -234,8 +235,8 @@ pub async fn record(State(state): State<Arc<AppState>>, request: Request, next: 
     let (response, body, body_note) = match response.body().size_hint().exact() {
         Some(0) => (response, None, Some("empty".to_owned())),
         Some(len) if is_text(&content_type) && len <= MAX_BODY => {
-            match read_text(response, MAX_BODY).await {
-                (response, Some(text)) => (response, Some(text), None),
+            match read_body(response, MAX_BODY).await {
+                (response, Some(bytes)) => (response, Some(bytes), None),
                 (response, None) => (response, None, Some("unreadable".to_owned())),
             }
         }
@@ -290,7 +291,7 @@ mod tests {
             error: None,
             request_headers: Vec::new(),
             response_headers: Vec::new(),
-            body: Some("x".repeat(body)),
+            body: Some("x".repeat(body).into()),
             body_note: None,
         }
     }

@@ -194,12 +194,17 @@ pub async fn detail(State(state): State<Arc<AppState>>, Path(id): Path<String>) 
     body.push_str(&headers_table(&e.response_headers));
     body.push_str("<h2>Answer body</h2>");
     match (&e.body, &e.body_note) {
-        (Some(text), _) => match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(v) if text.trim_start().starts_with(['{', '[']) => body.push_str(&json_block(&v)),
-            _ => {
-                let _ = write!(body, "<pre tabindex=\"0\">{}</pre>", esc(text));
+        (Some(bytes), _) => {
+            let text = String::from_utf8_lossy(bytes);
+            match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(v) if text.trim_start().starts_with(['{', '[']) => {
+                    body.push_str(&json_block(&v));
+                }
+                _ => {
+                    let _ = write!(body, "<pre tabindex=\"0\">{}</pre>", esc(&text));
+                }
             }
-        },
+        }
         (None, Some(note)) => {
             let _ = write!(body, "<p class=\"note\">{}</p>", esc(note));
         }
