@@ -58,6 +58,16 @@ fn group(members: &[Uuid]) -> NewGroup {
     }
 }
 
+/// Two replicas, and a group of one file written through the first (at time 10).
+async fn replicas_with_a_group() -> Option<(Arc<dyn Store>, Arc<dyn Store>, FileRecord, NewGroup)> {
+    let (a, b) = two_replicas().await?;
+    let f = file(1);
+    a.insert_file(&f).await.unwrap();
+    let g = group(&[f.uuid]);
+    assert!(a.insert_group(&g, 10).await.unwrap());
+    Some((a, b, f, g))
+}
+
 const FIRST_PAGE: PageQuery = PageQuery {
     order: Order::Ascending,
     cursor: Cursor::Start,
@@ -67,13 +77,9 @@ const FIRST_PAGE: PageQuery = PageQuery {
 
 #[tokio::test]
 async fn group_pages_see_the_other_replicas_writes_at_once() {
-    let Some((a, b)) = two_replicas().await else {
+    let Some((a, b, f, first)) = replicas_with_a_group().await else {
         return;
     };
-    let f = file(1);
-    a.insert_file(&f).await.unwrap();
-    let first = group(&[f.uuid]);
-    assert!(a.insert_group(&first, 10).await.unwrap());
     // A reads (and caches) the page twice; B adds a group; A's next read shows it.
     for _ in 0..2 {
         let GroupsPage { page, total, .. } = a.list_groups(P, &FIRST_PAGE).await.unwrap();
@@ -93,13 +99,9 @@ async fn group_pages_see_the_other_replicas_writes_at_once() {
 
 #[tokio::test]
 async fn group_reads_see_the_other_replicas_writes_at_once() {
-    let Some((a, b)) = two_replicas().await else {
+    let Some((a, b, f, g)) = replicas_with_a_group().await else {
         return;
     };
-    let f = file(1);
-    a.insert_file(&f).await.unwrap();
-    let g = group(&[f.uuid]);
-    assert!(a.insert_group(&g, 10).await.unwrap());
     for _ in 0..2 {
         let (_, members) = a.group(Some(P), g.uuid).await.unwrap().unwrap();
         assert_eq!(members[0].file.as_ref().unwrap().stored_us, None);
@@ -123,13 +125,9 @@ async fn group_reads_see_the_other_replicas_writes_at_once() {
 /// acknowledged still shows it.
 #[tokio::test]
 async fn batched_reads_under_load_see_every_acknowledged_write() {
-    let Some((a, b)) = two_replicas().await else {
+    let Some((a, b, f, g)) = replicas_with_a_group().await else {
         return;
     };
-    let f = file(1);
-    a.insert_file(&f).await.unwrap();
-    let g = group(&[f.uuid]);
-    assert!(a.insert_group(&g, 10).await.unwrap());
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let readers: Vec<_> = (0..16)
         .map(|_| {
