@@ -139,6 +139,15 @@ async fn database_down_answers_5xx_and_recovers() {
         );
     }
     let group = s.group(PUB, &acked).await;
+    // Read before the outage, so the group is kept and its next reads are checks sent on the
+    // coalesced checks' own connections (`Lanes`), which must fail and recover too.
+    for _ in 0..2 {
+        let read = s
+            .client
+            .get(s.url("/group/info/"))
+            .query(&[("pub_key", PUB), ("group_id", group.as_str())]);
+        assert_eq!(Answer::of(read.send().await.unwrap()).await.status, 200);
+    }
 
     proxy.set(false);
     // Every API at once, so the slowest bounds the wait.
