@@ -22,7 +22,7 @@ const MAX_BATCH: usize = 256;
 /// Most statements under way at once: a batch does not wait for the previous one to answer
 /// (under load, the round trip and not the database's work is what a caller waits for),
 /// yet the pool is not flooded with one statement per request.
-pub const IN_FLIGHT: usize = 4;
+const IN_FLIGHT: usize = 4;
 
 type Reply<A> = oneshot::Sender<Result<Arc<A>, StoreError>>;
 

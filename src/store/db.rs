@@ -11,8 +11,7 @@ use std::sync::Arc;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{
-    Arguments, Connection, Database, Encode, FromRow, PgConnection, Postgres, Sqlite,
-    SqliteConnection, Type,
+    Arguments, Database, Encode, FromRow, PgConnection, Postgres, Sqlite, SqliteConnection, Type,
 };
 use uuid::Uuid;
 
@@ -285,68 +284,6 @@ impl Db {
             changed_groups: Vec::new(),
             changed_all: false,
         })
-    }
-}
-
-/// Longest wait for a [`Lanes`] connection (the pool's acquire timeout is the same).
-const LANE_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// A few connections owned outright, for statements sent by background tasks such as the
-/// coalesced checks (`coalesce.rs`): no pool checkout, and no ping when a statement is done
-/// (sqlx pings every connection it takes back into its pool: a second round trip per
-/// statement). A connection is opened on first use and dropped after an error or a cancelled
-/// statement, to be opened again by the next. SQLite statements go to the pool as usual.
-pub struct Lanes {
-    db: Db,
-    lanes: Vec<tokio::sync::Mutex<Option<PgConnection>>>,
-}
-
-impl Lanes {
-    /// `n` lanes (at least one) to `db`.
-    pub fn new(db: Db, n: usize) -> Self {
-        let lanes = (0..n.max(1)).map(|_| Default::default()).collect();
-        Self { db, lanes }
-    }
-
-    /// The dialect of the database.
-    pub fn dialect(&self) -> Dialect {
-        self.db.dialect()
-    }
-
-    /// Every row of a query, on a free lane (or, when all are busy, the first to be free).
-    pub async fn fetch_all<T: Row>(&self, q: &Sql) -> Result<Vec<T>, StoreError> {
-        let Db::Postgres(pool) = &self.db else {
-            return self.db.fetch_all(q).await;
-        };
-        let mut lane = match self.lanes.iter().find_map(|l| l.try_lock().ok()) {
-            Some(lane) => lane,
-            None => self.lanes[0].lock().await,
-        };
-        // Out of the lane while the statement runs: if it fails or is cancelled half-way, the
-        // connection is not put back. A kept connection may have died while idle (the
-        // database restarted): then the read is sent once more on a new one.
-        let connect = || async {
-            let options = pool.connect_options();
-            match tokio::time::timeout(LANE_CONNECT_TIMEOUT, PgConnection::connect_with(&options))
-                .await
-            {
-                Ok(conn) => Ok(conn?),
-                Err(_) => Err(StoreError::Internal("connecting timed out".into())),
-            }
-        };
-        let (mut conn, kept) = match lane.take() {
-            Some(conn) => (conn, true),
-            None => (connect().await?, false),
-        };
-        let rows = match Conn::Postgres(&mut conn).fetch_all(q).await {
-            Err(_) if kept => {
-                conn = connect().await?;
-                Conn::Postgres(&mut conn).fetch_all(q).await?
-            }
-            done => done?,
-        };
-        *lane = Some(conn);
-        Ok(rows)
     }
 }
 

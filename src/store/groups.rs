@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::cache::{CheckedGroup, CheckedGroups, PageKey, Seen, Verdict, VersionedPage};
-use super::db::{Arg, Dialect, Lanes, Sql, Tx};
+use super::db::{Arg, Db, Dialect, Sql, Tx};
 use super::page::{decode, page_statement, Listing, Page};
 use super::rows::{group_from_rows, MemberRow, GROUP_COLUMNS};
 use super::{Expiry, GroupMember, GroupRecord, NewGroup, PageQuery, SqlStore};
@@ -451,7 +451,7 @@ impl SqlStore {
 /// Postgres statement: which groups still have a row, and the member files' projects and row
 /// versions.
 pub(super) async fn check_groups(
-    db: &Lanes,
+    db: &Db,
     kept: Vec<Arc<CheckedGroup>>,
 ) -> Result<Seen, StoreError> {
     let groups = json_rows(kept.iter().map(|k| k.group.0.uuid.to_string().into()));
@@ -488,7 +488,7 @@ pub(super) async fn check_groups(
 /// Group versions and counts of the projects a batch of requests asks about, in one
 /// statement: project → (group version, group count).
 pub(super) async fn group_versions(
-    db: &Lanes,
+    db: &Db,
     projects: Vec<String>,
 ) -> Result<HashMap<String, (i64, i64)>, StoreError> {
     let names = json_rows(projects.into_iter().map(Into::into));

@@ -388,19 +388,20 @@ async fn open_with(database_url: &str, cached: bool) -> Result<Arc<dyn Store>, S
     let group_commit = group_commit::GroupCommit::spawn(db.clone(), cache.clone(), changes.clone());
     // Postgres may be shared by replicas: its groups are kept only as checked on every read.
     let checked_groups = (db.dialect() == Dialect::Postgres).then(cache::CheckedGroups::default);
-    // The coalesced checks' statements go over their own connections (see `Lanes`).
-    let lanes = Arc::new(db::Lanes::new(db.clone(), coalesce::IN_FLIGHT));
     let group_checks = checked_groups.is_some().then(|| {
-        let lanes = lanes.clone();
+        let db = db.clone();
         coalesce::Coalesced::spawn(move |kept| {
-            let lanes = lanes.clone();
-            async move { groups::check_groups(&lanes, kept).await }
+            let db = db.clone();
+            async move { groups::check_groups(&db, kept).await }
         })
     });
-    let group_versions = coalesce::Coalesced::spawn(move |projects| {
-        let lanes = lanes.clone();
-        async move { groups::group_versions(&lanes, projects).await }
-    });
+    let group_versions = {
+        let db = db.clone();
+        coalesce::Coalesced::spawn(move |projects| {
+            let db = db.clone();
+            async move { groups::group_versions(&db, projects).await }
+        })
+    };
     Ok(Arc::new(SqlStore {
         db,
         cache,
