@@ -16,6 +16,7 @@ use super::{newest_first, project_picker, Page, Section};
 use crate::domain::groups::GroupId;
 use crate::rest_api::groups::group_with_files;
 use crate::rest_api::version::ApiVersion;
+use crate::store::GroupsPage;
 use crate::urls::bases;
 use crate::AppState;
 
@@ -41,12 +42,15 @@ pub async fn list(
     let p = GROUPS.params(params, "Expected ?project=&after=|before=<microseconds>.")?;
     let (projects, project) = GROUPS.project(&state, p.project.as_deref()).await?;
     let q = newest_first(p.after, p.before, PAGE);
-    let listed = state
+    let GroupsPage {
+        page: groups,
+        total,
+        ..
+    } = state
         .store
         .list_groups(&project.pub_key, &q)
         .await
         .map_err(|e| GROUPS.failed(e))?;
-    let (groups, total) = (listed.page, listed.total);
     let key = url_part(&project.pub_key);
     let mut body = project_picker("/groups", &projects, &project.pub_key, &[]);
     let _ = write!(body, "<p>{total} groups, newest first.</p>");

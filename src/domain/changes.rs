@@ -136,17 +136,6 @@ pub async fn complete_multipart(
     Ok(true)
 }
 
-/// Stores the project's live files among `uuids` at `now_us`; returns those stored.
-pub async fn store_files(
-    state: &AppState,
-    project: &str,
-    uuids: &[Uuid],
-    now_us: i64,
-    source: &EventSource,
-) -> Result<Vec<FileRecord>, StoreError> {
-    change_files(state, (project, uuids, now_us), source, FileChange::Store).await
-}
-
 /// Stores or removes the project's live files among `uuids` at `now`, with their events;
 /// returns those changed.
 pub async fn change_files(

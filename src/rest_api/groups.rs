@@ -21,7 +21,7 @@ use crate::domain::changes;
 use crate::domain::files::is_live;
 use crate::domain::groups::GroupId;
 use crate::domain::time::iso;
-use crate::store::{GroupMember, GroupRecord};
+use crate::store::{FileChange, GroupMember, GroupRecord};
 use crate::urls::{bases, request_origin, Bases};
 use crate::webhooks::events::EventSource;
 use crate::AppState;
@@ -278,7 +278,7 @@ pub async fn store_group(
         .collect();
     live.sort_unstable();
     live.dedup();
-    changes::store_files(&state, project, &live, now, &source).await?;
+    changes::change_files(&state, (project, &live, now), &source, FileChange::Store).await?;
     let (group, members) = state
         .store
         .group(Some(project), group.uuid)

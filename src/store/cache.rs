@@ -4,8 +4,9 @@
 //!   database: an entry is served only after a read begun after the request arrived shows
 //!   that what it was read from has not changed (a project's group version; a group row and
 //!   its member files' row versions). Such reads are shared by the requests waiting at the
-//!   same moment (`coalesce.rs`): one statement checks many entries. A change note (`notify.rs`) alone would race with a client that
-//!   writes on one replica and reads on another right after, so none is relied on.
+//!   same moment (`coalesce.rs`): one statement checks many entries. A change note
+//!   (`notify.rs`) alone would race with a client that writes on one replica and reads on
+//!   another right after, so none is relied on.
 //!
 //! # SQLite's read-through cache
 //! For the hot read paths of the SQLite store (group info on every API, file lookups when

@@ -1,8 +1,9 @@
 //! Reads coalesced into batches: concurrent callers each hand in a question (a group to
 //! check, a project whose version to read), and one task asks the database every question
 //! waiting at that moment in one statement (a few such statements may be under way at
-//! once), then gives every caller the same answer to read its own part from. Under load one round trip serves many requests instead of one
-//! each; alone, a caller waits for nothing but its own statement.
+//! once), then gives every caller the same answer to read its own part from. Under load one
+//! round trip serves many requests instead of one each; alone, a caller waits for nothing
+//! but its own statement.
 //!
 //! Batches never include a question asked after their statement was sent: a caller's
 //! answer is read after the caller arrived, so it reflects every write committed before

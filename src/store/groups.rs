@@ -1,6 +1,6 @@
 //! The `groups` and `group_members` tables, and the project's group count.
 
-use super::rows::from_row;
+use super::rows::row_struct;
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::cache::{CheckedGroup, CheckedGroups, PageKey, Seen, Verdict, VersionedPage};
+use super::coalesce::Coalesced;
 use super::db::{Arg, Db, Dialect, Sql, Tx};
 use super::page::{decode, page_statement, Listing, Page};
 use super::rows::{group_from_rows, MemberRow, GROUP_COLUMNS};
@@ -330,16 +331,14 @@ impl Tx {
     }
 }
 
-/// A member row with its file's row version (Postgres' `xmin`, when asked for).
-struct VersionedMember {
-    row: MemberRow,
-    file_version: Option<String>,
+row_struct! {
+    /// A member row with its file's row version (Postgres' `xmin`, when asked for).
+    struct VersionedMember {
+        #[row(flatten)]
+        row: MemberRow,
+        file_version: Option<String>,
+    }
 }
-from_row!(VersionedMember {
-    #[flatten]
-    row,
-    file_version
-});
 
 /// A group read from the database: its project, the group, and the row versions of its
 /// member files (sorted and deduplicated; empty unless asked for).
@@ -403,57 +402,57 @@ impl SqlStore {
         Ok(Some((owner, group, file_versions)))
     }
 
-    /// [`GroupStore::group`] on a shared database: a kept group is served once one narrow
-    /// statement finds its row still there and its member files at the versions kept with
-    /// it (see `cache.rs`, [`CheckedGroups`]); otherwise the group is read and kept.
+    /// [`GroupStore::group`] on a shared database: a kept group is served once a batched
+    /// check finds its row still there and its member files at the versions kept with it
+    /// (see `cache.rs`, [`CheckedGroups`]); otherwise the group is read and kept.
     async fn checked_group(
         &self,
-        checked: &CheckedGroups,
+        checked: &CheckedReads,
         project: Option<&str>,
         uuid: Uuid,
     ) -> Result<Option<GroupWithMembers>, StoreError> {
-        if let Some(kept) = checked.get(uuid) {
+        if let Some(kept) = checked.kept.get(uuid) {
             if project.is_some_and(|p| p != kept.project) {
                 return Ok(None);
             }
-            if let Some(checks) = &self.group_checks {
-                match kept.verdict(&*checks.ask(kept.clone()).await?) {
-                    Verdict::Same => return Ok(Some(kept.group.clone())),
-                    Verdict::Gone => {
-                        checked.forget(uuid);
-                        return Ok(None);
-                    }
-                    Verdict::Changed => {}
+            match kept.verdict(&*checked.checks.ask(kept.clone()).await?) {
+                Verdict::Same => return Ok(Some(kept.group.clone())),
+                Verdict::Gone => {
+                    checked.kept.forget(uuid);
+                    return Ok(None);
                 }
+                Verdict::Changed => {}
             }
         }
         let Some((owner, group, versions)) = self.load_group(project, uuid, true).await? else {
             return Ok(None);
         };
-        checked.put(owner, group.clone(), versions);
+        checked.kept.put(owner, group.clone(), versions);
         Ok(Some(group))
     }
+}
 
-    /// The project's group version (`None` without a project row) and group count.
-    async fn group_version(&self, project: &str) -> Result<(Option<i64>, i64), StoreError> {
-        let row: Option<(i64, i64)> = self
-            .db
-            .fetch_optional(
-                &Sql::new("SELECT group_version, group_count FROM projects WHERE pub_key = $1")
-                    .bind(project),
-            )
-            .await?;
-        Ok(row.map_or((None, 0), |(v, n)| (Some(v), n)))
+/// Groups kept from a database other processes write (Postgres), and the batched checks
+/// that guard them (`cache.rs`, `coalesce.rs`).
+pub(super) struct CheckedReads {
+    kept: CheckedGroups,
+    checks: Coalesced<Arc<CheckedGroup>, Seen>,
+}
+
+impl CheckedReads {
+    /// Starts the checks' reading task over `db`.
+    pub(super) fn spawn(db: Db) -> Self {
+        Self {
+            kept: CheckedGroups::default(),
+            checks: Coalesced::spawn(move |kept| check_groups(db.clone(), kept)),
+        }
     }
 }
 
 /// Checks kept groups (`cache.rs`, [`CheckedGroups`]) for a batch of requests in one
 /// Postgres statement: which groups still have a row, and the member files' projects and row
 /// versions.
-pub(super) async fn check_groups(
-    db: &Db,
-    kept: Vec<Arc<CheckedGroup>>,
-) -> Result<Seen, StoreError> {
+async fn check_groups(db: Db, kept: Vec<Arc<CheckedGroup>>) -> Result<Seen, StoreError> {
     let groups = json_rows(kept.iter().map(|k| k.group.0.uuid.to_string().into()));
     let files = json_rows(
         kept.iter()
@@ -488,7 +487,7 @@ pub(super) async fn check_groups(
 /// Group versions and counts of the projects a batch of requests asks about, in one
 /// statement: project → (group version, group count).
 pub(super) async fn group_versions(
-    db: &Db,
+    db: Db,
     projects: Vec<String>,
 ) -> Result<HashMap<String, (i64, i64)>, StoreError> {
     let names = json_rows(projects.into_iter().map(Into::into));
@@ -599,7 +598,8 @@ impl GroupStore for SqlStore {
     }
 
     async fn count_groups(&self, project: &str) -> Result<i64, StoreError> {
-        Ok(self.group_version(project).await?.1)
+        let versions = self.group_versions.ask(project.to_owned()).await?;
+        Ok(versions.get(project).map_or(0, |(_, count)| *count))
     }
 
     async fn delete_group(&self, project: &str, uuid: Uuid) -> Result<bool, StoreError> {

@@ -308,10 +308,8 @@ pub struct SqlStore {
     changes: Changes,
     /// Pages of groups, checked against the project's group version (both backends).
     group_pages: cache::GroupPages,
-    /// Postgres: groups checked against their rows' versions on every read (`cache.rs`).
-    checked_groups: Option<cache::CheckedGroups>,
-    /// Postgres: the checks of [`Self::checked_groups`], batched (`coalesce.rs`).
-    group_checks: Option<coalesce::Coalesced<Arc<cache::CheckedGroup>, cache::Seen>>,
+    /// Postgres: groups kept and checked against their rows' versions on every read.
+    checked_groups: Option<groups::CheckedReads>,
     /// Projects' group versions and counts, read in batches (`coalesce.rs`).
     group_versions: coalesce::Coalesced<String, std::collections::HashMap<String, (i64, i64)>>,
 }
@@ -387,20 +385,11 @@ async fn open_with(database_url: &str, cached: bool) -> Result<Arc<dyn Store>, S
     };
     let group_commit = group_commit::GroupCommit::spawn(db.clone(), cache.clone(), changes.clone());
     // Postgres may be shared by replicas: its groups are kept only as checked on every read.
-    let checked_groups = (db.dialect() == Dialect::Postgres).then(cache::CheckedGroups::default);
-    let group_checks = checked_groups.is_some().then(|| {
-        let db = db.clone();
-        coalesce::Coalesced::spawn(move |kept| {
-            let db = db.clone();
-            async move { groups::check_groups(&db, kept).await }
-        })
-    });
+    let checked_groups =
+        (db.dialect() == Dialect::Postgres).then(|| groups::CheckedReads::spawn(db.clone()));
     let group_versions = {
         let db = db.clone();
-        coalesce::Coalesced::spawn(move |projects| {
-            let db = db.clone();
-            async move { groups::group_versions(&db, projects).await }
-        })
+        coalesce::Coalesced::spawn(move |projects| groups::group_versions(db.clone(), projects))
     };
     Ok(Arc::new(SqlStore {
         db,
@@ -409,7 +398,6 @@ async fn open_with(database_url: &str, cached: bool) -> Result<Arc<dyn Store>, S
         changes,
         group_pages: cache::GroupPages::default(),
         checked_groups,
-        group_checks,
         group_versions,
     }))
 }
