@@ -46,6 +46,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/_emulator/health", get(health))
         .route("/_emulator/ready", get(ready))
+        .route("/_emulator/store", get(store_reads))
         .merge(console::open_routes())
         .merge(guarded)
 }
@@ -153,6 +154,12 @@ async fn require_token(
 /// `GET /_emulator/health`: the process answers.
 async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
+}
+
+/// `GET /_emulator/store`: where the store answers hot reads from now, `{"reads": …}`:
+/// `memory`, `checked` or `database` (see [`crate::store::Reads`]).
+async fn store_reads(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    Json(json!({ "reads": state.store.reads() }))
 }
 
 /// `GET /_emulator/ready`: ready only when the store answers.

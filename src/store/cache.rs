@@ -1,5 +1,7 @@
 //! The store's caches. Two kinds:
-//! - [`Cache`], trusted without asking the database: only for SQLite (one writer process).
+//! - [`Cache`], trusted without asking the database: for SQLite (one writer process), and
+//!   for Postgres only while this replica holds the sole-replica lease (`lease.rs`: no other
+//!   process is connected, and none can write until the cache has stopped serving).
 //! - [`GroupPages`] and [`CheckedGroups`], safe with any number of replicas on one Postgres
 //!   database: an entry is served only after a read begun after the request arrived shows
 //!   that what it was read from has not changed (a project's group version; a group row and
@@ -15,10 +17,10 @@
 //! Group membership never changes (groups are immutable), so a group's record and member
 //! list are cached until the group is deleted. Files change (stored, removed, metadata), so
 //! file rows are cached and dropped when a transaction that changed them commits (every
-//! write is a [`super::Tx`], which reports what it changed). Only used with SQLite: a SQLite
-//! store has one writer process, whereas Postgres may be shared by replicas whose writes this
-//! process would not see. The maps are bounded: past [`CAPACITY`] entries a map is emptied
-//! and refills from the database.
+//! write is a [`super::Tx`], which reports what it changed). A SQLite store has one writer
+//! process; a Postgres store may be shared by replicas whose writes this process would not
+//! see, so there the cache serves only while [`Cache::serve`] says so (the lease). The maps
+//! are bounded: past [`CAPACITY`] entries a map is emptied and refills from the database.
 //!
 //! A reader takes a [`Ticket`] before it reads the database and may fill the cache with what
 //! it read only if no write committed since: the ticket is checked and the entry inserted
@@ -48,7 +50,10 @@ struct CachedGroup {
 
 #[derive(Default)]
 struct Maps {
-    /// Bumped by every commit that drops entries.
+    /// Whether entries are served (always on SQLite; on Postgres while this replica holds
+    /// the sole-replica lease, `lease.rs`).
+    serving: bool,
+    /// Bumped by every commit that drops entries, and whenever serving starts or stops.
     generation: u64,
     groups: HashMap<Uuid, Arc<CachedGroup>>,
     /// `None` caches "no such row" (a member whose file row is gone).
@@ -60,12 +65,43 @@ struct Maps {
 struct Ticket(u64);
 
 /// The cache.
-#[derive(Default)]
 pub struct Cache {
     maps: RwLock<Maps>,
 }
 
+impl Default for Cache {
+    /// A cache that serves (SQLite's).
+    fn default() -> Self {
+        Self::serving(true)
+    }
+}
+
 impl Cache {
+    /// A cache that serves only while `serving` (see [`Cache::serve`]).
+    pub fn serving(serving: bool) -> Self {
+        Self {
+            maps: RwLock::new(Maps {
+                serving,
+                ..Maps::default()
+            }),
+        }
+    }
+
+    /// Starts or stops serving: either way every entry is dropped and every earlier ticket
+    /// voided, so only what is read from now on is served.
+    pub fn serve(&self, serving: bool) {
+        let mut maps = self.write();
+        maps.serving = serving;
+        maps.generation += 1;
+        maps.groups.clear();
+        maps.files.clear();
+    }
+
+    /// Whether entries are served.
+    pub fn is_serving(&self) -> bool {
+        self.read().serving
+    }
+
     fn read(&self) -> RwLockReadGuard<'_, Maps> {
         self.maps
             .read()
@@ -81,13 +117,15 @@ impl Cache {
     /// Taken before reading the database for a later [`Cache::fill_files`] or
     /// [`Cache::fill_group`].
     fn ticket(&self) -> Ticket {
-        Ticket(self.generation())
+        Ticket(self.read().generation)
     }
 
-    /// The generation: moved by every commit (after the commit, see [`super::Tx::commit`]).
-    /// What was read from the database after taking it is current while it stays the same.
-    pub fn generation(&self) -> u64 {
-        self.read().generation
+    /// The generation, while serving: moved by every commit (after the commit, see
+    /// [`super::Tx::commit`]) and when serving starts or stops. What was read from the
+    /// database after taking it is current while it stays the same.
+    pub fn generation(&self) -> Option<u64> {
+        let maps = self.read();
+        maps.serving.then_some(maps.generation)
     }
 
     /// The live files of `project` among `uuids`: from the cache when every one is cached
@@ -131,6 +169,9 @@ impl Cache {
     /// The live files of `project` among `uuids`, if every one is cached as such.
     fn live_files(&self, project: &str, uuids: &[Uuid]) -> Option<Vec<FileRecord>> {
         let maps = self.read();
+        if !maps.serving {
+            return None;
+        }
         uuids
             .iter()
             .map(|u| match maps.files.get(u) {
@@ -143,7 +184,7 @@ impl Cache {
     /// Caches files read under `ticket`, unless a write committed since.
     fn fill_files(&self, ticket: Ticket, files: &[FileRecord]) {
         let mut maps = self.write();
-        if maps.generation != ticket.0 {
+        if !maps.serving || maps.generation != ticket.0 {
             return;
         }
         if maps.files.len() + files.len() > CAPACITY {
@@ -158,6 +199,9 @@ impl Cache {
     /// it is cached but belongs to another project than `project` (when given).
     fn group(&self, project: Option<&str>, uuid: Uuid) -> Option<Option<GroupWithMembers>> {
         let maps = self.read();
+        if !maps.serving {
+            return None;
+        }
         let group = maps.groups.get(&uuid)?;
         if project.is_some_and(|p| p != group.project) {
             return Some(None);
@@ -183,7 +227,7 @@ impl Cache {
         members: &[GroupMember],
     ) {
         let mut maps = self.write();
-        if maps.generation != ticket.0 {
+        if !maps.serving || maps.generation != ticket.0 {
             return;
         }
         if maps.files.len() + members.len() > CAPACITY {
@@ -267,9 +311,10 @@ pub struct VersionedPage {
     pub version: i64,
     /// The project's group count, read with it.
     pub total: i64,
-    /// SQLite with its [`Cache`]: the cache's generation taken before the page was read.
-    /// While it is still the generation, no commit has happened since (one process writes
-    /// a SQLite store), so the page is served without asking the database.
+    /// A serving [`Cache`]'s generation taken before the page was read. While it is still
+    /// the generation, no commit has happened since and the cache has served throughout
+    /// (one process writes: SQLite, or Postgres under the lease), so the page is served
+    /// without asking the database.
     pub generation: Option<u64>,
     /// The page.
     pub page: Page<GroupRecord>,

@@ -527,23 +527,24 @@ impl GroupStore for SqlStore {
         project: Option<&str>,
         uuid: Uuid,
     ) -> Result<Option<GroupWithMembers>, StoreError> {
-        if let Some(checked) = &self.checked_groups {
-            return self.checked_group(checked, project, uuid).await;
-        }
         let load = async {
             let found = self.load_group(project, uuid, false).await?;
             Ok(found.map(|(owner, group, _)| (owner, group)))
         };
-        match &self.cache {
-            Some(cache) => cache.group_through(project, uuid, load).await,
-            None => Ok(load.await?.map(|(_, group)| group)),
+        // SQLite's cache, or Postgres' while this replica is alone (`lease.rs`).
+        if let Some(cache) = self.cache.as_ref().filter(|c| c.is_serving()) {
+            return cache.group_through(project, uuid, load).await;
         }
+        if let Some(checked) = &self.checked_groups {
+            return self.checked_group(checked, project, uuid).await;
+        }
+        Ok(load.await?.map(|(_, group)| group))
     }
 
     async fn list_groups(&self, project: &str, q: &PageQuery) -> Result<GroupsPage, StoreError> {
         let key = PageKey::new(project, q);
-        // SQLite with its cache: taken before the read (see `VersionedPage::generation`).
-        let generation = self.cache.as_ref().map(|c| c.generation());
+        // A serving cache's generation, taken before the read (see `VersionedPage::generation`).
+        let generation = self.cache.as_ref().and_then(|c| c.generation());
         if let Some(cached) = self.group_pages.get(&key) {
             let unchanged = if cached.generation.is_some() && cached.generation == generation {
                 Some(cached.total)

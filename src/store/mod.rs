@@ -46,6 +46,7 @@ mod db;
 mod files;
 mod group_commit;
 mod groups;
+mod lease;
 mod migrations;
 pub mod notify;
 mod page;
@@ -295,6 +296,21 @@ pub trait Store:
     fn changes(&self) -> &Changes;
     /// Removes every file, group and member of a project (test isolation).
     async fn reset_project(&self, project: &str) -> Result<(), StoreError>;
+    /// Where hot reads are answered from at this moment.
+    fn reads(&self) -> Reads;
+}
+
+/// Where a store answers its hot reads (group info, group pages, files being grouped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reads {
+    /// From memory: SQLite's cache, or Postgres' while this replica holds the sole-replica
+    /// lease (`lease.rs`).
+    Memory,
+    /// From memory after a batched check in the database (Postgres shared by replicas).
+    Checked,
+    /// From the database.
+    Database,
 }
 
 /// The store over SQLite or Postgres.
@@ -346,6 +362,16 @@ impl Store for SqlStore {
         &self.changes
     }
 
+    fn reads(&self) -> Reads {
+        if self.cache.as_ref().is_some_and(|c| c.is_serving()) {
+            Reads::Memory
+        } else if self.checked_groups.is_some() {
+            Reads::Checked
+        } else {
+            Reads::Database
+        }
+    }
+
     async fn reset_project(&self, project: &str) -> Result<(), StoreError> {
         self.write(async |tx| {
             tx.delete_project_groups(project).await?;
@@ -357,12 +383,14 @@ impl Store for SqlStore {
 }
 
 /// Opens the store named by a database URL (`sqlite://…` or `postgres://…`) and migrates it.
-/// A SQLite store caches its hot reads: it has one writer process, this one.
+/// It serves its hot reads from memory: on SQLite always (one process writes, this one); on
+/// Postgres while this replica is alone on the database (`lease.rs`).
 pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
     open_with(database_url, true).await
 }
 
-/// [`open`] without SQLite's read cache (Postgres never has one).
+/// [`open`] without the read cache: every read asks the database (Postgres checks kept
+/// groups in it).
 pub async fn open_uncached(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
     open_with(database_url, false).await
 }
@@ -372,7 +400,14 @@ async fn open_with(database_url: &str, cached: bool) -> Result<Arc<dyn Store>, S
         let cache = cached.then(|| Arc::new(cache::Cache::default()));
         (sqlite::open(database_url).await?, cache)
     } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
-        (postgres::open(database_url).await?, None)
+        let lease = lease::Lease::new();
+        let db = postgres::open(database_url, &lease).await?;
+        // Serves only while this replica is alone on the database (`lease.rs`).
+        let cache = cached.then(|| Arc::new(cache::Cache::serving(false)));
+        if let (Some(cache), Some(pool)) = (&cache, db.postgres_pool()) {
+            lease.spawn(pool.clone(), cache.clone());
+        }
+        (db, cache)
     } else {
         return Err(StoreError::Internal(format!(
             "unsupported database URL scheme (use sqlite:// or postgres://): {}",

@@ -57,14 +57,38 @@ impl Proxy {
     }
 }
 
-/// `UC_TEST_POSTGRES_URL`'s host and port, and a fresh database reached through `proxy`.
-async fn proxied_database(proxy_port: u16) -> String {
+/// A fresh database on `UC_TEST_POSTGRES_URL`: its URL, and its URL through the proxy
+/// listening on `proxy_port`.
+async fn proxied_database(proxy_port: u16) -> (String, String) {
     let direct = crate::common::fresh_postgres_database().await;
-    let url = url::Url::parse(&direct).unwrap();
-    let mut proxied = url.clone();
+    let mut proxied = url::Url::parse(&direct).unwrap();
     proxied.set_host(Some("127.0.0.1")).unwrap();
     proxied.set_port(Some(proxy_port)).unwrap();
-    proxied.to_string()
+    (direct, proxied.to_string())
+}
+
+/// Waits (up to 10 s) until the server answers hot reads from `reads` (`GET /_emulator/store`).
+async fn wait_for_reads(s: &TestServer, reads: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let a = Answer::of(
+            s.client
+                .get(s.url("/_emulator/store"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        if a.status == 200 && a.json()["reads"] == reads {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "reads from {}, not {reads}",
+            a.body
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn upstream_address() -> Option<String> {
@@ -122,7 +146,13 @@ async fn database_down_answers_5xx_and_recovers() {
         return;
     }
     let proxy = Proxy::start(upstream_address().unwrap()).await;
-    let database_url = proxied_database(proxy.port).await;
+    let (direct_url, database_url) = proxied_database(proxy.port).await;
+    // Another client on the database keeps the server checking its reads in the database
+    // (it never takes the sole-replica lease, `lease.rs`): the checks must fail and recover.
+    let other = {
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(&direct_url).await.unwrap()
+    };
     let s = Arc::new(
         TestServer::start_with(Backend::Postgres, |c| {
             c.database_url = database_url;
@@ -139,8 +169,8 @@ async fn database_down_answers_5xx_and_recovers() {
         );
     }
     let group = s.group(PUB, &acked).await;
-    // Read before the outage, so the group is kept and its next reads are checks sent on the
-    // coalesced checks' own connections (`Lanes`), which must fail and recover too.
+    // Read before the outage, so the group is kept and its next reads are batched checks
+    // (`coalesce.rs`), which must fail and recover too.
     for _ in 0..2 {
         let read = s
             .client
@@ -284,6 +314,47 @@ async fn database_down_answers_5xx_and_recovers() {
     eprintln!(
         "database outage: 9 requests, every one answered its documented 5xx within {slowest:?}; ready again {recovery:?} after the database came back"
     );
+    drop(other);
+}
+
+/// A replica alone on its database reads groups from memory (the sole-replica lease); when
+/// the database goes away it stops doing so, and answers the documented 5xx like every
+/// other read, then takes the lease again once the database is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_replica_stops_reading_from_memory_when_the_database_goes() {
+    if !postgres_enabled() {
+        return;
+    }
+    let proxy = Proxy::start(upstream_address().unwrap()).await;
+    let (_, database_url) = proxied_database(proxy.port).await;
+    let s = TestServer::start_with(Backend::Postgres, |c| {
+        c.database_url = database_url;
+        c.record_answers = None;
+    })
+    .await;
+    wait_for_reads(&s, "memory").await;
+    let file = s.upload(PUB, "kept.txt", b"kept".to_vec()).await;
+    let group = s.group(PUB, &[file]).await;
+    let info = || {
+        s.client
+            .get(s.url("/group/info/"))
+            .query(&[("pub_key", PUB), ("group_id", group.as_str())])
+            .send()
+    };
+    assert_eq!(Answer::of(info().await.unwrap()).await.status, 200);
+
+    proxy.set(false);
+    wait_for_reads(&s, "checked").await;
+    let a = Answer::of(info().await.unwrap()).await;
+    assert_eq!(
+        (a.status, a.content_type.as_str(), a.body.as_str()),
+        (500, TEXT, "Internal error.")
+    );
+
+    proxy.set(true);
+    wait_for_reads(&s, "memory").await;
+    let a = Answer::of(info().await.unwrap()).await;
+    assert_eq!((a.status, a.json()["files_count"].clone()), (200, 1.into()));
 }
 
 /// A tmpfs mounted for the test, unmounted on drop.

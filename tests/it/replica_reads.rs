@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use serde_json::Map;
 use uploadcare_emulator::store::{
-    self, Cursor, FileChange, FileRecord, GroupsPage, NewGroup, Order, PageQuery, Project, Store,
+    self, Cursor, FileChange, FileRecord, GroupsPage, NewGroup, Order, PageQuery, Project, Reads,
+    Store,
 };
 use uuid::Uuid;
 
@@ -165,4 +166,68 @@ async fn batched_reads_under_load_see_every_acknowledged_write() {
     for r in readers {
         r.await.unwrap();
     }
+}
+
+/// A replica alone on its database serves hot reads from memory (the sole-replica lease,
+/// `lease.rs`); a second replica's first connection makes it stop before that connection may
+/// write, so the second replica's writes are seen at once, and neither trusts its memory
+/// while both are connected.
+#[tokio::test]
+async fn a_lone_replica_reads_from_memory_until_another_joins() {
+    if postgres_admin_url().is_none() {
+        return;
+    }
+    let url = fresh_postgres_database().await;
+    let a = store::open(&url).await.unwrap();
+    wait_for_reads(a.as_ref(), Reads::Memory).await;
+    a.upsert_project(&Project {
+        pub_key: P.into(),
+        secret_key: "s".into(),
+        name: P.into(),
+        autostore: true,
+        signed_uploads: false,
+    })
+    .await
+    .unwrap();
+    let f = file(1);
+    a.insert_file(&f).await.unwrap();
+    let g = group(&[f.uuid]);
+    assert!(a.insert_group(&g, 10).await.unwrap());
+    for _ in 0..2 {
+        assert!(a.group(Some(P), g.uuid).await.unwrap().is_some());
+    }
+    assert_eq!(a.reads(), Reads::Memory);
+
+    let b = store::open(&url).await.unwrap();
+    // B's connections passed the gate only once A had stopped.
+    assert_eq!(a.reads(), Reads::Checked);
+    let stored = b
+        .change_files(P, &[f.uuid], FileChange::Store, 20)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    let (_, members) = a.group(Some(P), g.uuid).await.unwrap().unwrap();
+    assert_eq!(members[0].file.as_ref().unwrap().stored_us, Some(20));
+    assert!(b.delete_group(P, g.uuid).await.unwrap());
+    assert!(a.group(Some(P), g.uuid).await.unwrap().is_none());
+    // Past A's retries, neither takes the lease while the other is connected.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!((a.reads(), b.reads()), (Reads::Checked, Reads::Checked));
+}
+
+/// Any other client connected to the database (here a plain connection, as `psql` would
+/// be) keeps a replica checking its reads; once it leaves, the replica takes the lease.
+#[tokio::test]
+async fn another_client_on_the_database_keeps_reads_checked() {
+    use sqlx::Connection;
+    if postgres_admin_url().is_none() {
+        return;
+    }
+    let url = fresh_postgres_database().await;
+    let other = sqlx::PgConnection::connect(&url).await.unwrap();
+    let a = store::open(&url).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(a.reads(), Reads::Checked);
+    other.close().await.unwrap();
+    wait_for_reads(a.as_ref(), Reads::Memory).await;
 }

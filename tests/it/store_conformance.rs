@@ -1,15 +1,22 @@
 //! The store's conformance suite: every case runs over `dyn Store` for each configuration,
-//! as its own named test: `store_conformance::sqlite_cached::<case>` (SQLite with its read
-//! cache, as the server opens it), `…::sqlite_plain::<case>` (SQLite without the cache) and
-//! `…::postgres::<case>` (a fresh database on `UC_TEST_POSTGRES_URL`; without it the test
-//! says it skipped, or fails under `UC_REQUIRE_POSTGRES=1`).
+//! as its own named test:
+//! - `store_conformance::sqlite_cached::<case>`: SQLite with its read cache, as the server
+//!   opens it;
+//! - `…::sqlite_plain::<case>`: SQLite without the cache;
+//! - `…::postgres_alone::<case>`: Postgres as the server opens it, once it holds the
+//!   sole-replica lease and serves hot reads from memory;
+//! - `…::postgres_checked::<case>`: Postgres without the cache, checking kept groups in the
+//!   database (as with other replicas beside it).
+//!
+//! The Postgres ones use a fresh database on `UC_TEST_POSTGRES_URL`; without it they say they
+//! skipped, or fail under `UC_REQUIRE_POSTGRES=1`.
 
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 use uploadcare_emulator::store::{
     self, Cursor, Expiry, FileChange, FileFilter, FileRecord, GroupMember, GroupsPage, ImageFacts,
-    MultipartUpload, NewGroup, Order, PageQuery, Project, Store,
+    MultipartUpload, NewGroup, Order, PageQuery, Project, Reads, Store,
 };
 use uuid::Uuid;
 
@@ -29,7 +36,19 @@ struct Fixture {
 enum Config {
     SqliteCached,
     SqlitePlain,
-    Postgres,
+    PostgresAlone,
+    PostgresChecked,
+}
+
+impl Config {
+    /// Where a store of this configuration answers hot reads once it is open.
+    fn reads(self) -> Reads {
+        match self {
+            Config::SqliteCached | Config::PostgresAlone => Reads::Memory,
+            Config::SqlitePlain => Reads::Database,
+            Config::PostgresChecked => Reads::Checked,
+        }
+    }
 }
 
 /// Opens a fresh store of `config`; `None` (after saying so) when Postgres is not configured.
@@ -40,17 +59,18 @@ async fn open(config: Config) -> Option<Fixture> {
             let url = format!("sqlite://{}", dir.path().join("store.db").display());
             (url, Some(dir))
         }
-        Config::Postgres => {
+        Config::PostgresAlone | Config::PostgresChecked => {
             // Says it skipped (or fails under UC_REQUIRE_POSTGRES=1) when there is none.
             postgres_admin_url()?;
             (fresh_postgres_database().await, None)
         }
     };
     let store = match config {
-        Config::SqlitePlain => store::open_uncached(&url).await,
+        Config::SqlitePlain | Config::PostgresChecked => store::open_uncached(&url).await,
         _ => store::open(&url).await,
     }
     .expect("open store");
+    wait_for_reads(store.as_ref(), config.reads()).await;
     for pub_key in [P, Q] {
         store
             .upsert_project(&Project {
@@ -66,13 +86,14 @@ async fn open(config: Config) -> Option<Fixture> {
     Some(Fixture { store, _dir: dir })
 }
 
-/// Runs each case once per configuration, as `sqlite_cached::case`, `sqlite_plain::case` and
-/// `postgres::case`.
+/// Runs each case once per configuration, as `sqlite_cached::case`, `sqlite_plain::case`,
+/// `postgres_alone::case` and `postgres_checked::case`.
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         conformance!(@config sqlite_cached, SqliteCached, $($case),*);
         conformance!(@config sqlite_plain, SqlitePlain, $($case),*);
-        conformance!(@config postgres, Postgres, $($case),*);
+        conformance!(@config postgres_alone, PostgresAlone, $($case),*);
+        conformance!(@config postgres_checked, PostgresChecked, $($case),*);
     };
     (@config $module:ident, $config:ident, $($case:ident),*) => {
         mod $module {

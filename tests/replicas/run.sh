@@ -270,18 +270,35 @@ kill -KILL "$pid1"
 wait "$pid1" 2>/dev/null || true
 killed_at=$(secs_since "$t")
 say "SIGKILLed replica 1 (pid $pid1) at $killed_at s"
+# Alone on the database now, replica 2 takes the sole-replica lease and reads from memory.
+alone_at=""
+for _ in $(seq 1 60); do
+  if curl -fsS "http://127.0.0.1:$PORT2/_emulator/store" | grep -q '"reads":"memory"'; then
+    alone_at=$(secs_since "$t")
+    break
+  fi
+  sleep 0.1
+done
+[[ -n "$alone_at" ]] || { STATUS=1; echo "FAIL replica 2, alone, kept checking its reads" >&2; }
 sleep "$(awk -v d="$DURATION" 'BEGIN { print d / 3 }')"
 start_replica 1 "$PORT1"
 pid1=$REPLICA_PID
 restarted_at=$(secs_since "$t")
 wait_http "http://127.0.0.1:$PORT1/_emulator/ready" "replica 1 (restarted)" "$pid1"
 say "restarted replica 1 at $restarted_at s, ready at $(secs_since "$t") s"
+# Two replicas again: neither may trust its memory.
+for port in "$PORT1" "$PORT2"; do
+  reads=$(curl -fsS "http://127.0.0.1:$port/_emulator/store" || true)
+  [[ $reads == *'"reads":"checked"'* ]] ||
+    { STATUS=1; echo "FAIL the replica on $port answers $reads beside another" >&2; }
+done
 write_rc=0
 wait "$writer" || write_rc=$?
 cat "$WORK/writer.out"
 [[ $write_rc -eq 0 ]] || { STATUS=1; echo "FAIL the writer saw wrong answers" >&2; }
 write_summary=$(sed -n 's/^summary: //p' "$WORK/writer.out")
 note "kill test: replica 1" "SIGKILLed at $killed_at s, restarted at $restarted_at s"
+note "kill test: replica 2 alone, reads from memory" "from ${alone_at:-never} s"
 note "kill test: requests per replica" "$(spread)"
 
 say "kill test: reading every acknowledged file and group back through the proxy"

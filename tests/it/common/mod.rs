@@ -692,3 +692,20 @@ pub async fn replica_pair() -> Option<(TestServer, TestServer)> {
     assert_ne!(a.state.replica.id, b.state.replica.id);
     Some((a, b))
 }
+
+/// Waits (up to 10 s) until `store` answers hot reads from `reads`: a Postgres store takes
+/// the sole-replica lease shortly after it opens, when it is alone on its database.
+pub async fn wait_for_reads(
+    store: &dyn uploadcare_emulator::store::Store,
+    reads: uploadcare_emulator::store::Reads,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.reads() != reads {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store reads from {:?}, not {reads:?}",
+            store.reads()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
