@@ -559,6 +559,47 @@ mod tests {
         assert!(cache.group(Some("p"), id).is_none());
     }
 
+    /// A cache that does not serve (Postgres without the lease) keeps nothing and gives no
+    /// generation; serving starts empty, and stopping drops what it held, including what a
+    /// read begun before it would still fill.
+    #[tokio::test]
+    async fn only_a_serving_cache_keeps_reads() {
+        let cache = Cache::serving(false);
+        let u = Uuid::new_v4();
+        let load = || async { Ok(vec![file(u, None)]) };
+        cache.live_files_through("p", &[u], load()).await.unwrap();
+        assert!(cache.live_files("p", &[u]).is_none());
+        assert_eq!(cache.generation(), None);
+
+        cache.serve(true);
+        let generation = cache.generation();
+        assert!(generation.is_some());
+        cache.live_files_through("p", &[u], load()).await.unwrap();
+        assert!(cache.live_files("p", &[u]).is_some());
+
+        let (record, members) = group_of(u);
+        let id = record.uuid;
+        cache
+            .group_through(None, id, async {
+                cache.serve(false);
+                cache.serve(true);
+                Ok(Some(("p".to_owned(), (record, members))))
+            })
+            .await
+            .unwrap();
+        assert!(
+            cache.group(None, id).is_none(),
+            "read across a stop is not kept"
+        );
+        assert!(
+            cache.live_files("p", &[u]).is_none(),
+            "stopping drops everything"
+        );
+        assert_ne!(cache.generation(), generation);
+        cache.serve(false);
+        assert_eq!(cache.generation(), None);
+    }
+
     /// The replica-safe maps stay within their weight: past it they are emptied.
     #[test]
     fn checked_maps_are_bounded_by_weight() {
