@@ -1,4 +1,4 @@
-//! The admin API: health, readiness, projects at run time, reset, clock, faults, seeding.
+//! The admin API: health, readiness, where reads come from, projects at run time, reset, clock, faults, seeding.
 
 use crate::common::*;
 use serde_json::json;
@@ -25,6 +25,30 @@ async fn health_and_readiness(backend: Backend) {
     .await;
     assert_eq!((r.status, r.body.as_str()), (200, r#"{"status":"ready"}"#));
     assert_eq!(r.content_type, "application/json");
+    // Alone on its store, the server answers hot reads from memory (on Postgres once it
+    // holds the sole-replica lease, within moments of starting).
+    let started = std::time::Instant::now();
+    loop {
+        let r = Answer::of(
+            s.client
+                .get(s.url("/_emulator/store"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.content_type.as_str()),
+            (200, "application/json")
+        );
+        if r.body == r#"{"reads":"memory"}"# {
+            break;
+        }
+        assert_eq!(backend, Backend::Postgres, "{}", r.body);
+        assert_eq!(r.body, r#"{"reads":"checked"}"#);
+        assert!(started.elapsed().as_secs() < 10, "no lease after 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 per_backend!(projects_created_at_run_time_and_reset);
