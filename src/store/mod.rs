@@ -10,9 +10,11 @@
 //! - `db.rs`: the statement type ([`Sql`]), the pools ([`Db`]) and the transaction ([`Tx`]),
 //!   the only code that matches on the backend. `sqlite.rs` / `postgres.rs`: opening each
 //!   backend and the SQL that differs between them. `rows.rs`: rows and their decoding.
-//!   `page.rs`: the one paging primitive ([`Page`]). `cache.rs`: SQLite's read cache, and the
-//!   replica-safe caches checked on every read (group pages; Postgres groups).
-//!   `group_commit.rs`: group creates queued and written many to a transaction.
+//!   `page.rs`: the one paging primitive ([`Page`]). `cache.rs`: the memory cache (SQLite's,
+//!   and Postgres' while `lease.rs`'s sole-replica lease is held), and the replica-safe
+//!   caches checked on every read (group pages; Postgres groups). `coalesce.rs`: those
+//!   checks batched. `group_commit.rs`: group creates queued and written many to a
+//!   transaction.
 //!   `notify.rs`: change notes between processes sharing the database ([`Changes`],
 //!   [`Tx::publish`]).
 //!
