@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::copies::json_object;
 use super::error::{unknown_route, RestError, RestErrorCode};
-use super::files::find_file;
+use super::files::live_file;
 use crate::addons::{self, Addon, ExecuteError, Request};
 use crate::auth::rest::RestCall;
 use crate::domain::files::should_store;
@@ -74,10 +74,7 @@ pub async fn execute(
     let request = Request::parse(addon, body.get("params"))
         .map_err(|why| RestError::with(RestErrorCode::AddonParamsInvalid, &[&why]))?;
     let project = &call.project;
-    let file = find_file(&state, &project.pub_key, &target.to_string()).await?;
-    if file.removed_us.is_some() {
-        return Err(RestError::not_found());
-    }
+    let file = live_file(&state, &project.pub_key, target).await?;
     let store_new = should_store(None, project.autostore);
     let request_id = addons::execute(state.clone(), file, request, store_new, source).await?;
     Ok(plain_json(&json!({ "request_id": request_id.to_string() })))

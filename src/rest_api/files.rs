@@ -16,8 +16,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Extension;
@@ -26,6 +25,7 @@ use uuid::Uuid;
 
 use super::error::{json_response, RestError, RestErrorCode};
 use super::pagination::{page_links, parse_list_query_for, query_pairs, FILES};
+use super::path_call::{PathCall, PathTarget};
 use super::version::ApiVersion;
 use crate::auth::rest::RestCall;
 use crate::domain::changes;
@@ -108,14 +108,12 @@ pub fn as_seen(mut file: FileRecord, now_us: i64, retention_us: i64) -> FileReco
     file
 }
 
-/// The project's file named by a path uuid, as seen now; 404 for malformed uuids, unknown
-/// files and other projects' files.
-pub async fn find_file(
+/// The project's file `uuid`, as seen now; 404 for unknown files and other projects' files.
+pub async fn project_file(
     state: &AppState,
     project: &str,
-    raw: &str,
+    uuid: Uuid,
 ) -> Result<FileRecord, RestError> {
-    let uuid = Uuid::parse_str(raw).map_err(|_| RestError::not_found())?;
     let file = state
         .store
         .file(Some(project), uuid)
@@ -124,16 +122,42 @@ pub async fn find_file(
     Ok(as_seen(file, state.clock.now_us(), state.retention_us()))
 }
 
-/// The project's file named by the request path, with the uuid as written; 404 as
-/// [`find_file`], and for a path that does not parse.
-pub async fn path_file(
+/// The project's live file `uuid`; 404 for removed and expired files too.
+pub async fn live_file(
     state: &AppState,
     project: &str,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<(String, FileRecord), RestError> {
-    let raw = path.map_err(|_| RestError::not_found())?.0;
-    let file = find_file(state, project, &raw).await?;
-    Ok((raw, file))
+    uuid: Uuid,
+) -> Result<FileRecord, RestError> {
+    let file = project_file(state, project, uuid).await?;
+    if file.removed_us.is_some() {
+        return Err(RestError::not_found());
+    }
+    Ok(file)
+}
+
+/// A path's file uuid; 404 when it is malformed.
+fn path_uuid(raw: &str) -> Result<Uuid, RestError> {
+    Uuid::parse_str(raw).map_err(|_| RestError::not_found())
+}
+
+/// The file a path uuid names, as [`project_file`].
+impl PathTarget for FileRecord {
+    type Params = String;
+
+    async fn find(state: &AppState, project: &str, raw: String) -> Result<Self, RestError> {
+        project_file(state, project, path_uuid(&raw)?).await
+    }
+}
+
+/// The live file a path uuid names, as [`live_file`].
+pub struct LiveFile(pub FileRecord);
+
+impl PathTarget for LiveFile {
+    type Params = String;
+
+    async fn find(state: &AppState, project: &str, raw: String) -> Result<Self, RestError> {
+        live_file(state, project, path_uuid(&raw)?).await.map(Self)
+    }
 }
 
 /// Reads a `true`/`false` query flag; `Err` carries the 400 `detail`.
@@ -269,10 +293,8 @@ pub async fn file_info(
     Extension(version): Extension<ApiVersion>,
     headers: HeaderMap,
     uri: Uri,
-    path: Result<Path<String>, PathRejection>,
-    call: RestCall,
+    PathCall { target: file, .. }: PathCall<FileRecord>,
 ) -> Result<Response, RestError> {
-    let (_, file) = path_file(&state, &call.project.pub_key, path).await?;
     let appdata = appdata_of(
         &state,
         std::slice::from_ref(&file),
@@ -292,13 +314,11 @@ pub async fn file_storage(
     Extension(version): Extension<ApiVersion>,
     method: Method,
     headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
     source: EventSource,
-    call: RestCall,
+    PathCall { call, target: file }: PathCall<FileRecord>,
 ) -> Result<Response, RestError> {
     let change = storage_change(&method);
     let project = &call.project.pub_key;
-    let (raw, file) = path_file(&state, project, path).await?;
     let file = match (file.removed_us, change) {
         (Some(_), FileChange::Store) => return Err(RestError::not_found()),
         (Some(_), FileChange::Remove) => file,
@@ -312,7 +332,7 @@ pub async fn file_storage(
                 (Some(f), _) => f,
                 (None, FileChange::Store) => return Err(RestError::not_found()),
                 // Removed meanwhile by another request: answer what is there now.
-                (None, FileChange::Remove) => find_file(&state, project, &raw).await?,
+                (None, FileChange::Remove) => project_file(&state, project, file.uuid).await?,
             }
         }
     };

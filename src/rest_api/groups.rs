@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -15,6 +14,7 @@ use serde_json::Value;
 use super::error::{json_bytes_response, json_response, unknown_route, RestError};
 use super::files::rest_file;
 use super::pagination::{page_links, parse_list_query};
+use super::path_call::{PathCall, PathTarget};
 use super::version::ApiVersion;
 use crate::auth::rest::RestCall;
 use crate::domain::changes;
@@ -124,23 +124,26 @@ pub(crate) fn group_with_files(
     }
 }
 
-/// The group named by a path id, or 404 for malformed ids, unknown groups, other projects'
-/// groups and a count that is not the group's.
-async fn find_group(
-    state: &AppState,
-    project: &str,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<(GroupRecord, Vec<GroupMember>), RestError> {
-    let Ok(Path(raw)) = path else {
-        return Err(RestError::not_found());
-    };
-    let id = GroupId::parse(&raw).ok_or_else(RestError::not_found)?;
-    state
-        .store
-        .group(Some(project), id.uuid)
-        .await?
-        .filter(|(g, _)| g.files_count == id.count)
-        .ok_or_else(RestError::not_found)
+/// The group a path id names, with its members; 404 for malformed ids, unknown groups,
+/// other projects' groups and a count that is not the group's.
+pub struct PathGroup {
+    group: GroupRecord,
+    members: Vec<GroupMember>,
+}
+
+impl PathTarget for PathGroup {
+    type Params = String;
+
+    async fn find(state: &AppState, project: &str, raw: String) -> Result<Self, RestError> {
+        let id = GroupId::parse(&raw).ok_or_else(RestError::not_found)?;
+        let (group, members) = state
+            .store
+            .group(Some(project), id.uuid)
+            .await?
+            .filter(|(g, _)| g.files_count == id.count)
+            .ok_or_else(RestError::not_found)?;
+        Ok(Self { group, members })
+    }
 }
 
 /// Most bodies [`RenderedPages`] keeps (past it, it is emptied).
@@ -226,10 +229,11 @@ pub async fn group_info(
     State(state): State<Arc<AppState>>,
     Extension(version): Extension<ApiVersion>,
     headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-    call: RestCall,
+    PathCall {
+        target: PathGroup { group, members },
+        ..
+    }: PathCall<PathGroup>,
 ) -> Result<Response, RestError> {
-    let (group, members) = find_group(&state, &call.project.pub_key, path).await?;
     let stored = group_stored(&members, state.clock.now_us(), state.retention_us());
     let b = bases(&state.config.public_urls, &headers);
     let body = group_with_files(&state, version, &b, &group, &members, stored);
@@ -240,12 +244,16 @@ pub async fn group_info(
 /// `Content-Type`, as production answers and @uploadcare/rest-client requires.
 pub async fn delete_group(
     State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    call: RestCall,
+    PathCall {
+        call,
+        target: PathGroup { group, .. },
+    }: PathCall<PathGroup>,
 ) -> Result<Response, RestError> {
-    let project = &call.project.pub_key;
-    let (group, _) = find_group(&state, project, path).await?;
-    if !state.store.delete_group(project, group.uuid).await? {
+    if !state
+        .store
+        .delete_group(&call.project.pub_key, group.uuid)
+        .await?
+    {
         return Err(RestError::not_found());
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -258,16 +266,17 @@ pub async fn store_group(
     State(state): State<Arc<AppState>>,
     Extension(version): Extension<ApiVersion>,
     headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
     source: EventSource,
     request: Request,
 ) -> Result<Response, RestError> {
     if !version.is_legacy() {
         return Ok(unknown_route());
     }
-    let call = RestCall::from_request(request, &state).await?;
+    let PathCall {
+        call,
+        target: PathGroup { group, members },
+    } = PathCall::from_request(request, &state).await?;
     let project = &call.project.pub_key;
-    let (group, members) = find_group(&state, project, path).await?;
     let now = state.clock.now_us();
     let retention = state.retention_us();
     let mut live: Vec<uuid::Uuid> = members
