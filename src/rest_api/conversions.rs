@@ -30,7 +30,7 @@ use crate::AppState;
 /// `GET /convert/document/<uuid>/`: the document's format and conversion targets.
 pub async fn document_info(
     State(state): State<Arc<AppState>>,
-    PathCall { call, target: file }: PathCall<FileRecord>,
+    PathCall(call, file): PathCall<FileRecord>,
 ) -> Result<Response, RestError> {
     let info = conversions::document_info(&state, &call.project.pub_key, &file).await?;
     Ok(json_response(StatusCode::OK, &info))
@@ -119,10 +119,7 @@ pub async fn video_status(
 /// A conversion's status by its token; 404 for another project's token or the other kind's.
 async fn status(
     state: &AppState,
-    PathCall {
-        call,
-        target: PathNumber(token),
-    }: PathCall<PathNumber>,
+    PathCall(call, PathNumber(token)): PathCall<PathNumber>,
     kind: ConversionKind,
 ) -> Result<Response, RestError> {
     let answer = conversions::status(state, &call.project.pub_key, kind, token)

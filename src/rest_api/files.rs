@@ -17,23 +17,23 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::error::{json_response, RestError, RestErrorCode};
-use super::pagination::{page_links, parse_list_query_for, query_pairs, FILES};
+use super::pagination::{last_value, page_links, parse_list_query_for, query_pairs, FILES};
 use super::path_call::{PathCall, PathTarget};
-use super::version::ApiVersion;
+use super::version::{ApiVersion, RestView};
 use crate::auth::rest::RestCall;
 use crate::domain::changes;
 use crate::domain::files::{content_info, image_info, is_live, sanitize_filename};
 use crate::domain::groups::parse_file_uuid;
 use crate::domain::time::iso;
 use crate::store::{Expiry, FileChange, FileFilter, FileRecord};
-use crate::urls::{bases, request_origin, Bases};
+use crate::urls::Bases;
 use crate::webhooks::events::EventSource;
 use crate::AppState;
 
@@ -169,28 +169,14 @@ fn flag(value: &str, name: &str) -> Result<bool, RestError> {
     }
 }
 
-/// The last value of query parameter `name`.
-fn last<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 /// Whether `include` asks for `appdata`.
-fn wants_appdata(pairs: &[(String, String)]) -> bool {
-    last(pairs, "include").is_some_and(|v| v.split(',').any(|p| p.trim() == "appdata"))
+pub(super) fn wants_appdata(pairs: &[(String, String)]) -> bool {
+    last_value(pairs, "include").is_some_and(|v| v.split(',').any(|p| p.trim() == "appdata"))
 }
 
 /// A REST file object, with its `appdata` when given.
-fn file_json(
-    file: &FileRecord,
-    version: ApiVersion,
-    b: &Bases,
-    appdata: Option<Map<String, Value>>,
-) -> Value {
-    let mut o = rest_file(file, version, b);
+fn file_json(file: &FileRecord, view: &RestView, appdata: Option<Map<String, Value>>) -> Value {
+    let mut o = rest_file(file, view.version, &view.bases);
     if let Some(appdata) = appdata {
         o.insert("appdata".into(), Value::Object(appdata));
     }
@@ -199,14 +185,11 @@ fn file_json(
 
 /// 200 with one REST file object (see [`file_json`]), URLs on the request's bases.
 fn file_answer(
-    state: &AppState,
-    headers: &HeaderMap,
-    version: ApiVersion,
+    view: &RestView,
     file: &FileRecord,
     appdata: Option<Map<String, Value>>,
 ) -> Response {
-    let b = bases(&state.config.public_urls, headers);
-    json_response(StatusCode::OK, &file_json(file, version, &b, appdata))
+    json_response(StatusCode::OK, &file_json(file, view, appdata))
 }
 
 /// The `appdata` of each of `files` when `wanted` (one query), else `None` for each.
@@ -230,17 +213,16 @@ async fn appdata_of(
 /// filtered set and `totals` the project's removed, stored and unstored files.
 pub async fn list_files(
     State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
-    headers: HeaderMap,
+    view: RestView,
     uri: Uri,
     call: RestCall,
 ) -> Result<Response, RestError> {
     let query = parse_list_query_for(uri.query(), &FILES)?;
-    let removed = last(&query.pairs, "removed")
+    let removed = last_value(&query.pairs, "removed")
         .map(|v| flag(v, "removed"))
         .transpose()?
         .unwrap_or(false);
-    let stored = last(&query.pairs, "stored")
+    let stored = last_value(&query.pairs, "stored")
         .map(|v| flag(v, "stored"))
         .transpose()?;
     let now = state.clock.now_us();
@@ -267,15 +249,14 @@ pub async fn list_files(
         "stored": state.store.count_files(project, &count(false, Some(true))).await?,
         "unstored": state.store.count_files(project, &count(false, Some(false))).await?,
     });
-    let base = format!("{}/files/", request_origin(&headers));
+    let base = format!("{}/files/", view.origin);
     let (next, previous) = page_links(&base, &query.pairs, &page, |x| x.uploaded_us);
-    let b = bases(&state.config.public_urls, &headers);
     let appdata = appdata_of(&state, &page.items, wants_appdata(&query.pairs)).await?;
     let results: Vec<Value> = page
         .items
         .into_iter()
         .zip(appdata)
-        .map(|(f, a)| file_json(&as_seen(f, now, retention), version, &b, a))
+        .map(|(f, a)| file_json(&as_seen(f, now, retention), &view, a))
         .collect();
     let mut o = Map::new();
     o.insert("next".into(), next.into());
@@ -290,10 +271,9 @@ pub async fn list_files(
 /// `GET /files/<uuid>/`: one file, removed and expired ones included.
 pub async fn file_info(
     State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
-    headers: HeaderMap,
+    view: RestView,
     uri: Uri,
-    PathCall { target: file, .. }: PathCall<FileRecord>,
+    PathCall(_, file): PathCall<FileRecord>,
 ) -> Result<Response, RestError> {
     let appdata = appdata_of(
         &state,
@@ -303,7 +283,7 @@ pub async fn file_info(
     .await?
     .pop()
     .flatten();
-    Ok(file_answer(&state, &headers, version, &file, appdata))
+    Ok(file_answer(&view, &file, appdata))
 }
 
 /// `PUT /files/<uuid>/storage/` stores a live file (404 when it is removed or expired);
@@ -311,11 +291,10 @@ pub async fn file_info(
 /// and a file already removed or expired is answered as it is.
 pub async fn file_storage(
     State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
+    view: RestView,
     method: Method,
-    headers: HeaderMap,
     source: EventSource,
-    PathCall { call, target: file }: PathCall<FileRecord>,
+    PathCall(call, file): PathCall<FileRecord>,
 ) -> Result<Response, RestError> {
     let change = storage_change(&method);
     let project = &call.project.pub_key;
@@ -336,7 +315,7 @@ pub async fn file_storage(
             }
         }
     };
-    Ok(file_answer(&state, &headers, version, &file, None))
+    Ok(file_answer(&view, &file, None))
 }
 
 /// A batch request body, checked: the distinct well-formed uuids in order, and the

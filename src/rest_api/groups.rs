@@ -5,9 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -15,14 +14,14 @@ use super::error::{json_bytes_response, json_response, unknown_route, RestError}
 use super::files::rest_file;
 use super::pagination::{page_links, parse_list_query};
 use super::path_call::{PathCall, PathTarget};
-use super::version::ApiVersion;
+use super::version::{ApiVersion, RestView};
 use crate::auth::rest::RestCall;
 use crate::domain::changes;
 use crate::domain::files::is_live;
 use crate::domain::groups::GroupId;
 use crate::domain::time::iso;
 use crate::store::{FileChange, GroupMember, GroupRecord};
-use crate::urls::{bases, request_origin, Bases};
+use crate::urls::Bases;
 use crate::webhooks::events::EventSource;
 use crate::AppState;
 
@@ -180,21 +179,19 @@ impl RenderedPages {
 /// `GET /groups/`: a page of the project's groups.
 pub async fn list_groups(
     State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
-    headers: HeaderMap,
+    view: RestView,
     uri: axum::http::Uri,
     call: RestCall,
 ) -> Result<Response, RestError> {
     let query = parse_list_query(uri.query())?;
     let project = &call.project.pub_key;
     let listed = state.store.list_groups(project, &query.page).await?;
-    let origin = request_origin(&headers);
-    let b = bases(&state.config.public_urls, &headers);
     let key = format!(
-        "{project}\n{}\n{origin}\n{}\n{}\n{}",
-        version.media_type(),
-        b.cdn,
-        b.api,
+        "{project}\n{}\n{}\n{}\n{}\n{}",
+        view.version.media_type(),
+        view.origin,
+        view.bases.cdn,
+        view.bases.api,
         uri.query().unwrap_or_default()
     );
     if let Some(body) = listed
@@ -203,7 +200,7 @@ pub async fn list_groups(
     {
         return Ok(json_bytes_response(StatusCode::OK, body));
     }
-    let base = format!("{origin}/groups/");
+    let base = format!("{}/groups/", view.origin);
     let (next, previous) = page_links(&base, &query.pairs, &listed.page, |x| x.created_us);
     let list = GroupList {
         next,
@@ -214,7 +211,7 @@ pub async fn list_groups(
             .page
             .items
             .iter()
-            .map(|g| group_json(g, version, None, &b))
+            .map(|g| group_json(g, view.version, None, &view.bases))
             .collect(),
     };
     let body: axum::body::Bytes = serde_json::to_vec(&list).unwrap_or_default().into();
@@ -227,16 +224,11 @@ pub async fn list_groups(
 /// `GET /groups/<uuid~N>/`: a group with its files.
 pub async fn group_info(
     State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
-    headers: HeaderMap,
-    PathCall {
-        target: PathGroup { group, members },
-        ..
-    }: PathCall<PathGroup>,
+    view: RestView,
+    PathCall(_, PathGroup { group, members }): PathCall<PathGroup>,
 ) -> Result<Response, RestError> {
     let stored = group_stored(&members, state.clock.now_us(), state.retention_us());
-    let b = bases(&state.config.public_urls, &headers);
-    let body = group_with_files(&state, version, &b, &group, &members, stored);
+    let body = group_with_files(&state, view.version, &view.bases, &group, &members, stored);
     Ok(json_response(StatusCode::OK, &body))
 }
 
@@ -244,10 +236,7 @@ pub async fn group_info(
 /// `Content-Type`, as production answers and @uploadcare/rest-client requires.
 pub async fn delete_group(
     State(state): State<Arc<AppState>>,
-    PathCall {
-        call,
-        target: PathGroup { group, .. },
-    }: PathCall<PathGroup>,
+    PathCall(call, PathGroup { group, .. }): PathCall<PathGroup>,
 ) -> Result<Response, RestError> {
     if !state
         .store
@@ -264,18 +253,15 @@ pub async fn delete_group(
 /// answers as for any unknown route, before authentication.
 pub async fn store_group(
     State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
-    headers: HeaderMap,
+    view: RestView,
     source: EventSource,
     request: Request,
 ) -> Result<Response, RestError> {
-    if !version.is_legacy() {
+    if !view.version.is_legacy() {
         return Ok(unknown_route());
     }
-    let PathCall {
-        call,
-        target: PathGroup { group, members },
-    } = PathCall::from_request(request, &state).await?;
+    let PathCall(call, PathGroup { group, members }) =
+        PathCall::from_request(request, &state).await?;
     let project = &call.project.pub_key;
     let now = state.clock.now_us();
     let retention = state.retention_us();
@@ -293,8 +279,14 @@ pub async fn store_group(
         .group(Some(project), group.uuid)
         .await?
         .ok_or_else(RestError::not_found)?;
-    let b = bases(&state.config.public_urls, &headers);
-    let body = group_with_files(&state, version, &b, &group, &members, Some(now));
+    let body = group_with_files(
+        &state,
+        view.version,
+        &view.bases,
+        &group,
+        &members,
+        Some(now),
+    );
     Ok(json_response(StatusCode::OK, &body))
 }
 

@@ -31,9 +31,7 @@ use crate::AppState;
 const MAX_ATTEMPTS: usize = 16;
 
 /// `GET /files/<uuid>/metadata/`: the whole metadata object.
-pub async fn get_metadata(
-    PathCall { target: file, .. }: PathCall<FileRecord>,
-) -> Result<Response, RestError> {
+pub async fn get_metadata(PathCall(_, file): PathCall<FileRecord>) -> Result<Response, RestError> {
     Ok(json_response(StatusCode::OK, &Value::Object(file.metadata)))
 }
 
@@ -60,10 +58,7 @@ impl PathTarget for KeyPath {
 
 /// `GET /files/<uuid>/metadata/<key>/`: one value, as a JSON string.
 pub async fn get_key(
-    PathCall {
-        target: KeyPath { key, file },
-        ..
-    }: PathCall<KeyPath>,
+    PathCall(_, KeyPath { key, file }): PathCall<KeyPath>,
 ) -> Result<Response, RestError> {
     let value = file.metadata.get(&key).ok_or_else(RestError::not_found)?;
     Ok(json_response(StatusCode::OK, value))
@@ -74,10 +69,7 @@ pub async fn get_key(
 pub async fn put_key(
     State(state): State<Arc<AppState>>,
     source: EventSource,
-    PathCall {
-        call,
-        target: KeyPath { key, file },
-    }: PathCall<KeyPath>,
+    PathCall(call, KeyPath { key, file }): PathCall<KeyPath>,
 ) -> Result<Response, RestError> {
     let value = match serde_json::from_slice::<Value>(&call.body) {
         Ok(Value::String(v)) => v,
@@ -106,10 +98,7 @@ pub async fn put_key(
 pub async fn delete_key(
     State(state): State<Arc<AppState>>,
     source: EventSource,
-    PathCall {
-        target: KeyPath { key, file },
-        ..
-    }: PathCall<KeyPath>,
+    PathCall(_, KeyPath { key, file }): PathCall<KeyPath>,
 ) -> Result<Response, RestError> {
     update(&state, &source, file, |metadata| {
         if !metadata.contains_key(&key) {

@@ -63,17 +63,20 @@ pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The value of query parameter `name`: like Django's `QueryDict.get`, a repeated parameter
+/// counts by its last value.
+pub fn last_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
 /// Parses the query string of a `kind` list; `Err` is the 400 to answer.
 pub fn parse_list_query_for(query: Option<&str>, kind: &ListKind) -> Result<ListQuery, RestError> {
     let pairs = query_pairs(query);
-    // Like Django's `QueryDict.get`, a repeated parameter counts by its last value.
-    let last = |name: &str| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let last = |name: &str| last_value(&pairs, name);
     let order = match last("ordering") {
         None => Order::Ascending,
         Some(o) if o == kind.field => Order::Ascending,

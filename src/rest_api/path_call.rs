@@ -25,13 +25,8 @@ pub trait PathTarget: Sized {
     ) -> impl Future<Output = Result<Self, RestError>> + Send;
 }
 
-/// An authenticated REST call and the `T` its path names.
-pub struct PathCall<T> {
-    /// The call: its project and body.
-    pub call: RestCall,
-    /// What the path names.
-    pub target: T,
-}
+/// An authenticated REST call (its project and body) and the `T` its path names.
+pub struct PathCall<T>(pub RestCall, pub T);
 
 impl<T: PathTarget> FromRequest<Arc<AppState>> for PathCall<T> {
     type Rejection = RestError;
@@ -42,7 +37,7 @@ impl<T: PathTarget> FromRequest<Arc<AppState>> for PathCall<T> {
         let call = RestCall::from_request(Request::from_parts(parts, body), state).await?;
         let Path(params) = params.map_err(|_| RestError::not_found())?;
         let target = T::find(state, &call.project.pub_key, params).await?;
-        Ok(Self { call, target })
+        Ok(Self(call, target))
     }
 }
 

@@ -37,10 +37,7 @@ const MAX_ATTEMPTS: usize = 16;
 
 /// `GET /files/<uuid>/tags/`.
 pub async fn get_tags(
-    PathCall {
-        target: LiveFile(file),
-        ..
-    }: PathCall<LiveFile>,
+    PathCall(_, LiveFile(file)): PathCall<LiveFile>,
 ) -> Result<Response, RestError> {
     Ok(json_response(StatusCode::OK, &json!({ "tags": file.tags })))
 }
@@ -74,10 +71,7 @@ fn string_list(body: &Map<String, Value>, field: &str) -> Result<Option<Vec<Stri
 pub async fn put_tags(
     State(state): State<Arc<AppState>>,
     source: EventSource,
-    PathCall {
-        call,
-        target: LiveFile(file),
-    }: PathCall<LiveFile>,
+    PathCall(call, LiveFile(file)): PathCall<LiveFile>,
 ) -> Result<Response, RestError> {
     let given =
         string_list(&body_object(&call.body, "tags")?, "tags")?.ok_or_else(|| not_list("tags"))?;
@@ -93,10 +87,7 @@ pub async fn put_tags(
 pub async fn patch_tags(
     State(state): State<Arc<AppState>>,
     source: EventSource,
-    PathCall {
-        call,
-        target: LiveFile(file),
-    }: PathCall<LiveFile>,
+    PathCall(call, LiveFile(file)): PathCall<LiveFile>,
 ) -> Result<Response, RestError> {
     let body = body_object(&call.body, "add")?;
     let add = string_list(&body, "add")?.unwrap_or_default();

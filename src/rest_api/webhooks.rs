@@ -123,10 +123,7 @@ pub async fn create_webhook(
 /// `GET /webhooks/<id>/`: one hook.
 pub async fn webhook_info(
     State(state): State<Arc<AppState>>,
-    PathCall {
-        call,
-        target: PathNumber(id),
-    }: PathCall<PathNumber>,
+    PathCall(call, PathNumber(id)): PathCall<PathNumber>,
 ) -> Result<Response, RestError> {
     let hook = state
         .store
@@ -140,10 +137,7 @@ pub async fn webhook_info(
 pub async fn update_webhook(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    PathCall {
-        call,
-        target: PathNumber(id),
-    }: PathCall<PathNumber>,
+    PathCall(call, PathNumber(id)): PathCall<PathNumber>,
 ) -> Result<Response, WebhookError> {
     let project = &call.project.pub_key;
     let hook = state
@@ -171,10 +165,7 @@ fn write_answer(written: HookWrite, status: StatusCode) -> Response {
 /// `DELETE /webhooks/<id>/`: deletes a hook; 204. Its queued deliveries are cancelled.
 pub async fn delete_webhook(
     State(state): State<Arc<AppState>>,
-    PathCall {
-        call,
-        target: PathNumber(id),
-    }: PathCall<PathNumber>,
+    PathCall(call, PathNumber(id)): PathCall<PathNumber>,
 ) -> Result<Response, RestError> {
     if !state.store.delete_hook(&call.project.pub_key, id).await? {
         return Err(RestError::not_found());
