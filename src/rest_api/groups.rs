@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::error::{json_bytes_response, json_response, unknown_route, RestError};
+use super::error::{deleted, json_bytes_response, json_response, unknown_route, RestError};
 use super::files::rest_file;
 use super::pagination::{page_links, parse_list_query};
 use super::path_call::{PathCall, PathTarget};
@@ -238,14 +238,12 @@ pub async fn delete_group(
     State(state): State<Arc<AppState>>,
     PathCall(call, PathGroup { group, .. }): PathCall<PathGroup>,
 ) -> Result<Response, RestError> {
-    if !state
-        .store
-        .delete_group(&call.project.pub_key, group.uuid)
-        .await?
-    {
-        return Err(RestError::not_found());
-    }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    deleted(
+        state
+            .store
+            .delete_group(&call.project.pub_key, group.uuid)
+            .await?,
+    )
 }
 
 /// `PUT /groups/<uuid~N>/storage/` (API 0.5 and 0.6): stores every live member and answers

@@ -18,7 +18,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
-use super::error::{json_response, RestError, RestErrorCode};
+use super::error::{deleted, json_response, RestError, RestErrorCode};
 use super::path_call::{PathCall, PathNumber};
 use crate::auth::rest::RestCall;
 use crate::store::webhooks::HookWrite;
@@ -167,10 +167,7 @@ pub async fn delete_webhook(
     State(state): State<Arc<AppState>>,
     PathCall(call, PathNumber(id)): PathCall<PathNumber>,
 ) -> Result<Response, RestError> {
-    if !state.store.delete_hook(&call.project.pub_key, id).await? {
-        return Err(RestError::not_found());
-    }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    deleted(state.store.delete_hook(&call.project.pub_key, id).await?)
 }
 
 /// `DELETE /webhooks/unsubscribe/`: deletes the project's hooks with `target_url`; 204.
@@ -184,8 +181,5 @@ pub async fn unsubscribe(
         .store
         .delete_hooks_by_target(&call.project.pub_key, &target)
         .await?;
-    if removed == 0 {
-        return Err(RestError::not_found().into());
-    }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(deleted(removed > 0)?)
 }
