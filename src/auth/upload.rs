@@ -42,7 +42,7 @@ pub async fn signed_project(
 
 /// Checks `signature`/`expire` when the project requires signed uploads. Where signatures
 /// are not required they are accepted unchecked (pyuploadcare signs every upload).
-fn check_signature(
+pub fn check_signature(
     project: &Project,
     signature: Option<&str>,
     expire: Option<&str>,

@@ -161,13 +161,13 @@ fn cursor_link(
     format!("{base}?{query}")
 }
 
-/// The `next` link: `from` set to the last item's time, `to` dropped (see [`cursor_link`]).
+/// The `next` link: `from` set to the last item's time, `to` dropped (see `cursor_link`).
 pub fn next_link(base: &str, pairs: &[(String, String)], last_us: i64) -> String {
     cursor_link(base, pairs, ("to", "from"), last_us)
 }
 
 /// The `previous` link: `to` set to the first item's time, `from` dropped (see
-/// [`cursor_link`]).
+/// `cursor_link`).
 pub fn previous_link(base: &str, pairs: &[(String, String)], first_us: i64) -> String {
     cursor_link(base, pairs, ("from", "to"), first_us)
 }
