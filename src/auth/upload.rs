@@ -6,16 +6,15 @@ use crate::upload_api::error::{ErrorCode, UploadError};
 use crate::upload_api::form::Fields;
 use crate::AppState;
 
-/// Resolves the project from a public key field named `field` (`pub_key` or
+/// Resolves the project from the public key in field `field` (`pub_key` or
 /// `UPLOADCARE_PUB_KEY`): `%s is required.` when absent, `%s is invalid.` when unknown.
 pub async fn project(
     state: &AppState,
+    fields: &Fields,
     field: &str,
-    value: Option<&str>,
 ) -> Result<Project, UploadError> {
-    let key = value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+    let key = fields
+        .given(field)
         .ok_or_else(|| UploadError::with(ErrorCode::ProjectPublicKeyRequiredError, &[field]))?;
     state
         .projects
@@ -31,7 +30,7 @@ pub async fn signed_project(
     fields: &Fields,
     key_field: &str,
 ) -> Result<Project, UploadError> {
-    let project = project(state, key_field, fields.get(key_field)).await?;
+    let project = project(state, fields, key_field).await?;
     check_signature(
         &project,
         fields.get("signature"),

@@ -103,15 +103,14 @@ async fn serve(
                 .filter(live)
                 .ok_or(CdnError::NotFound)?;
             check_token(state, &file.project, uri)?;
-            let request = Request { headers, head };
-            deliver(
-                state,
-                &request,
-                &file,
-                &delivery.operations,
-                delivery.filename,
-            )
-            .await
+            let serving = Serving {
+                headers,
+                head,
+                file: &file,
+                operations: &delivery.operations,
+                filename: delivery.filename,
+            };
+            deliver(state, &serving).await
         }
         CdnPath::Group { id, target } => {
             let (_, members) = state
@@ -139,8 +138,14 @@ async fn serve(
                     let mut operations =
                         path::parse_effects(&member.default_effects).unwrap_or_default();
                     operations.extend(delivery.operations);
-                    let request = Request { headers, head };
-                    deliver(state, &request, file, &operations, delivery.filename).await
+                    let serving = Serving {
+                        headers,
+                        head,
+                        file,
+                        operations: &operations,
+                        filename: delivery.filename,
+                    };
+                    deliver(state, &serving).await
                 }
                 GroupTarget::Archive { format, filename } => {
                     // Production: "If the group contains a removed file, the archive
@@ -176,29 +181,35 @@ fn check_token(state: &AppState, project: &str, uri: &Uri) -> Result<(), CdnErro
     }
 }
 
-/// The parts of a request that file delivery reads.
-struct Request<'a> {
+/// One file to serve: the parts of the request that delivery reads, the file, and what its
+/// URL asks for.
+struct Serving<'a> {
     headers: &'a HeaderMap,
     head: bool,
+    file: &'a FileRecord,
+    operations: &'a [Operation],
+    filename: Option<String>,
 }
 
-impl Request<'_> {
+impl Serving<'_> {
     fn header(&self, name: HeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The name it is served under: the URL's custom filename, else the original's.
+    fn name(&self) -> &str {
+        self.filename
+            .as_deref()
+            .unwrap_or(&self.file.original_filename)
     }
 }
 
 /// Serves one file: its original bytes, its processed variant, or JSON about either
 /// (`-/json/`, `-/main_colors/`, `detect_faces`), with validators, caching and single
 /// byte ranges.
-async fn deliver(
-    state: &AppState,
-    request: &Request<'_>,
-    file: &FileRecord,
-    operations: &[Operation],
-    filename: Option<String>,
-) -> Result<Response, CdnError> {
-    let pipeline = Pipeline::parse(operations)?;
+async fn deliver(state: &AppState, serving: &Serving<'_>) -> Result<Response, CdnError> {
+    let file = serving.file;
+    let pipeline = Pipeline::parse(serving.operations)?;
     if !pipeline.processes {
         if pipeline.detect_faces {
             if file.image.is_none() {
@@ -209,21 +220,20 @@ async fn deliver(
         if pipeline.json {
             return Ok(file_json(file, None, false));
         }
-        return deliver_original(state, request, file, operations, filename).await;
+        return deliver_original(state, serving).await;
     }
     if file.image.is_none() {
         return Err(TransformError::NotAnImage.into());
     }
-    let accepts_webp = request
+    let accepts_webp = serving
         .header(header::ACCEPT)
         .is_some_and(|a| a.contains("image/webp"));
     let variant = transform::variant(state, file, &pipeline, accepts_webp).await?;
     if pipeline.json || pipeline.detect_faces {
         return Ok(file_json(file, Some(&variant), pipeline.detect_faces));
     }
-    let name = filename.unwrap_or_else(|| file.original_filename.clone());
     let (mime, kind) = match variant.format {
-        Some(format) => (format.mime(), disposition(file, operations)),
+        Some(format) => (format.mime(), disposition(file, serving.operations)),
         None => ("application/json", "inline"),
     };
     let builder = common_headers(state, file, &variant.etag)
@@ -231,44 +241,19 @@ async fn deliver(
         .header("x-image-width", variant.width)
         .header("x-image-height", variant.height);
     let payload = Payload::Bytes(variant.bytes.clone());
-    respond(
-        request,
-        builder,
-        &variant.etag,
-        file,
-        payload,
-        mime,
-        kind,
-        &name,
-    )
-    .await
+    respond(serving, builder, &variant.etag, payload, mime, kind).await
 }
 
 /// The original bytes of a file.
-async fn deliver_original(
-    state: &AppState,
-    request: &Request<'_>,
-    file: &FileRecord,
-    operations: &[Operation],
-    filename: Option<String>,
-) -> Result<Response, CdnError> {
+async fn deliver_original(state: &AppState, serving: &Serving<'_>) -> Result<Response, CdnError> {
+    let file = serving.file;
     let etag = format!("\"{}\"", file.blob);
-    let name = filename.unwrap_or_else(|| file.original_filename.clone());
     let builder = common_headers(state, file, &etag);
-    let kind = disposition(file, operations);
+    let kind = disposition(file, serving.operations);
     let mime = content_type(&file.mime_type);
     let mime = mime.to_str().unwrap_or("application/octet-stream");
-    respond(
-        request,
-        builder,
-        &etag,
-        file,
-        Payload::Blob(state.blobs.clone(), file.blob.clone()),
-        mime,
-        kind,
-        &name,
-    )
-    .await
+    let payload = Payload::Blob(state.blobs.clone(), file.blob.clone());
+    respond(serving, builder, &etag, payload, mime, kind).await
 }
 
 /// A body to serve: a blob in the store (by its address) or bytes in memory.
@@ -295,21 +280,18 @@ fn common_headers(
 }
 
 /// Answers 304, 206, 416 or 200 for `payload`, as the request's conditionals ask.
-#[allow(clippy::too_many_arguments)]
 async fn respond(
-    request: &Request<'_>,
+    serving: &Serving<'_>,
     mut builder: axum::http::response::Builder,
     etag: &str,
-    file: &FileRecord,
     payload: Payload,
     mime: &str,
     kind: &str,
-    name: &str,
 ) -> Result<Response, CdnError> {
-    let last_modified_s = file.uploaded_us.div_euclid(1_000_000);
+    let last_modified_s = serving.file.uploaded_us.div_euclid(1_000_000);
     if not_modified(
-        request.header(header::IF_NONE_MATCH),
-        request.header(header::IF_MODIFIED_SINCE),
+        serving.header(header::IF_NONE_MATCH),
+        serving.header(header::IF_MODIFIED_SINCE),
         etag,
         last_modified_s,
     ) {
@@ -322,8 +304,8 @@ async fn respond(
         Payload::Blob(blobs, hash) => blobs.size(hash).await?,
         Payload::Bytes(b) => b.len() as u64,
     };
-    let wanted = if if_range_holds(request.header(header::IF_RANGE), etag, last_modified_s) {
-        range(request.header(header::RANGE), size)
+    let wanted = if if_range_holds(serving.header(header::IF_RANGE), etag, last_modified_s) {
+        range(serving.header(header::RANGE), size)
     } else {
         RangeAnswer::Full
     };
@@ -336,7 +318,7 @@ async fn respond(
         RangeAnswer::Unsatisfiable => return Err(CdnError::RangeNotSatisfiable(size)),
     };
     let body = match payload {
-        _ if request.head => Body::empty(),
+        _ if serving.head => Body::empty(),
         // A ranged read: on S3 one ranged GET of just these bytes.
         Payload::Blob(blobs, hash) => Body::from_stream(ReaderStream::with_capacity(
             blobs.read_range(&hash, start, len).await?,
@@ -353,7 +335,10 @@ async fn respond(
         .header(header::CONTENT_TYPE, mime)
         .header(header::CONTENT_LENGTH, len)
         .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::CONTENT_DISPOSITION, content_disposition(kind, name))
+        .header(
+            header::CONTENT_DISPOSITION,
+            content_disposition(kind, serving.name()),
+        )
         .body(body)
         .map_err(internal)
 }

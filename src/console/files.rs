@@ -13,7 +13,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::html::{duration, esc, json_block, page, size, time, url_part, ROOT};
-use super::{expiry, newest_first, project_picker, redirect, Page, Section};
+use super::{expiry, newest_first, pager, project_picker, redirect, Page, Section};
 use crate::domain::files::is_live;
 use crate::rest_api::files::{as_seen, rest_file};
 use crate::rest_api::version::ApiVersion;
@@ -181,22 +181,14 @@ pub async fn list(
         }
         body.push_str("</ul>");
     }
-    let link = |cursor: &str, at: i64, label: &str| {
+    let q = esc(&url_part(text));
+    let link = |cursor: &str, at: i64, rel: &str, label: &str| {
         format!(
-            "<a href=\"{ROOT}/files?project={key}&amp;view={view_name}&amp;q={}&amp;{cursor}={at}\" \
-             rel=\"{}\">{label}</a>",
-            esc(&url_part(text)),
-            if cursor == "after" { "next" } else { "prev" }
+            "<a href=\"{ROOT}/files?project={key}&amp;view={view_name}&amp;q={q}&amp;{cursor}={at}\" \
+             rel=\"{rel}\">{label}</a>"
         )
     };
-    body.push_str("<nav class=\"pager\" aria-label=\"Pages\">");
-    if let (true, Some(first)) = (found.has_previous, found.items.first()) {
-        body.push_str(&link("before", first.uploaded_us, "← Newer"));
-    }
-    if let (true, Some(last)) = (found.has_next, found.items.last()) {
-        body.push_str(&link("after", last.uploaded_us, "Older →"));
-    }
-    body.push_str("</nav>");
+    body.push_str(&pager(&found, |f| f.uploaded_us, link));
     Ok(page("/files", "Files", &body))
 }
 

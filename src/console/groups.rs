@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::files::{state_badge, thumbnail};
 use super::html::{esc, json_block, page, time, url_part, ROOT};
-use super::{newest_first, project_picker, Page, Section};
+use super::{newest_first, pager, project_picker, Page, Section};
 use crate::domain::groups::GroupId;
 use crate::rest_api::groups::group_with_files;
 use crate::rest_api::version::ApiVersion;
@@ -75,22 +75,12 @@ pub async fn list(
         }
         body.push_str("</tbody></table></div>");
     }
-    body.push_str("<nav class=\"pager\" aria-label=\"Pages\">");
-    if let (true, Some(first)) = (groups.has_previous, groups.items.first()) {
-        let _ = write!(
-            body,
-            "<a rel=\"prev\" href=\"{ROOT}/groups?project={key}&amp;before={}\">← Newer</a>",
-            first.created_us
-        );
-    }
-    if let (true, Some(last)) = (groups.has_next, groups.items.last()) {
-        let _ = write!(
-            body,
-            "<a rel=\"next\" href=\"{ROOT}/groups?project={key}&amp;after={}\">Older →</a>",
-            last.created_us
-        );
-    }
-    body.push_str("</nav>");
+    let link = |cursor: &str, at: i64, rel: &str, label: &str| {
+        format!(
+            "<a rel=\"{rel}\" href=\"{ROOT}/groups?project={key}&amp;{cursor}={at}\">{label}</a>"
+        )
+    };
+    body.push_str(&pager(&groups, |g| g.created_us, link));
     Ok(page("/groups", "Groups", &body))
 }
 

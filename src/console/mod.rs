@@ -34,7 +34,7 @@ use serde::Deserialize;
 use self::html::{esc, html_response, problem, ROOT};
 use crate::domain::signing::constant_time_eq;
 use crate::error::StoreError;
-use crate::store::{Cursor, Expiry, Order, PageQuery, Project};
+use crate::store::{Cursor, Expiry, Order, Page as StorePage, PageQuery, Project};
 use crate::urls::request_origin;
 use crate::AppState;
 
@@ -304,6 +304,25 @@ fn newest_first(after: Option<i64>, before: Option<i64>, limit: i64) -> PageQuer
         offset: 0,
         limit,
     }
+}
+
+/// The pager of a [`newest_first`] page: `← Newer` before its first item and `Older →` after
+/// its last, each where the list goes on; `link(cursor, at, rel, label)` writes one
+/// (`cursor=at` is `before` or `after` the item's time by `time`, `rel` is `prev` or `next`).
+fn pager<T>(
+    page: &StorePage<T>,
+    time: impl Fn(&T) -> i64,
+    link: impl Fn(&str, i64, &str, &str) -> String,
+) -> String {
+    let mut nav = String::from("<nav class=\"pager\" aria-label=\"Pages\">");
+    if let (true, Some(first)) = (page.has_previous, page.items.first()) {
+        nav.push_str(&link("before", time(first), "prev", "← Newer"));
+    }
+    if let (true, Some(last)) = (page.has_next, page.items.last()) {
+        nav.push_str(&link("after", time(last), "next", "Older →"));
+    }
+    nav.push_str("</nav>");
+    nav
 }
 
 /// Every project, and the one a page shows: the asked one, else the first configured one,

@@ -185,23 +185,18 @@ pub async fn replace_description(
     let now = state.clock.now_us();
     let mut tx = state.store.begin().await?;
     let (p, u) = (&file.project, file.uuid);
-    let (swapped, previous, after) = match new {
-        Description::Metadata(new) => (
-            tx.replace_file_metadata(p, u, &file.metadata, &new).await?,
-            Previous::Metadata(file.metadata.clone()),
-            FileRecord {
-                metadata: new,
-                ..file.clone()
-            },
-        ),
-        Description::Tags(new) => (
-            tx.replace_file_tags(p, u, &file.tags, &new).await?,
-            Previous::Tags(file.tags.clone()),
-            FileRecord {
-                tags: new,
-                ..file.clone()
-            },
-        ),
+    let mut after = file.clone();
+    let (swapped, previous) = match new {
+        Description::Metadata(new) => {
+            let swapped = tx.replace_file_metadata(p, u, &file.metadata, &new).await?;
+            after.metadata = new;
+            (swapped, Previous::Metadata(file.metadata.clone()))
+        }
+        Description::Tags(new) => {
+            let swapped = tx.replace_file_tags(p, u, &file.tags, &new).await?;
+            after.tags = new;
+            (swapped, Previous::Tags(file.tags.clone()))
+        }
     };
     if !swapped {
         return Ok(false);

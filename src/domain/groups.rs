@@ -216,25 +216,20 @@ mod tests {
             default_effects: "resize/x800/".to_owned(),
             ..plain.clone()
         };
-        assert_eq!(parse_member(U), Some(plain.clone()));
-        assert_eq!(parse_member(&format!("{U}/")), Some(plain.clone()));
-        assert_eq!(parse_member(&U.to_uppercase()), Some(plain.clone()));
-        assert_eq!(
-            parse_member(&format!("{U}/-/resize/x800/")),
-            Some(resized.clone())
-        );
-        assert_eq!(
-            parse_member(&format!("{U}/-/resize/x800")),
-            Some(resized.clone())
-        );
-        assert_eq!(
-            parse_member(&format!("http://127.0.0.1:8000/{U}/-/resize/x800/")),
-            Some(resized.clone())
-        );
-        assert_eq!(
-            parse_member(&format!("https://ucarecdn.com/{U}/")),
-            Some(plain.clone())
-        );
+        for (given, want) in [
+            (U.to_owned(), &plain),
+            (format!("{U}/"), &plain),
+            (U.to_uppercase(), &plain),
+            (format!("{U}/-/resize/x800/"), &resized),
+            (format!("{U}/-/resize/x800"), &resized),
+            (
+                format!("http://127.0.0.1:8000/{U}/-/resize/x800/"),
+                &resized,
+            ),
+            (format!("https://ucarecdn.com/{U}/"), &plain),
+        ] {
+            assert_eq!(parse_member(&given).as_ref(), Some(want), "{given}");
+        }
         for bad in [
             "",
             "wrong-uuid",

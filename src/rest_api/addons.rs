@@ -16,14 +16,15 @@ use std::sync::Arc;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::copies::json_object;
-use super::error::{unknown_route, RestError, RestErrorCode};
-use super::files::find_file;
+use super::error::{plain_json_response, unknown_route, RestError, RestErrorCode};
+use super::files::live_file;
+use super::pagination::{last_value, query_pairs};
 use crate::addons::{self, Addon, ExecuteError, Request};
 use crate::auth::rest::RestCall;
 use crate::domain::files::should_store;
@@ -37,19 +38,6 @@ impl From<ExecuteError> for RestError {
             ExecuteError::Store(e) => e.into(),
         }
     }
-}
-
-/// A 200 `application/json` answer.
-fn plain_json(body: &Value) -> Response {
-    (
-        StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body.to_string(),
-    )
-        .into_response()
 }
 
 /// `POST /addons/<name>/execute/`: runs the add-on on `target` and answers its `request_id`.
@@ -74,13 +62,13 @@ pub async fn execute(
     let request = Request::parse(addon, body.get("params"))
         .map_err(|why| RestError::with(RestErrorCode::AddonParamsInvalid, &[&why]))?;
     let project = &call.project;
-    let file = find_file(&state, &project.pub_key, &target.to_string()).await?;
-    if file.removed_us.is_some() {
-        return Err(RestError::not_found());
-    }
+    let file = live_file(&state, &project.pub_key, target).await?;
     let store_new = should_store(None, project.autostore);
     let request_id = addons::execute(state.clone(), file, request, store_new, source).await?;
-    Ok(plain_json(&json!({ "request_id": request_id.to_string() })))
+    Ok(plain_json_response(
+        StatusCode::OK,
+        &json!({ "request_id": request_id.to_string() }),
+    ))
 }
 
 /// `GET /addons/<name>/execute/status/?request_id=<uuid>`.
@@ -93,14 +81,12 @@ pub async fn status(
     let Some(addon) = path.ok().and_then(|Path(name)| Addon::parse(&name)) else {
         return Ok(unknown_route());
     };
-    let request_id = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .filter(|(k, _)| k == "request_id")
-        .map(|(_, v)| v.into_owned())
-        .last()
+    let pairs = query_pairs(uri.query());
+    let request_id = last_value(&pairs, "request_id")
         .filter(|v| !v.trim().is_empty())
         .ok_or_else(|| RestError::new(RestErrorCode::AddonRequestIdRequired))?;
     let request_id = Uuid::parse_str(request_id.trim())
         .map_err(|_| RestError::new(RestErrorCode::AddonRequestIdBad))?;
     let answer = addons::status(&state, &call.project.pub_key, addon, request_id).await?;
-    Ok(plain_json(&answer))
+    Ok(plain_json_response(StatusCode::OK, &answer))
 }

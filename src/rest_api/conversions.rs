@@ -14,26 +14,24 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
 use super::error::{json_response, plain_json_response, RestError, RestErrorCode};
-use super::files::path_file;
+use super::path_call::{PathCall, PathNumber};
 use crate::auth::rest::RestCall;
 use crate::conversions;
 use crate::store::conversions::ConversionKind;
+use crate::store::FileRecord;
 use crate::AppState;
 
 /// `GET /convert/document/<uuid>/`: the document's format and conversion targets.
 pub async fn document_info(
     State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    call: RestCall,
+    PathCall(call, file): PathCall<FileRecord>,
 ) -> Result<Response, RestError> {
-    let (_, file) = path_file(&state, &call.project.pub_key, path).await?;
     let info = conversions::document_info(&state, &call.project.pub_key, &file).await?;
     Ok(json_response(StatusCode::OK, &info))
 }
@@ -105,29 +103,25 @@ async fn submit(
 /// `GET /convert/document/status/<token>/`.
 pub async fn document_status(
     State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    call: RestCall,
+    token: PathCall<PathNumber>,
 ) -> Result<Response, RestError> {
-    status(&state, path, &call, ConversionKind::Document).await
+    status(&state, token, ConversionKind::Document).await
 }
 
 /// `GET /convert/video/status/<token>/`.
 pub async fn video_status(
     State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    call: RestCall,
+    token: PathCall<PathNumber>,
 ) -> Result<Response, RestError> {
-    status(&state, path, &call, ConversionKind::Video).await
+    status(&state, token, ConversionKind::Video).await
 }
 
+/// A conversion's status by its token; 404 for another project's token or the other kind's.
 async fn status(
     state: &AppState,
-    path: Result<Path<String>, PathRejection>,
-    call: &RestCall,
+    PathCall(call, PathNumber(token)): PathCall<PathNumber>,
     kind: ConversionKind,
 ) -> Result<Response, RestError> {
-    let raw = path.map_err(|_| RestError::not_found())?.0;
-    let token: i64 = raw.parse().map_err(|_| RestError::not_found())?;
     let answer = conversions::status(state, &call.project.pub_key, kind, token)
         .await?
         .ok_or_else(RestError::not_found)?;

@@ -166,43 +166,41 @@ pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Respon
 
 /// [`json_response`] of a body already serialised.
 pub fn json_bytes_response(status: StatusCode, bytes: axum::body::Bytes) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(ApiVersion::V07.media_type()),
-        )],
-        bytes,
-    )
-        .into_response()
+    typed(status, ApiVersion::V07.media_type(), bytes)
 }
 
 /// A JSON answer with the unversioned `application/json` type, as production's add-on and
 /// conversion submissions answer (pyuploadcare's recordings).
 pub fn plain_json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
+    typed(status, "application/json", bytes)
+}
+
+/// 204 with no body when a `DELETE` found what it deletes; 404 `Not found.` otherwise.
+pub fn deleted(found: bool) -> Result<Response, RestError> {
+    if !found {
+        return Err(RestError::not_found());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// An answer with `body` of `content_type`.
+fn typed(status: StatusCode, content_type: &'static str, body: impl IntoResponse) -> Response {
     (
         status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        bytes,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
     )
         .into_response()
 }
 
 /// Production's answer to a REST route that does not exist: 404 with a small HTML page.
 pub fn unknown_route() -> Response {
-    (
+    typed(
         StatusCode::NOT_FOUND,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        )],
+        "text/html; charset=utf-8",
         UNKNOWN_ROUTE_HTML,
     )
-        .into_response()
 }
 
 #[cfg(test)]

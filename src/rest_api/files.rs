@@ -16,24 +16,24 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::State;
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::error::{json_response, RestError, RestErrorCode};
-use super::pagination::{page_links, parse_list_query_for, query_pairs, FILES};
-use super::version::ApiVersion;
+use super::pagination::{last_value, page_links, parse_list_query_for, query_pairs, FILES};
+use super::path_call::{PathCall, PathTarget};
+use super::version::{ApiVersion, RestView};
 use crate::auth::rest::RestCall;
 use crate::domain::changes;
 use crate::domain::files::{content_info, image_info, is_live, sanitize_filename};
 use crate::domain::groups::parse_file_uuid;
 use crate::domain::time::iso;
 use crate::store::{Expiry, FileChange, FileFilter, FileRecord};
-use crate::urls::{bases, request_origin, Bases};
+use crate::urls::Bases;
 use crate::webhooks::events::EventSource;
 use crate::AppState;
 
@@ -108,14 +108,12 @@ pub fn as_seen(mut file: FileRecord, now_us: i64, retention_us: i64) -> FileReco
     file
 }
 
-/// The project's file named by a path uuid, as seen now; 404 for malformed uuids, unknown
-/// files and other projects' files.
-pub async fn find_file(
+/// The project's file `uuid`, as seen now; 404 for unknown files and other projects' files.
+pub async fn project_file(
     state: &AppState,
     project: &str,
-    raw: &str,
+    uuid: Uuid,
 ) -> Result<FileRecord, RestError> {
-    let uuid = Uuid::parse_str(raw).map_err(|_| RestError::not_found())?;
     let file = state
         .store
         .file(Some(project), uuid)
@@ -124,16 +122,42 @@ pub async fn find_file(
     Ok(as_seen(file, state.clock.now_us(), state.retention_us()))
 }
 
-/// The project's file named by the request path, with the uuid as written; 404 as
-/// [`find_file`], and for a path that does not parse.
-pub async fn path_file(
+/// The project's live file `uuid`; 404 for removed and expired files too.
+pub async fn live_file(
     state: &AppState,
     project: &str,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<(String, FileRecord), RestError> {
-    let raw = path.map_err(|_| RestError::not_found())?.0;
-    let file = find_file(state, project, &raw).await?;
-    Ok((raw, file))
+    uuid: Uuid,
+) -> Result<FileRecord, RestError> {
+    let file = project_file(state, project, uuid).await?;
+    if file.removed_us.is_some() {
+        return Err(RestError::not_found());
+    }
+    Ok(file)
+}
+
+/// A path's file uuid; 404 when it is malformed.
+fn path_uuid(raw: &str) -> Result<Uuid, RestError> {
+    Uuid::parse_str(raw).map_err(|_| RestError::not_found())
+}
+
+/// The file a path uuid names, as [`project_file`].
+impl PathTarget for FileRecord {
+    type Params = String;
+
+    async fn find(state: &AppState, project: &str, raw: String) -> Result<Self, RestError> {
+        project_file(state, project, path_uuid(&raw)?).await
+    }
+}
+
+/// The live file a path uuid names, as [`live_file`].
+pub struct LiveFile(pub FileRecord);
+
+impl PathTarget for LiveFile {
+    type Params = String;
+
+    async fn find(state: &AppState, project: &str, raw: String) -> Result<Self, RestError> {
+        live_file(state, project, path_uuid(&raw)?).await.map(Self)
+    }
 }
 
 /// Reads a `true`/`false` query flag; `Err` carries the 400 `detail`.
@@ -145,28 +169,14 @@ fn flag(value: &str, name: &str) -> Result<bool, RestError> {
     }
 }
 
-/// The last value of query parameter `name`.
-fn last<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 /// Whether `include` asks for `appdata`.
-fn wants_appdata(pairs: &[(String, String)]) -> bool {
-    last(pairs, "include").is_some_and(|v| v.split(',').any(|p| p.trim() == "appdata"))
+pub(super) fn wants_appdata(pairs: &[(String, String)]) -> bool {
+    last_value(pairs, "include").is_some_and(|v| v.split(',').any(|p| p.trim() == "appdata"))
 }
 
 /// A REST file object, with its `appdata` when given.
-fn file_json(
-    file: &FileRecord,
-    version: ApiVersion,
-    b: &Bases,
-    appdata: Option<Map<String, Value>>,
-) -> Value {
-    let mut o = rest_file(file, version, b);
+fn file_json(file: &FileRecord, view: &RestView, appdata: Option<Map<String, Value>>) -> Value {
+    let mut o = rest_file(file, view.version, &view.bases);
     if let Some(appdata) = appdata {
         o.insert("appdata".into(), Value::Object(appdata));
     }
@@ -175,14 +185,11 @@ fn file_json(
 
 /// 200 with one REST file object (see [`file_json`]), URLs on the request's bases.
 fn file_answer(
-    state: &AppState,
-    headers: &HeaderMap,
-    version: ApiVersion,
+    view: &RestView,
     file: &FileRecord,
     appdata: Option<Map<String, Value>>,
 ) -> Response {
-    let b = bases(&state.config.public_urls, headers);
-    json_response(StatusCode::OK, &file_json(file, version, &b, appdata))
+    json_response(StatusCode::OK, &file_json(file, view, appdata))
 }
 
 /// The `appdata` of each of `files` when `wanted` (one query), else `None` for each.
@@ -206,17 +213,16 @@ async fn appdata_of(
 /// filtered set and `totals` the project's removed, stored and unstored files.
 pub async fn list_files(
     State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
-    headers: HeaderMap,
+    view: RestView,
     uri: Uri,
     call: RestCall,
 ) -> Result<Response, RestError> {
     let query = parse_list_query_for(uri.query(), &FILES)?;
-    let removed = last(&query.pairs, "removed")
+    let removed = last_value(&query.pairs, "removed")
         .map(|v| flag(v, "removed"))
         .transpose()?
         .unwrap_or(false);
-    let stored = last(&query.pairs, "stored")
+    let stored = last_value(&query.pairs, "stored")
         .map(|v| flag(v, "stored"))
         .transpose()?;
     let now = state.clock.now_us();
@@ -243,15 +249,14 @@ pub async fn list_files(
         "stored": state.store.count_files(project, &count(false, Some(true))).await?,
         "unstored": state.store.count_files(project, &count(false, Some(false))).await?,
     });
-    let base = format!("{}/files/", request_origin(&headers));
+    let base = format!("{}/files/", view.origin);
     let (next, previous) = page_links(&base, &query.pairs, &page, |x| x.uploaded_us);
-    let b = bases(&state.config.public_urls, &headers);
     let appdata = appdata_of(&state, &page.items, wants_appdata(&query.pairs)).await?;
     let results: Vec<Value> = page
         .items
         .into_iter()
         .zip(appdata)
-        .map(|(f, a)| file_json(&as_seen(f, now, retention), version, &b, a))
+        .map(|(f, a)| file_json(&as_seen(f, now, retention), &view, a))
         .collect();
     let mut o = Map::new();
     o.insert("next".into(), next.into());
@@ -266,13 +271,10 @@ pub async fn list_files(
 /// `GET /files/<uuid>/`: one file, removed and expired ones included.
 pub async fn file_info(
     State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
-    headers: HeaderMap,
+    view: RestView,
     uri: Uri,
-    path: Result<Path<String>, PathRejection>,
-    call: RestCall,
+    PathCall(_, file): PathCall<FileRecord>,
 ) -> Result<Response, RestError> {
-    let (_, file) = path_file(&state, &call.project.pub_key, path).await?;
     let appdata = appdata_of(
         &state,
         std::slice::from_ref(&file),
@@ -281,7 +283,7 @@ pub async fn file_info(
     .await?
     .pop()
     .flatten();
-    Ok(file_answer(&state, &headers, version, &file, appdata))
+    Ok(file_answer(&view, &file, appdata))
 }
 
 /// `PUT /files/<uuid>/storage/` stores a live file (404 when it is removed or expired);
@@ -289,16 +291,13 @@ pub async fn file_info(
 /// and a file already removed or expired is answered as it is.
 pub async fn file_storage(
     State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
+    view: RestView,
     method: Method,
-    headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
     source: EventSource,
-    call: RestCall,
+    PathCall(call, file): PathCall<FileRecord>,
 ) -> Result<Response, RestError> {
     let change = storage_change(&method);
     let project = &call.project.pub_key;
-    let (raw, file) = path_file(&state, project, path).await?;
     let file = match (file.removed_us, change) {
         (Some(_), FileChange::Store) => return Err(RestError::not_found()),
         (Some(_), FileChange::Remove) => file,
@@ -312,11 +311,11 @@ pub async fn file_storage(
                 (Some(f), _) => f,
                 (None, FileChange::Store) => return Err(RestError::not_found()),
                 // Removed meanwhile by another request: answer what is there now.
-                (None, FileChange::Remove) => find_file(&state, project, &raw).await?,
+                (None, FileChange::Remove) => project_file(&state, project, file.uuid).await?,
             }
         }
     };
-    Ok(file_answer(&state, &headers, version, &file, None))
+    Ok(file_answer(&view, &file, None))
 }
 
 /// A batch request body, checked: the distinct well-formed uuids in order, and the

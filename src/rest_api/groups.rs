@@ -4,25 +4,24 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Extension;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::error::{json_bytes_response, json_response, unknown_route, RestError};
+use super::error::{deleted, json_bytes_response, json_response, unknown_route, RestError};
 use super::files::rest_file;
 use super::pagination::{page_links, parse_list_query};
-use super::version::ApiVersion;
+use super::path_call::{PathCall, PathTarget};
+use super::version::{ApiVersion, RestView};
 use crate::auth::rest::RestCall;
 use crate::domain::changes;
 use crate::domain::files::is_live;
 use crate::domain::groups::GroupId;
 use crate::domain::time::iso;
 use crate::store::{FileChange, GroupMember, GroupRecord};
-use crate::urls::{bases, request_origin, Bases};
+use crate::urls::Bases;
 use crate::webhooks::events::EventSource;
 use crate::AppState;
 
@@ -124,23 +123,26 @@ pub(crate) fn group_with_files(
     }
 }
 
-/// The group named by a path id, or 404 for malformed ids, unknown groups, other projects'
-/// groups and a count that is not the group's.
-async fn find_group(
-    state: &AppState,
-    project: &str,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<(GroupRecord, Vec<GroupMember>), RestError> {
-    let Ok(Path(raw)) = path else {
-        return Err(RestError::not_found());
-    };
-    let id = GroupId::parse(&raw).ok_or_else(RestError::not_found)?;
-    state
-        .store
-        .group(Some(project), id.uuid)
-        .await?
-        .filter(|(g, _)| g.files_count == id.count)
-        .ok_or_else(RestError::not_found)
+/// The group a path id names, with its members; 404 for malformed ids, unknown groups,
+/// other projects' groups and a count that is not the group's.
+pub struct PathGroup {
+    group: GroupRecord,
+    members: Vec<GroupMember>,
+}
+
+impl PathTarget for PathGroup {
+    type Params = String;
+
+    async fn find(state: &AppState, project: &str, raw: String) -> Result<Self, RestError> {
+        let id = GroupId::parse(&raw).ok_or_else(RestError::not_found)?;
+        let (group, members) = state
+            .store
+            .group(Some(project), id.uuid)
+            .await?
+            .filter(|(g, _)| g.files_count == id.count)
+            .ok_or_else(RestError::not_found)?;
+        Ok(Self { group, members })
+    }
 }
 
 /// Most bodies [`RenderedPages`] keeps (past it, it is emptied).
@@ -177,21 +179,19 @@ impl RenderedPages {
 /// `GET /groups/`: a page of the project's groups.
 pub async fn list_groups(
     State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
-    headers: HeaderMap,
+    view: RestView,
     uri: axum::http::Uri,
     call: RestCall,
 ) -> Result<Response, RestError> {
     let query = parse_list_query(uri.query())?;
     let project = &call.project.pub_key;
     let listed = state.store.list_groups(project, &query.page).await?;
-    let origin = request_origin(&headers);
-    let b = bases(&state.config.public_urls, &headers);
     let key = format!(
-        "{project}\n{}\n{origin}\n{}\n{}\n{}",
-        version.media_type(),
-        b.cdn,
-        b.api,
+        "{project}\n{}\n{}\n{}\n{}\n{}",
+        view.version.media_type(),
+        view.origin,
+        view.bases.cdn,
+        view.bases.api,
         uri.query().unwrap_or_default()
     );
     if let Some(body) = listed
@@ -200,7 +200,7 @@ pub async fn list_groups(
     {
         return Ok(json_bytes_response(StatusCode::OK, body));
     }
-    let base = format!("{origin}/groups/");
+    let base = format!("{}/groups/", view.origin);
     let (next, previous) = page_links(&base, &query.pairs, &listed.page, |x| x.created_us);
     let list = GroupList {
         next,
@@ -211,7 +211,7 @@ pub async fn list_groups(
             .page
             .items
             .iter()
-            .map(|g| group_json(g, version, None, &b))
+            .map(|g| group_json(g, view.version, None, &view.bases))
             .collect(),
     };
     let body: axum::body::Bytes = serde_json::to_vec(&list).unwrap_or_default().into();
@@ -224,15 +224,11 @@ pub async fn list_groups(
 /// `GET /groups/<uuid~N>/`: a group with its files.
 pub async fn group_info(
     State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
-    headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-    call: RestCall,
+    view: RestView,
+    PathCall(_, PathGroup { group, members }): PathCall<PathGroup>,
 ) -> Result<Response, RestError> {
-    let (group, members) = find_group(&state, &call.project.pub_key, path).await?;
     let stored = group_stored(&members, state.clock.now_us(), state.retention_us());
-    let b = bases(&state.config.public_urls, &headers);
-    let body = group_with_files(&state, version, &b, &group, &members, stored);
+    let body = group_with_files(&state, view.version, &view.bases, &group, &members, stored);
     Ok(json_response(StatusCode::OK, &body))
 }
 
@@ -240,15 +236,14 @@ pub async fn group_info(
 /// `Content-Type`, as production answers and @uploadcare/rest-client requires.
 pub async fn delete_group(
     State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    call: RestCall,
+    PathCall(call, PathGroup { group, .. }): PathCall<PathGroup>,
 ) -> Result<Response, RestError> {
-    let project = &call.project.pub_key;
-    let (group, _) = find_group(&state, project, path).await?;
-    if !state.store.delete_group(project, group.uuid).await? {
-        return Err(RestError::not_found());
-    }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    deleted(
+        state
+            .store
+            .delete_group(&call.project.pub_key, group.uuid)
+            .await?,
+    )
 }
 
 /// `PUT /groups/<uuid~N>/storage/` (API 0.5 and 0.6): stores every live member and answers
@@ -256,18 +251,16 @@ pub async fn delete_group(
 /// answers as for any unknown route, before authentication.
 pub async fn store_group(
     State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
-    headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
+    view: RestView,
     source: EventSource,
     request: Request,
 ) -> Result<Response, RestError> {
-    if !version.is_legacy() {
+    if !view.version.is_legacy() {
         return Ok(unknown_route());
     }
-    let call = RestCall::from_request(request, &state).await?;
+    let PathCall(call, PathGroup { group, members }) =
+        PathCall::from_request(request, &state).await?;
     let project = &call.project.pub_key;
-    let (group, members) = find_group(&state, project, path).await?;
     let now = state.clock.now_us();
     let retention = state.retention_us();
     let mut live: Vec<uuid::Uuid> = members
@@ -284,8 +277,14 @@ pub async fn store_group(
         .group(Some(project), group.uuid)
         .await?
         .ok_or_else(RestError::not_found)?;
-    let b = bases(&state.config.public_urls, &headers);
-    let body = group_with_files(&state, version, &b, &group, &members, Some(now));
+    let body = group_with_files(
+        &state,
+        view.version,
+        &view.bases,
+        &group,
+        &members,
+        Some(now),
+    );
     Ok(json_response(StatusCode::OK, &body))
 }
 

@@ -13,15 +13,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::error::{json_response, RestError, RestErrorCode};
-use super::files::{find_file, path_file};
-use crate::auth::rest::RestCall;
+use super::files::project_file;
+use super::path_call::{PathCall, PathTarget};
 use crate::domain::changes::{self, Description};
 use crate::domain::metadata::{check_key, check_value, MetadataError, MAX_KEYS};
 use crate::store::FileRecord;
@@ -32,43 +31,35 @@ use crate::AppState;
 const MAX_ATTEMPTS: usize = 16;
 
 /// `GET /files/<uuid>/metadata/`: the whole metadata object.
-pub async fn get_metadata(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    call: RestCall,
-) -> Result<Response, RestError> {
-    let (_, file) = path_file(&state, &call.project.pub_key, path).await?;
+pub async fn get_metadata(PathCall(_, file): PathCall<FileRecord>) -> Result<Response, RestError> {
     Ok(json_response(StatusCode::OK, &Value::Object(file.metadata)))
 }
 
-/// What a key path names: the path's uuid as written, the checked key (400 first), and the
-/// project's file (then 404, whatever the body).
-struct KeyPath {
-    raw: String,
+/// What a key path names: the checked key (400 first), and the project's file (then 404,
+/// whatever the body).
+pub struct KeyPath {
     key: String,
     file: FileRecord,
 }
 
-impl KeyPath {
+impl PathTarget for KeyPath {
+    type Params = (String, String);
+
     async fn find(
         state: &AppState,
         project: &str,
-        path: Result<Path<(String, String)>, PathRejection>,
+        (raw, key): (String, String),
     ) -> Result<Self, RestError> {
-        let Path((raw, key)) = path.map_err(|_| RestError::not_found())?;
         check_key(&key).map_err(RestError::metadata)?;
-        let file = find_file(state, project, &raw).await?;
-        Ok(Self { raw, key, file })
+        let file = FileRecord::find(state, project, raw).await?;
+        Ok(Self { key, file })
     }
 }
 
 /// `GET /files/<uuid>/metadata/<key>/`: one value, as a JSON string.
 pub async fn get_key(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<(String, String)>, PathRejection>,
-    call: RestCall,
+    PathCall(_, KeyPath { key, file }): PathCall<KeyPath>,
 ) -> Result<Response, RestError> {
-    let KeyPath { key, file, .. } = KeyPath::find(&state, &call.project.pub_key, path).await?;
     let value = file.metadata.get(&key).ok_or_else(RestError::not_found)?;
     Ok(json_response(StatusCode::OK, value))
 }
@@ -77,18 +68,15 @@ pub async fn get_key(
 /// key is new, 200 when it was there; the answer is the value.
 pub async fn put_key(
     State(state): State<Arc<AppState>>,
-    path: Result<Path<(String, String)>, PathRejection>,
     source: EventSource,
-    call: RestCall,
+    PathCall(call, KeyPath { key, file }): PathCall<KeyPath>,
 ) -> Result<Response, RestError> {
-    let project = &call.project.pub_key;
-    let KeyPath { raw, key, file } = KeyPath::find(&state, project, path).await?;
     let value = match serde_json::from_slice::<Value>(&call.body) {
         Ok(Value::String(v)) => v,
         _ => return Err(RestError::new(RestErrorCode::MetadataValueNotString)),
     };
     check_value(&key, &value).map_err(RestError::metadata)?;
-    let created = update(&state, (project, &raw, &source), file, |metadata| {
+    let created = update(&state, &source, file, |metadata| {
         let created = !metadata.contains_key(&key);
         if created && metadata.len() >= MAX_KEYS {
             return Err(RestError::metadata(MetadataError::TooManyKeys));
@@ -109,24 +97,17 @@ pub async fn put_key(
 /// `DELETE /files/<uuid>/metadata/<key>/`: deletes one key; 204 with no body.
 pub async fn delete_key(
     State(state): State<Arc<AppState>>,
-    path: Result<Path<(String, String)>, PathRejection>,
     source: EventSource,
-    call: RestCall,
+    PathCall(_, KeyPath { key, file }): PathCall<KeyPath>,
 ) -> Result<Response, RestError> {
-    let KeyPath { raw, key, file } = KeyPath::find(&state, &call.project.pub_key, path).await?;
-    update(
-        &state,
-        (&call.project.pub_key, &raw, &source),
-        file,
-        |metadata| {
-            if !metadata.contains_key(&key) {
-                return Err(RestError::not_found());
-            }
-            let mut new = metadata.clone();
-            new.shift_remove(&key);
-            Ok((new, ()))
-        },
-    )
+    update(&state, &source, file, |metadata| {
+        if !metadata.contains_key(&key) {
+            return Err(RestError::not_found());
+        }
+        let mut new = metadata.clone();
+        new.shift_remove(&key);
+        Ok((new, ()))
+    })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -136,7 +117,7 @@ pub async fn delete_key(
 /// retries, up to [`MAX_ATTEMPTS`] times.
 async fn update<T>(
     state: &AppState,
-    (project, raw, source): (&str, &str, &EventSource),
+    source: &EventSource,
     mut file: FileRecord,
     mut change: impl FnMut(&Map<String, Value>) -> Result<(Map<String, Value>, T), RestError>,
 ) -> Result<T, RestError> {
@@ -145,7 +126,7 @@ async fn update<T>(
         if changes::replace_description(state, &file, Description::Metadata(new), source).await? {
             return Ok(outcome);
         }
-        file = find_file(state, project, raw).await?;
+        file = project_file(state, &file.project, file.uuid).await?;
     }
     Err(RestError::new(RestErrorCode::MetadataConflict))
 }

@@ -14,6 +14,7 @@ pub mod files;
 pub mod groups;
 pub mod metadata;
 pub mod pagination;
+pub mod path_call;
 pub mod project;
 pub mod search;
 pub mod tags;

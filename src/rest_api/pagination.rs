@@ -63,17 +63,20 @@ pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The value of query parameter `name`: like Django's `QueryDict.get`, a repeated parameter
+/// counts by its last value.
+pub fn last_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
 /// Parses the query string of a `kind` list; `Err` is the 400 to answer.
 pub fn parse_list_query_for(query: Option<&str>, kind: &ListKind) -> Result<ListQuery, RestError> {
     let pairs = query_pairs(query);
-    // Like Django's `QueryDict.get`, a repeated parameter counts by its last value.
-    let last = |name: &str| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let last = |name: &str| last_value(&pairs, name);
     let order = match last("ordering") {
         None => Order::Ascending,
         Some(o) if o == kind.field => Order::Ascending,
@@ -137,31 +140,36 @@ fn set(pairs: &mut Vec<(String, String)>, name: &str, value: &str) {
     }
 }
 
-fn link(base: &str, pairs: &[(String, String)]) -> String {
+/// A link to another page: the request's parameters without `dropped`, with `cursor` set to
+/// the time `at_us` (in place, or appended) and `offset=0`.
+fn cursor_link(
+    base: &str,
+    pairs: &[(String, String)],
+    (dropped, cursor): (&str, &str),
+    at_us: i64,
+) -> String {
+    let mut pairs: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != dropped)
+        .cloned()
+        .collect();
+    set(&mut pairs, cursor, &iso_offset(at_us));
+    set(&mut pairs, "offset", "0");
     let query = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
+        .extend_pairs(&pairs)
         .finish();
     format!("{base}?{query}")
 }
 
-/// The `next` link: the request's parameters with `from` set to the last item's time (in
-/// place, or appended), `to` dropped, and `offset=0`.
+/// The `next` link: `from` set to the last item's time, `to` dropped (see `cursor_link`).
 pub fn next_link(base: &str, pairs: &[(String, String)], last_us: i64) -> String {
-    let mut pairs: Vec<(String, String)> =
-        pairs.iter().filter(|(k, _)| k != "to").cloned().collect();
-    set(&mut pairs, "from", &iso_offset(last_us));
-    set(&mut pairs, "offset", "0");
-    link(base, &pairs)
+    cursor_link(base, pairs, ("to", "from"), last_us)
 }
 
-/// The `previous` link: the request's parameters without `from`, with `to` set to the first
-/// item's time and `offset=0`.
+/// The `previous` link: `to` set to the first item's time, `from` dropped (see
+/// `cursor_link`).
 pub fn previous_link(base: &str, pairs: &[(String, String)], first_us: i64) -> String {
-    let mut pairs: Vec<(String, String)> =
-        pairs.iter().filter(|(k, _)| k != "from").cloned().collect();
-    set(&mut pairs, "to", &iso_offset(first_us));
-    set(&mut pairs, "offset", "0");
-    link(base, &pairs)
+    cursor_link(base, pairs, ("from", "to"), first_us)
 }
 
 /// The `next` and `previous` links of a page, each present when the page has neighbours on
@@ -199,32 +207,30 @@ mod tests {
 
     #[test]
     fn links_in_production_form() {
-        assert_eq!(
-            next_link(BASE, &q("").pairs, T),
-            "https://api.uploadcare.com/groups/?from=2013-04-30T09%3A09%3A15.625678%2B00%3A00&offset=0"
-        );
-        assert_eq!(
-            next_link(BASE, &q("limit=100").pairs, T),
-            format!("{BASE}?limit=100&from=2013-04-30T09%3A09%3A15.625678%2B00%3A00&offset=0")
-        );
-        let walked = q("limit=100&from=2013-01-01T00%3A00%3A00.000000%2B00%3A00&offset=0");
-        assert_eq!(
-            next_link(BASE, &walked.pairs, T),
-            format!("{BASE}?limit=100&from=2013-04-30T09%3A09%3A15.625678%2B00%3A00&offset=0")
-        );
-        assert_eq!(
-            previous_link(BASE, &walked.pairs, T),
-            format!("{BASE}?limit=100&offset=0&to=2013-04-30T09%3A09%3A15.625678%2B00%3A00")
-        );
-        let desc = q("from=2015-10-21T00%3A00%3A00&ordering=-datetime_created&limit=5");
-        assert_eq!(
-            next_link(BASE, &desc.pairs, T),
-            format!("{BASE}?from=2013-04-30T09%3A09%3A15.625678%2B00%3A00&ordering=-datetime_created&limit=5&offset=0")
-        );
-        assert_eq!(
-            previous_link(BASE, &desc.pairs, T),
-            format!("{BASE}?ordering=-datetime_created&limit=5&to=2013-04-30T09%3A09%3A15.625678%2B00%3A00&offset=0")
-        );
+        const AT: &str = "2013-04-30T09%3A09%3A15.625678%2B00%3A00";
+        type Link = fn(&str, &[(String, String)], i64) -> String;
+        let (next, previous): (Link, Link) = (next_link, previous_link);
+        let walked = "limit=100&from=2013-01-01T00%3A00%3A00.000000%2B00%3A00&offset=0";
+        let desc = "from=2015-10-21T00%3A00%3A00&ordering=-datetime_created&limit=5";
+        for (link, query, want) in [
+            (next, "", format!("from={AT}&offset=0")),
+            (next, "limit=100", format!("limit=100&from={AT}&offset=0")),
+            (next, walked, format!("limit=100&from={AT}&offset=0")),
+            (previous, walked, format!("limit=100&offset=0&to={AT}")),
+            (
+                next,
+                desc,
+                format!("from={AT}&ordering=-datetime_created&limit=5&offset=0"),
+            ),
+            (
+                previous,
+                desc,
+                format!("ordering=-datetime_created&limit=5&to={AT}&offset=0"),
+            ),
+        ] {
+            let got = link(BASE, &q(query).pairs, T);
+            assert_eq!(got, format!("{BASE}?{want}"), "{query}");
+        }
     }
 
     #[test]

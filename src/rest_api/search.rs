@@ -35,22 +35,20 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use axum::Extension;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::error::{json_response, RestError, RestErrorCode};
-use super::files::{as_seen, rest_file};
-use super::pagination::query_pairs;
-use super::version::ApiVersion;
+use super::files::{as_seen, rest_file, wants_appdata};
+use super::pagination::{last_value, query_pairs};
+use super::version::RestView;
 use crate::auth::rest::RestCall;
 use crate::domain::tags;
 use crate::domain::time::parse_iso;
 use crate::store::search::{Range, SearchFilter, SortKey, TextField};
 use crate::store::{Expiry, FileRecord};
-use crate::urls::{bases, request_origin};
 use crate::AppState;
 
 /// Results per page unless `limit` says otherwise.
@@ -582,7 +580,7 @@ fn window_link(base: &str, pairs: &[(String, String)], offset: i64, limit: i64) 
     let mut q = form_urlencoded::Serializer::new(String::new());
     q.append_pair("limit", &limit.to_string());
     q.append_pair("offset", &offset.to_string());
-    if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == "include") {
+    if let Some(v) = last_value(pairs, "include") {
         q.append_pair("include", v);
     }
     format!("{base}?{}", q.finish())
@@ -591,8 +589,7 @@ fn window_link(base: &str, pairs: &[(String, String)], offset: i64, limit: i64) 
 /// `POST /files/search/`.
 pub async fn search_files(
     State(state): State<Arc<AppState>>,
-    Extension(version): Extension<ApiVersion>,
-    headers: HeaderMap,
+    view: RestView,
     uri: Uri,
     call: RestCall,
 ) -> Result<Response, RestError> {
@@ -615,7 +612,7 @@ pub async fn search_files(
             (offset, limit),
         )
         .await?;
-    let base = format!("{}/files/search/", request_origin(&headers));
+    let base = format!("{}/files/search/", view.origin);
     let reachable = page.total.min(MAX_WINDOW);
     let end = offset + limit;
     let next =
@@ -624,18 +621,13 @@ pub async fn search_files(
         let start = (offset - limit).max(0);
         window_link(&base, &pairs, start, limit.min(offset))
     });
-    let b = bases(&state.config.public_urls, &headers);
-    let appdata = pairs
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "include")
-        .is_some_and(|(_, v)| v.split(',').any(|p| p.trim() == "appdata"));
+    let appdata = wants_appdata(&pairs);
     let results: Vec<Value> = page
         .files
         .into_iter()
         .map(|file| {
             let file = as_seen(file, now, retention);
-            let mut o = rest_file(&file, version, &b);
+            let mut o = rest_file(&file, view.version, &view.bases);
             if appdata {
                 o.insert("appdata".into(), Value::Object(Map::new()));
             }

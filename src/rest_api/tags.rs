@@ -18,15 +18,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
 use super::error::{json_response, RestError, RestErrorCode};
-use super::files::path_file;
-use crate::auth::rest::RestCall;
+use super::files::{live_file, LiveFile};
+use super::path_call::PathCall;
 use crate::domain::changes::{self, Description};
 use crate::domain::tags::{self, TagChange};
 use crate::store::FileRecord;
@@ -36,26 +35,10 @@ use crate::AppState;
 /// How often a `PUT`/`PATCH` retries when another request changed the tags meanwhile.
 const MAX_ATTEMPTS: usize = 16;
 
-/// The project's live file named by the path; 404 otherwise.
-async fn live_file(
-    state: &AppState,
-    project: &str,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<(String, FileRecord), RestError> {
-    let (raw, file) = path_file(state, project, path).await?;
-    if file.removed_us.is_some() {
-        return Err(RestError::not_found());
-    }
-    Ok((raw, file))
-}
-
 /// `GET /files/<uuid>/tags/`.
 pub async fn get_tags(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    call: RestCall,
+    PathCall(_, LiveFile(file)): PathCall<LiveFile>,
 ) -> Result<Response, RestError> {
-    let (_, file) = live_file(&state, &call.project.pub_key, path).await?;
     Ok(json_response(StatusCode::OK, &json!({ "tags": file.tags })))
 }
 
@@ -87,16 +70,13 @@ fn string_list(body: &Map<String, Value>, field: &str) -> Result<Option<Vec<Stri
 /// `PUT /files/<uuid>/tags/`: replaces the tags.
 pub async fn put_tags(
     State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
     source: EventSource,
-    call: RestCall,
+    PathCall(call, LiveFile(file)): PathCall<LiveFile>,
 ) -> Result<Response, RestError> {
-    let project = &call.project.pub_key;
-    let (raw, file) = live_file(&state, project, path).await?;
-    let body = body_object(&call.body, "tags")?;
-    let given = string_list(&body, "tags")?.ok_or_else(|| not_list("tags"))?;
+    let given =
+        string_list(&body_object(&call.body, "tags")?, "tags")?.ok_or_else(|| not_list("tags"))?;
     let new = tags::for_file(given.iter().map(String::as_str)).map_err(RestError::tags)?;
-    let change = update(&state, (project, &raw, &source), file, |current| {
+    let change = update(&state, &source, file, |current| {
         Ok(tags::replace(current, new.clone()))
     })
     .await?;
@@ -106,19 +86,16 @@ pub async fn put_tags(
 /// `PATCH /files/<uuid>/tags/`: deletes, then adds.
 pub async fn patch_tags(
     State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
     source: EventSource,
-    call: RestCall,
+    PathCall(call, LiveFile(file)): PathCall<LiveFile>,
 ) -> Result<Response, RestError> {
-    let project = &call.project.pub_key;
-    let (raw, file) = live_file(&state, project, path).await?;
     let body = body_object(&call.body, "add")?;
     let add = string_list(&body, "add")?.unwrap_or_default();
     let delete = string_list(&body, "delete")?.unwrap_or_default();
     let add = tags::for_file(add.iter().map(String::as_str)).map_err(RestError::tags)?;
     let delete =
         tags::normalize_checked(delete.iter().map(String::as_str)).map_err(RestError::tags)?;
-    let change = update(&state, (project, &raw, &source), file, |current| {
+    let change = update(&state, &source, file, |current| {
         tags::patch(current, &add, &delete).map_err(RestError::tags)
     })
     .await?;
@@ -137,7 +114,7 @@ fn answer(change: &TagChange) -> Response {
 /// [`MAX_ATTEMPTS`] times. A change that adds and deletes nothing writes nothing.
 async fn update(
     state: &AppState,
-    (project, raw, source): (&str, &str, &EventSource),
+    source: &EventSource,
     mut file: FileRecord,
     change: impl Fn(&[String]) -> Result<TagChange, RestError>,
 ) -> Result<TagChange, RestError> {
@@ -154,7 +131,7 @@ async fn update(
         {
             return Ok(outcome);
         }
-        file = live_file(state, project, Ok(Path(raw.to_owned()))).await?.1;
+        file = live_file(state, &file.project, file.uuid).await?;
     }
     Err(RestError::new(RestErrorCode::TagsConflict))
 }

@@ -1,6 +1,16 @@
-//! REST API versions: the `Accept` header picks one, and every answer carries its media type.
+//! REST API versions: the `Accept` header picks one, and every answer carries its media type;
+//! [`RestView`] hands handlers the version with the request's URL bases.
 
+use std::sync::Arc;
+
+use axum::extract::rejection::ExtensionRejection;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
+use axum::Extension;
+
+use crate::urls::{bases, request_origin, Bases};
+use crate::AppState;
 
 /// A REST API version the emulator speaks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,6 +57,33 @@ impl ApiVersion {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .and_then(Self::from_accept)
+    }
+}
+
+/// What a handler writes REST objects for: the version `super::negotiate` picked, the URL
+/// bases (configured, or the request's origin) and the request's origin (for page links).
+pub struct RestView {
+    /// The negotiated version.
+    pub version: ApiVersion,
+    /// Where objects' URLs point.
+    pub bases: Bases,
+    /// `http(s)://host[:port]` of the request.
+    pub origin: String,
+}
+
+impl FromRequestParts<Arc<AppState>> for RestView {
+    type Rejection = ExtensionRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ExtensionRejection> {
+        let Extension(version) = Extension::from_request_parts(parts, state).await?;
+        Ok(Self {
+            version,
+            bases: bases(&state.config.public_urls, &parts.headers),
+            origin: request_origin(&parts.headers),
+        })
     }
 }
 

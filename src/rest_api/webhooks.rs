@@ -13,13 +13,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
-use super::error::{json_response, RestError, RestErrorCode};
+use super::error::{deleted, json_response, RestError, RestErrorCode};
+use super::path_call::{PathCall, PathNumber};
 use crate::auth::rest::RestCall;
 use crate::store::webhooks::HookWrite;
 use crate::webhooks::hooks::{
@@ -96,13 +96,6 @@ fn fields(headers: &HeaderMap, call: &RestCall) -> Result<Fields, RestError> {
     Fields::parse(&call.body, json).ok_or_else(|| RestError::new(RestErrorCode::JsonObjectExpected))
 }
 
-/// The path's hook id; 404 when it is not a number.
-fn hook_id(path: Result<Path<String>, PathRejection>) -> Result<i64, RestError> {
-    path.ok()
-        .and_then(|Path(raw)| raw.parse::<i64>().ok())
-        .ok_or_else(RestError::not_found)
-}
-
 /// `GET /webhooks/`: the project's hooks, a plain array.
 pub async fn list_webhooks(
     State(state): State<Arc<AppState>>,
@@ -130,10 +123,8 @@ pub async fn create_webhook(
 /// `GET /webhooks/<id>/`: one hook.
 pub async fn webhook_info(
     State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    call: RestCall,
+    PathCall(call, PathNumber(id)): PathCall<PathNumber>,
 ) -> Result<Response, RestError> {
-    let id = hook_id(path)?;
     let hook = state
         .store
         .hook(&call.project.pub_key, id)
@@ -146,10 +137,8 @@ pub async fn webhook_info(
 pub async fn update_webhook(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-    call: RestCall,
+    PathCall(call, PathNumber(id)): PathCall<PathNumber>,
 ) -> Result<Response, WebhookError> {
-    let id = hook_id(path)?;
     let project = &call.project.pub_key;
     let hook = state
         .store
@@ -176,14 +165,9 @@ fn write_answer(written: HookWrite, status: StatusCode) -> Response {
 /// `DELETE /webhooks/<id>/`: deletes a hook; 204. Its queued deliveries are cancelled.
 pub async fn delete_webhook(
     State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    call: RestCall,
+    PathCall(call, PathNumber(id)): PathCall<PathNumber>,
 ) -> Result<Response, RestError> {
-    let id = hook_id(path)?;
-    if !state.store.delete_hook(&call.project.pub_key, id).await? {
-        return Err(RestError::not_found());
-    }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    deleted(state.store.delete_hook(&call.project.pub_key, id).await?)
 }
 
 /// `DELETE /webhooks/unsubscribe/`: deletes the project's hooks with `target_url`; 204.
@@ -197,8 +181,5 @@ pub async fn unsubscribe(
         .store
         .delete_hooks_by_target(&call.project.pub_key, &target)
         .await?;
-    if removed == 0 {
-        return Err(RestError::not_found().into());
-    }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(deleted(removed > 0)?)
 }

@@ -250,12 +250,8 @@ pub async fn file_info(
     uri: axum::http::Uri,
 ) -> Result<Response, UploadError> {
     let q = query_fields(uri.query())?;
-    let project = auth::upload::project(&state, "pub_key", q.get("pub_key")).await?;
-    let file_id = q
-        .get("file_id")
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| UploadError::new(ErrorCode::FileIdRequiredError))?;
+    let project = auth::upload::project(&state, &q, "pub_key").await?;
+    let file_id = q.require("file_id", ErrorCode::FileIdRequiredError)?;
     let uuid =
         parse_file_uuid(file_id).ok_or_else(|| UploadError::new(ErrorCode::FileIdInvalidError))?;
     let file = state

@@ -26,6 +26,16 @@ impl Fields {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The last value of `name`, trimmed, when it is not blank.
+    pub fn given(&self, name: &str) -> Option<&str> {
+        self.get(name).map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    /// [`Fields::given`], or the error `missing` when the field is absent or blank.
+    pub fn require(&self, name: &str, missing: ErrorCode) -> Result<&str, UploadError> {
+        self.given(name).ok_or_else(|| UploadError::new(missing))
+    }
+
     /// Adds a field, enforcing the field-count and null-character rules.
     pub fn push(&mut self, name: String, value: String) -> Result<(), UploadError> {
         if self.0.len() >= MAX_FIELDS {

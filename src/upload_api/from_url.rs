@@ -277,11 +277,7 @@ pub async fn from_url(
         project: project.pub_key.clone(),
         url,
         source_url,
-        filename: fields
-            .get("filename")
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(base_name),
+        filename: fields.given("filename").map(base_name),
         store: should_store(fields.get("store"), project.autostore),
         metadata,
         tags,
@@ -481,11 +477,7 @@ pub async fn status(
     request: Request,
 ) -> Result<Json<Value>, UploadError> {
     let fields = text_fields(request).await?;
-    let token = fields
-        .get("token")
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| UploadError::new(ErrorCode::TokenRequiredError))?;
+    let token = fields.require("token", ErrorCode::TokenRequiredError)?;
     let task = match Uuid::parse_str(token) {
         Ok(t) => task(&state, t).await?,
         Err(_) => None,

@@ -72,13 +72,7 @@ pub async fn create_group(
 ) -> Result<Response, UploadError> {
     let headers = request.headers().clone();
     let fields = text_fields(request).await?;
-    let project = auth::upload::project(&state, "pub_key", fields.get("pub_key")).await?;
-    auth::upload::check_signature(
-        &project,
-        fields.get("signature"),
-        fields.get("expire"),
-        state.clock.now_us() / 1_000_000,
-    )?;
+    let project = auth::upload::signed_project(&state, &fields, "pub_key").await?;
     let mut slots = MemberFields::default();
     for (name, value) in &fields.0 {
         slots.offer(name, value);
@@ -123,12 +117,8 @@ pub async fn group_info(
     uri: axum::http::Uri,
 ) -> Result<Response, UploadError> {
     let q = query_fields(uri.query())?;
-    let project = auth::upload::project(&state, "pub_key", q.get("pub_key")).await?;
-    let group_id = q
-        .get("group_id")
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| UploadError::new(ErrorCode::GroupIdRequiredError))?;
+    let project = auth::upload::project(&state, &q, "pub_key").await?;
+    let group_id = q.require("group_id", ErrorCode::GroupIdRequiredError)?;
     let not_found = || UploadError::new(ErrorCode::GroupNotFoundError);
     let id = GroupId::parse(group_id).ok_or_else(not_found)?;
     let (group, members) = state

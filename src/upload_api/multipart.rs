@@ -114,9 +114,7 @@ fn within(
 /// A required text field: `%s is required.` when absent or blank.
 fn required<'a>(fields: &'a Fields, name: &str) -> Result<&'a str, UploadError> {
     fields
-        .get(name)
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+        .given(name)
         .ok_or_else(|| UploadError::with(ErrorCode::RequestParamRequiredError, &[name]))
 }
 
@@ -440,17 +438,8 @@ pub async fn complete(
     request: Request,
 ) -> Result<Json<Value>, UploadError> {
     let fields = text_fields(request).await?;
-    let project = auth::upload::project(
-        &state,
-        "UPLOADCARE_PUB_KEY",
-        fields.get("UPLOADCARE_PUB_KEY"),
-    )
-    .await?;
-    let uuid = fields
-        .get("uuid")
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| UploadError::new(ErrorCode::MultipartFileIdRequiredError))?;
+    let project = auth::upload::project(&state, &fields, "UPLOADCARE_PUB_KEY").await?;
+    let uuid = fields.require("uuid", ErrorCode::MultipartFileIdRequiredError)?;
     let uuid = Uuid::parse_str(uuid).map_err(|_| UploadError::new(ErrorCode::UUIDInvalidError))?;
     let upload = state
         .store
