@@ -334,7 +334,7 @@ pub struct GroupPages {
 impl GroupPages {
     /// The cached page of `key`, at whatever version it was read.
     pub fn get(&self, key: &PageKey) -> Option<Arc<VersionedPage>> {
-        lock(&self.pages).map.get(key).cloned()
+        lock(&self.pages).get(key)
     }
 
     /// Keeps a page read at `version`.
@@ -347,7 +347,8 @@ impl GroupPages {
 /// A map bounded by the summed weight of its entries: emptied when an insert would pass it
 /// (it refills from the database).
 struct Bounded<K, V> {
-    map: HashMap<K, Arc<V>>,
+    /// Each entry with its weight.
+    map: HashMap<K, (Arc<V>, usize)>,
     weight: usize,
 }
 
@@ -361,15 +362,27 @@ impl<K, V> Default for Bounded<K, V> {
 }
 
 impl<K: std::hash::Hash + Eq, V> Bounded<K, V> {
-    /// Inserts (or replaces) an entry weighing `weight` (replacing adds its weight again:
-    /// an overestimate, corrected at the next emptying).
+    /// The entry of `key`.
+    fn get(&self, key: &K) -> Option<Arc<V>> {
+        self.map.get(key).map(|(value, _)| value.clone())
+    }
+
+    /// Inserts (or replaces) an entry weighing `weight`.
     fn insert(&mut self, key: K, value: Arc<V>, weight: usize, capacity: usize) {
+        self.remove(&key);
         if self.weight + weight > capacity {
             self.map.clear();
             self.weight = 0;
         }
         self.weight += weight;
-        self.map.insert(key, value);
+        self.map.insert(key, (value, weight));
+    }
+
+    /// Drops the entry of `key`.
+    fn remove(&mut self, key: &K) {
+        if let Some((_, weight)) = self.map.remove(key) {
+            self.weight -= weight;
+        }
     }
 }
 
@@ -449,7 +462,7 @@ pub struct CheckedGroups {
 impl CheckedGroups {
     /// The entry of group `uuid`, if kept (not yet checked).
     pub fn get(&self, uuid: Uuid) -> Option<Arc<CheckedGroup>> {
-        lock(&self.groups).map.get(&uuid).cloned()
+        lock(&self.groups).get(&uuid)
     }
 
     /// Keeps a group read together with its member files' `versions` (sorted by uuid),
@@ -470,7 +483,7 @@ impl CheckedGroups {
 
     /// Drops a group whose check failed.
     pub fn forget(&self, uuid: Uuid) {
-        lock(&self.groups).map.remove(&uuid);
+        lock(&self.groups).remove(&uuid);
     }
 }
 
@@ -633,6 +646,15 @@ mod tests {
         pages.put(PageKey::new("p", &q(1)), versioned(PAGE_CAPACITY / 2));
         assert!(pages.get(&first).is_none(), "emptied past the capacity");
         assert!(pages.get(&PageKey::new("p", &q(1))).is_some());
+        // Replacing an entry (a page checked again) weighs it once, however often.
+        for _ in 0..10 {
+            pages.put(PageKey::new("p", &q(1)), versioned(PAGE_CAPACITY / 2));
+        }
+        pages.put(PageKey::new("p", &q(2)), versioned(PAGE_CAPACITY / 4));
+        assert!(
+            pages.get(&PageKey::new("p", &q(1))).is_some(),
+            "not emptied"
+        );
 
         let groups = CheckedGroups::default();
         let (record, members) = group_of(Uuid::new_v4());

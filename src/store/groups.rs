@@ -551,10 +551,25 @@ impl GroupStore for SqlStore {
             } else {
                 // A batched primary-key read says whether the cached page is still the page.
                 let versions = self.group_versions.ask(project.to_owned()).await?;
-                versions
+                let current = versions
                     .get(project)
                     .filter(|(version, _)| *version == cached.version)
-                    .map(|(_, total)| *total)
+                    .map(|(_, total)| *total);
+                // Read after `generation` was taken, so as good as the page read again: kept
+                // with it, the page is trusted once more until the next commit (any commit,
+                // a webhook pass's say, moves the generation).
+                if let (Some(total), Some(_)) = (current, generation) {
+                    let page = cached.page.clone();
+                    let version = cached.version;
+                    let again = VersionedPage {
+                        version,
+                        total,
+                        generation,
+                        page,
+                    };
+                    self.group_pages.put(key.clone(), again);
+                }
+                current
             };
             if let Some(total) = unchanged {
                 return Ok(GroupsPage {
