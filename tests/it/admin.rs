@@ -27,28 +27,8 @@ async fn health_and_readiness(backend: Backend) {
     assert_eq!(r.content_type, "application/json");
     // Alone on its store, the server answers hot reads from memory (on Postgres once it
     // holds the sole-replica lease, within moments of starting).
-    let started = std::time::Instant::now();
-    loop {
-        let r = Answer::of(
-            s.client
-                .get(s.url("/_emulator/store"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(
-            (r.status, r.content_type.as_str()),
-            (200, "application/json")
-        );
-        if r.body == r#"{"reads":"memory"}"# {
-            break;
-        }
-        assert_eq!(backend, Backend::Postgres, "{}", r.body);
-        assert_eq!(r.body, r#"{"reads":"checked"}"#);
-        assert!(started.elapsed().as_secs() < 10, "no lease after 10 s");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let r = wait_for_server_reads(&s, "memory").await;
+    assert_eq!(r.body, r#"{"reads":"memory"}"#);
 }
 
 per_backend!(projects_created_at_run_time_and_reset);

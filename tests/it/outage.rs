@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    per_backend, postgres_enabled, Answer, Backend, TestServer, PUB, SECRET, TEXT, V7,
+    per_backend, postgres_enabled, wait_for_server_reads, Answer, Backend, TestServer, PUB, SECRET,
+    TEXT, V7,
 };
 use reqwest::multipart::{Form, Part};
 use tokio::net::{TcpListener, TcpStream};
@@ -65,30 +66,6 @@ async fn proxied_database(proxy_port: u16) -> (String, String) {
     proxied.set_host(Some("127.0.0.1")).unwrap();
     proxied.set_port(Some(proxy_port)).unwrap();
     (direct, proxied.to_string())
-}
-
-/// Waits (up to 10 s) until the server answers hot reads from `reads` (`GET /_emulator/store`).
-async fn wait_for_reads(s: &TestServer, reads: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let a = Answer::of(
-            s.client
-                .get(s.url("/_emulator/store"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        if a.status == 200 && a.json()["reads"] == reads {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "reads from {}, not {reads}",
-            a.body
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 fn upstream_address() -> Option<String> {
@@ -332,7 +309,7 @@ async fn a_lone_replica_stops_reading_from_memory_when_the_database_goes() {
         c.record_answers = None;
     })
     .await;
-    wait_for_reads(&s, "memory").await;
+    wait_for_server_reads(&s, "memory").await;
     let file = s.upload(PUB, "kept.txt", b"kept".to_vec()).await;
     let group = s.group(PUB, &[file]).await;
     let info = || {
@@ -344,7 +321,7 @@ async fn a_lone_replica_stops_reading_from_memory_when_the_database_goes() {
     assert_eq!(Answer::of(info().await.unwrap()).await.status, 200);
 
     proxy.set(false);
-    wait_for_reads(&s, "checked").await;
+    wait_for_server_reads(&s, "checked").await;
     let a = Answer::of(info().await.unwrap()).await;
     assert_eq!(
         (a.status, a.content_type.as_str(), a.body.as_str()),
@@ -352,7 +329,7 @@ async fn a_lone_replica_stops_reading_from_memory_when_the_database_goes() {
     );
 
     proxy.set(true);
-    wait_for_reads(&s, "memory").await;
+    wait_for_server_reads(&s, "memory").await;
     let a = Answer::of(info().await.unwrap()).await;
     assert_eq!((a.status, a.json()["files_count"].clone()), (200, 1.into()));
 }

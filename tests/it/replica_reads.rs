@@ -21,16 +21,22 @@ async fn two_replicas() -> Option<(Arc<dyn Store>, Arc<dyn Store>)> {
     let url = fresh_postgres_database().await;
     let a = store::open(&url).await.unwrap();
     let b = store::open(&url).await.unwrap();
-    a.upsert_project(&Project {
-        pub_key: P.into(),
-        secret_key: "s".into(),
-        name: P.into(),
-        autostore: true,
-        signed_uploads: false,
-    })
-    .await
-    .unwrap();
+    add_project(a.as_ref()).await;
     Some((a, b))
+}
+
+/// Writes the project [`P`] through `store`.
+async fn add_project(store: &dyn Store) {
+    store
+        .upsert_project(&Project {
+            pub_key: P.into(),
+            secret_key: "s".into(),
+            name: P.into(),
+            autostore: true,
+            signed_uploads: false,
+        })
+        .await
+        .unwrap();
 }
 
 fn file(uploaded_us: i64) -> FileRecord {
@@ -180,15 +186,7 @@ async fn a_lone_replica_reads_from_memory_until_another_joins() {
     let url = fresh_postgres_database().await;
     let a = store::open(&url).await.unwrap();
     wait_for_reads(a.as_ref(), Reads::Memory).await;
-    a.upsert_project(&Project {
-        pub_key: P.into(),
-        secret_key: "s".into(),
-        name: P.into(),
-        autostore: true,
-        signed_uploads: false,
-    })
-    .await
-    .unwrap();
+    add_project(a.as_ref()).await;
     let f = file(1);
     a.insert_file(&f).await.unwrap();
     let g = group(&[f.uuid]);

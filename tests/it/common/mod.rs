@@ -709,3 +709,33 @@ pub async fn wait_for_reads(
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
+
+/// Waits (up to 10 s) until the server answers hot reads from `reads` (`GET /_emulator/store`:
+/// `memory`, `checked` or `database`), checking each answer's status and content type;
+/// returns the answer that said so.
+pub async fn wait_for_server_reads(s: &TestServer, reads: &str) -> Answer {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let a = Answer::of(
+            s.client
+                .get(s.url("/_emulator/store"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (a.status, a.content_type.as_str()),
+            (200, "application/json")
+        );
+        if a.json()["reads"] == reads {
+            return a;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reads from {}, not {reads}",
+            a.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
