@@ -41,6 +41,7 @@ migrations!(
     "0010_shared.sql",
     "0011_group_version.sql",
     "0013_search_index.sql",
+    "0014_delivery_lease_owner.sql",
 );
 
 /// A backend's embedded migrations as a source for sqlx's migrator.

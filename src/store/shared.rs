@@ -128,8 +128,9 @@ pub trait SharedStore: Send + Sync {
     /// A task created after `expired_wall_us`, if any.
     async fn task(&self, token: &str, expired_wall_us: i64) -> Result<Option<TaskRow>, StoreError>;
     /// Fails the unfinished tasks and conversion jobs of replicas that are not `me` and have
-    /// no heartbeat after `since_wall_us` (dead, or a previous run of a one-process store).
-    /// Returns how many ended.
+    /// no heartbeat after `since_wall_us` (dead, or a previous run of a one-process store),
+    /// and releases the webhook deliveries they had leased (due again at once). Returns how
+    /// many tasks and jobs ended.
     async fn fail_orphans(
         &self,
         me: &str,
@@ -397,7 +398,19 @@ impl SharedStore for SqlStore {
         .bind(me)
         .bind(since_wall_us)
         .bind(job_error);
-        self.write(async |tx| Ok(tx.execute(&tasks).await? + tx.execute(&jobs).await?))
-            .await
+        // Deliveries a dead replica had claimed are due again now, not when the lease ends.
+        let leases = Sql::new(format!(
+            "UPDATE webhook_deliveries SET lease_until_us = NULL, lease_owner = NULL \
+             WHERE lease_until_us IS NOT NULL \
+             AND (lease_owner IS NULL OR (lease_owner <> $1 AND lease_owner {dead}))"
+        ))
+        .bind(me)
+        .bind(since_wall_us);
+        self.write(async |tx| {
+            let ended = tx.execute(&tasks).await? + tx.execute(&jobs).await?;
+            tx.execute(&leases).await?;
+            Ok(ended)
+        })
+        .await
     }
 }

@@ -264,9 +264,10 @@ pub trait WebhookStore {
     ) -> Result<(), StoreError>;
     /// Pending deliveries due at `now_us`, oldest first, at most `limit`, each the first
     /// pending one of its file and target (per-file order, also across hooks sharing a
-    /// target), with whether its hook still exists and is active.
+    /// target), with whether its hook still exists and is active; leased to replica `me`.
     async fn due_deliveries(
         &self,
+        me: &str,
         now_us: i64,
         limit: i64,
     ) -> Result<Vec<(Delivery, bool)>, StoreError>;
@@ -456,6 +457,7 @@ impl WebhookStore for SqlStore {
     /// target), with whether its hook still exists and is active.
     async fn due_deliveries(
         &self,
+        me: &str,
         now_us: i64,
         limit: i64,
     ) -> Result<Vec<(Delivery, bool)>, StoreError> {
@@ -502,6 +504,7 @@ impl WebhookStore for SqlStore {
         if !rows.is_empty() {
             let mut claim = Sql::new("UPDATE webhook_deliveries SET lease_until_us = ");
             claim.push_bind(wall_us + DELIVERY_LEASE_US);
+            claim.push(", lease_owner = ").push_bind(me);
             claim.push(" WHERE id IN (");
             claim.push_list(rows.iter().map(|r| r.delivery.id));
             claim.push(")");

@@ -13,7 +13,9 @@
 //!   between sends it again after restart.
 //! - Replicas: each due delivery is claimed by one worker (a lease, see
 //!   `crate::store::webhooks::DELIVERY_LEASE_US`), so one replica sends it; when that
-//!   replica dies before recording the attempt, another sends it once the lease ends.
+//!   replica dies before recording the attempt, another sends it once the lease ends, or
+//!   sooner: the sweep of dead replicas' work (at start-up, and when a heartbeat is 2 s old)
+//!   releases a dead replica's leases.
 //! - A delivery whose hook was deleted or deactivated before it went out is cancelled.
 
 use std::collections::HashMap;
@@ -112,7 +114,7 @@ async fn pass(state: &AppState, client: &reqwest::Client) -> Result<usize, Store
         dispatch(state).await?;
         let due = state
             .store
-            .due_deliveries(state.clock.now_us(), BATCH)
+            .due_deliveries(&state.replica.id, state.clock.now_us(), BATCH)
             .await?;
         if due.is_empty() {
             return Ok(attempted);

@@ -115,38 +115,44 @@ async fn worker(base: String, seed: u64, acked: Arc<Mutex<Acked>>) {
     }
 }
 
+/// Reads every acknowledged file and group back (16 requests at a time) and checks it.
 async fn verify(base: &str, acked: &Acked) -> usize {
-    let client = reqwest::Client::new();
-    for (uuid, size) in &acked.files {
-        let r = client
-            .get(format!("{base}/info/"))
-            .query(&[("pub_key", PUB), ("file_id", uuid)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "acknowledged file {uuid} lost");
-        let v: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(v["size"], *size as u64, "file {uuid} has the wrong size");
-    }
-    for (id, members) in &acked.groups {
-        let r = client
-            .get(format!("{base}/group/info/"))
-            .query(&[("pub_key", PUB), ("group_id", id)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "acknowledged group {id} lost");
-        let v: serde_json::Value = r.json().await.unwrap();
-        let got: Vec<&str> = v["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["uuid"].as_str().unwrap())
-            .collect();
-        assert_eq!(got, members.iter().map(String::as_str).collect::<Vec<_>>());
-        assert_eq!(v["files_count"], members.len());
-        assert!(id.ends_with(&format!("~{}", members.len())));
-    }
+    use futures_util::{stream, StreamExt};
+    let client = &reqwest::Client::new();
+    stream::iter(&acked.files)
+        .for_each_concurrent(16, |(uuid, size)| async move {
+            let r = client
+                .get(format!("{base}/info/"))
+                .query(&[("pub_key", PUB), ("file_id", uuid)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "acknowledged file {uuid} lost");
+            let v: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(v["size"], *size as u64, "file {uuid} has the wrong size");
+        })
+        .await;
+    stream::iter(&acked.groups)
+        .for_each_concurrent(16, |(id, members)| async move {
+            let r = client
+                .get(format!("{base}/group/info/"))
+                .query(&[("pub_key", PUB), ("group_id", id)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "acknowledged group {id} lost");
+            let v: serde_json::Value = r.json().await.unwrap();
+            let got: Vec<&str> = v["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["uuid"].as_str().unwrap())
+                .collect();
+            assert_eq!(got, members.iter().map(String::as_str).collect::<Vec<_>>());
+            assert_eq!(v["files_count"], members.len());
+            assert!(id.ends_with(&format!("~{}", members.len())));
+        })
+        .await;
     acked.files.len() + acked.groups.len()
 }
 
@@ -201,28 +207,43 @@ async fn run(db: String, data_dir: &std::path::Path) {
     let mut checked = 0;
     let mut events = None;
     for round in 0..20u64 {
+        let t0 = std::time::Instant::now();
         let (mut child, base) = start(data_dir, &db, port);
+        eprintln!("round {round}: started {:?}", t0.elapsed());
         if round == 0 {
             events = Some(crate::common::UploadEvents::subscribe(&base).await);
         }
         let snapshot = acked.lock().unwrap().clone();
         checked += verify(&base, &snapshot).await;
+        eprintln!("round {round}: verified {:?}", t0.elapsed());
         let workers: Vec<_> = (0..6)
             .map(|i| tokio::spawn(worker(base.clone(), round * 100 + i, acked.clone())))
             .collect();
         tokio::time::sleep(Duration::from_millis(100 + (round * 37) % 250)).await;
         child.kill().unwrap();
         child.wait().unwrap();
+        eprintln!("round {round}: killed {:?}", t0.elapsed());
         for w in workers {
             let _ = tokio::time::timeout(Duration::from_secs(10), w).await;
         }
+        eprintln!("round {round}: workers done {:?}", t0.elapsed());
     }
     let (mut child, base) = start(data_dir, &db, port);
     let snapshot = acked.lock().unwrap().clone();
     checked += verify(&base, &snapshot).await;
     // Every acknowledged upload's `file.uploaded` event arrives; none for an unwritten file.
     let uuids: Vec<String> = snapshot.files.iter().map(|(u, _)| u.clone()).collect();
+    let t1 = std::time::Instant::now();
+    let flushing = std::time::Instant::now();
     let (events, duplicates) = events.unwrap().check(&base, &uuids, &db).await;
+    // Deliveries a killed run had claimed are released at start-up, not after their
+    // two-minute lease (`fail_orphans`, src/store/shared.rs).
+    assert!(
+        flushing.elapsed() < Duration::from_secs(60),
+        "the flush took {:?}",
+        flushing.elapsed()
+    );
+    eprintln!("events checked {:?}", t1.elapsed());
     child.kill().unwrap();
     child.wait().unwrap();
     let orphans = rows_have_bytes(data_dir, &db).await;
@@ -243,6 +264,7 @@ async fn run(db: String, data_dir: &std::path::Path) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(left, 0, "orphan blobs not swept at start-up");
+    eprintln!("swept {:?}", t1.elapsed());
     checked += verify(&base, &snapshot).await;
     child.kill().unwrap();
     child.wait().unwrap();
