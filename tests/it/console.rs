@@ -53,7 +53,9 @@ async fn failed_delivery(s: &TestServer) -> i64 {
     s.upload(PUB, "hooked.png", png(2, 2)).await;
     // The worker may be attempting the delivery while the flush runs: wait until an
     // attempt is recorded (how many is the webhooks tests' business, not the console's).
-    for _ in 0..100 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut last = Value::Null;
+    while std::time::Instant::now() < deadline {
         let r = s
             .client
             .post(s.url("/_emulator/webhooks/flush"))
@@ -74,9 +76,10 @@ async fn failed_delivery(s: &TestServer) -> i64 {
         if d["attempts"].as_i64().unwrap_or(0) >= 1 {
             return d["id"].as_i64().unwrap();
         }
+        last = list;
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("the delivery to a closed port was never attempted");
+    panic!("the delivery to a closed port was never attempted in 30 s: {last}");
 }
 
 per_backend!(pages_show_what_the_emulator_holds);
