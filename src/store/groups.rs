@@ -559,13 +559,10 @@ impl GroupStore for SqlStore {
                 // with it, the page is trusted once more until the next commit (any commit,
                 // a webhook pass's say, moves the generation).
                 if let (Some(total), Some(_)) = (current, generation) {
-                    let page = cached.page.clone();
-                    let version = cached.version;
                     let again = VersionedPage {
-                        version,
                         total,
                         generation,
-                        page,
+                        ..VersionedPage::clone(&cached)
                     };
                     self.group_pages.put(key.clone(), again);
                 }

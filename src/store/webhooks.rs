@@ -501,15 +501,18 @@ impl WebhookStore for SqlStore {
         .bind(wall_us);
         let mut tx = self.begin().await?;
         let rows: Vec<DueRow> = tx.fetch_all(&q).await?;
-        if !rows.is_empty() {
-            let mut claim = Sql::new("UPDATE webhook_deliveries SET lease_until_us = ");
-            claim.push_bind(wall_us + DELIVERY_LEASE_US);
-            claim.push(", lease_owner = ").push_bind(me);
-            claim.push(" WHERE id IN (");
-            claim.push_list(rows.iter().map(|r| r.delivery.id));
-            claim.push(")");
-            tx.execute(&claim).await?;
+        if rows.is_empty() {
+            // Nothing claimed: rolled back on drop. A commit would be an empty write every
+            // worker pass, and every commit voids the memory cache's kept pages.
+            return Ok(Vec::new());
         }
+        let mut claim = Sql::new("UPDATE webhook_deliveries SET lease_until_us = ");
+        claim.push_bind(wall_us + DELIVERY_LEASE_US);
+        claim.push(", lease_owner = ").push_bind(me);
+        claim.push(" WHERE id IN (");
+        claim.push_list(rows.iter().map(|r| r.delivery.id));
+        claim.push(")");
+        tx.execute(&claim).await?;
         let rows = tx.commit_with(rows).await?;
         Ok(rows
             .into_iter()
