@@ -132,12 +132,15 @@ async fn pass(state: &AppState, client: &reqwest::Client) -> Result<usize, Store
 /// Replaces outbox events by deliveries, one per active hook subscribed to each.
 async fn dispatch(state: &AppState) -> Result<(), StoreError> {
     let db = &state.store;
-    let mut hooks: HashMap<(String, Event), Vec<Hook>> = HashMap::new();
     loop {
         let events = db.queued_events(BATCH).await?;
         if events.is_empty() {
             return Ok(());
         }
+        // Read after this batch's events: a hook created before an upload committed is
+        // seen by that upload's event (kept across batches, a hook created meanwhile was
+        // missed and the event went out to no one).
+        let mut hooks: HashMap<(String, Event), Vec<Hook>> = HashMap::new();
         let mut batch = Vec::with_capacity(events.len());
         for queued in events {
             let e = &queued.event;

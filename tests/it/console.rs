@@ -53,9 +53,8 @@ async fn failed_delivery(s: &TestServer) -> i64 {
     s.upload(PUB, "hooked.png", png(2, 2)).await;
     // The worker may be attempting the delivery while the flush runs: wait until an
     // attempt is recorded (how many is the webhooks tests' business, not the console's).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let mut last = Value::Null;
-    while std::time::Instant::now() < deadline {
+    for _ in 0..100 {
         let r = s
             .client
             .post(s.url("/_emulator/webhooks/flush"))
@@ -79,7 +78,7 @@ async fn failed_delivery(s: &TestServer) -> i64 {
         last = list;
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("the delivery to a closed port was never attempted in 30 s: {last}");
+    panic!("the delivery to a closed port was never attempted: {last}");
 }
 
 per_backend!(pages_show_what_the_emulator_holds);
