@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use super::{bad_request, json_body, not_found, store_failure, Answer, Refusal};
 use crate::addons::{rekognition, Addon};
+use crate::store::addons::AddonFixture;
 use crate::AppState;
 
 /// The route (behind the admin token).
@@ -82,7 +83,12 @@ async fn declare(
     let data = declaration(addon, &body).map_err(bad_request)?;
     state
         .store
-        .set_addon_fixture(&pub_key, uuid, addon.name(), &data)
+        .set_addon_fixture(AddonFixture {
+            project: &pub_key,
+            file: uuid,
+            addon: addon.name(),
+            data: &data,
+        })
         .await
         .map_err(|e| store_failure("declaring add-on results", e))?;
     let shown = match addon {

@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::blobs::Blob;
 use crate::domain::content::detect;
 use crate::error::StoreError;
-use crate::store::{FileChange, FileRecord, RunStatus};
+use crate::store::{FileChange, FileRecord, FileSwap, LifecycleChange, RunStatus};
 use crate::webhooks::events::{
     outbox_event, outbox_event_with_appdata, EventSource, OutboxEvent, Previous,
 };
@@ -152,7 +152,14 @@ pub async fn change_files(
         FileChange::Remove => Event::FileDeleted,
     };
     let mut tx = state.store.begin().await?;
-    let changed = tx.change_files(project, uuids, change, now).await?;
+    let changed = tx
+        .change_files(LifecycleChange {
+            project,
+            uuids,
+            change,
+            now_us: now,
+        })
+        .await?;
     let events: Vec<OutboxEvent> = changed
         .iter()
         .map(|f| outbox_event(event, f, source, None, now))
@@ -184,16 +191,17 @@ pub async fn replace_description(
 ) -> Result<bool, StoreError> {
     let now = state.clock.now_us();
     let mut tx = state.store.begin().await?;
-    let (p, u) = (&file.project, file.uuid);
     let mut after = file.clone();
     let (swapped, previous) = match new {
         Description::Metadata(new) => {
-            let swapped = tx.replace_file_metadata(p, u, &file.metadata, &new).await?;
+            let swapped = tx
+                .replace_file_metadata(swap(file, &file.metadata, &new))
+                .await?;
             after.metadata = new;
             (swapped, Previous::Metadata(file.metadata.clone()))
         }
         Description::Tags(new) => {
-            let swapped = tx.replace_file_tags(p, u, &file.tags, &new).await?;
+            let swapped = tx.replace_file_tags(swap(file, &file.tags, &new)).await?;
             after.tags = new;
             (swapped, Previous::Tags(file.tags.clone()))
         }
@@ -202,6 +210,16 @@ pub async fn replace_description(
         return Ok(false);
     }
     commit_info_updated(state, tx, &after, &previous, source, now).await
+}
+
+/// The compare and swap of one part of `file`'s description from `old` to `new`.
+fn swap<'a, T: ?Sized>(file: &'a FileRecord, old: &'a T, new: &'a T) -> FileSwap<'a, T> {
+    FileSwap {
+        project: &file.project,
+        uuid: file.uuid,
+        old,
+        new,
+    }
 }
 
 /// Ends a compare-and-swap change of a file's description: its `file.info_updated` event
@@ -317,7 +335,12 @@ pub async fn record_addon_result(
     }
     if r.purge {
         let removed = tx
-            .change_files(&file.project, &[file.uuid], FileChange::Remove, now)
+            .change_files(LifecycleChange {
+                project: &file.project,
+                uuids: &[file.uuid],
+                change: FileChange::Remove,
+                now_us: now,
+            })
             .await?;
         for f in &removed {
             events.push(outbox_event_with_appdata(

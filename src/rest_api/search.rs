@@ -47,7 +47,7 @@ use super::version::RestView;
 use crate::auth::rest::RestCall;
 use crate::domain::tags;
 use crate::domain::time::parse_iso;
-use crate::store::search::{Range, SearchFilter, SortKey, TextField};
+use crate::store::search::{Range, SearchFilter, SearchQuery, SortKey, TextField};
 use crate::store::{Expiry, FileRecord};
 use crate::AppState;
 
@@ -607,9 +607,12 @@ pub async fn search_files(
         .store
         .search_files(
             project,
-            &filter,
-            Expiry::new(now, retention),
-            (offset, limit),
+            SearchQuery {
+                filter: &filter,
+                expiry: Expiry::new(now, retention),
+                offset,
+                limit,
+            },
         )
         .await?;
     let base = format!("{}/files/search/", view.origin);

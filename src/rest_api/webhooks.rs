@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use super::error::{deleted, json_response, RestError, RestErrorCode};
 use super::path_call::{PathCall, PathNumber};
 use crate::auth::rest::RestCall;
-use crate::store::webhooks::HookWrite;
+use crate::store::webhooks::{HookUpdate, HookWrite};
 use crate::webhooks::hooks::{
     hook_json, unsubscribe_target, validate_create, validate_update, Fields, HookError,
     ALREADY_SUBSCRIBED,
@@ -148,7 +148,12 @@ pub async fn update_webhook(
     let settings = validate_update(&hook, &fields(&headers, &call)?)?;
     let written = state
         .store
-        .update_hook(project, id, &settings, state.clock.now_us())
+        .update_hook(HookUpdate {
+            project,
+            id,
+            settings: &settings,
+            now_us: state.clock.now_us(),
+        })
         .await?;
     Ok(write_answer(written, StatusCode::OK))
 }

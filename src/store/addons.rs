@@ -90,6 +90,19 @@ fn run_of(row: RunRow) -> Result<AddonRun, StoreError> {
     })
 }
 
+/// What a test declares an add-on finds in one file.
+#[derive(Clone, Copy, Debug)]
+pub struct AddonFixture<'a> {
+    /// The file's project.
+    pub project: &'a str,
+    /// The file.
+    pub file: Uuid,
+    /// The add-on's name.
+    pub addon: &'a str,
+    /// What it finds.
+    pub data: &'a Value,
+}
+
 /// Reads and writes of the add-on tables.
 #[async_trait]
 pub trait AddonStore: Send + Sync {
@@ -114,14 +127,8 @@ pub trait AddonStore: Send + Sync {
         &self,
         uuids: &[Uuid],
     ) -> Result<HashMap<Uuid, Map<String, Value>>, StoreError>;
-    /// Declares what `addon` finds in a file (replacing an earlier declaration).
-    async fn set_addon_fixture(
-        &self,
-        project: &str,
-        file: Uuid,
-        addon: &str,
-        data: &Value,
-    ) -> Result<(), StoreError>;
+    /// Declares what an add-on finds in a file (replacing an earlier declaration).
+    async fn set_addon_fixture(&self, fixture: AddonFixture<'_>) -> Result<(), StoreError>;
     /// What a test declared `addon` finds in a file, if anything.
     async fn addon_fixture(&self, file: Uuid, addon: &str) -> Result<Option<Value>, StoreError>;
 }
@@ -269,23 +276,17 @@ impl AddonStore for SqlStore {
         Ok(out)
     }
 
-    async fn set_addon_fixture(
-        &self,
-        project: &str,
-        file: Uuid,
-        addon: &str,
-        data: &Value,
-    ) -> Result<(), StoreError> {
+    async fn set_addon_fixture(&self, fixture: AddonFixture<'_>) -> Result<(), StoreError> {
         self.write(async |tx| {
             let sql = Sql::new(
                 "INSERT INTO addon_fixtures (file_uuid, addon, project, data) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (file_uuid, addon) \
                  DO UPDATE SET data = excluded.data",
             )
-            .bind(file)
-            .bind(addon)
-            .bind(project)
-            .bind(data.to_string());
+            .bind(fixture.file)
+            .bind(fixture.addon)
+            .bind(fixture.project)
+            .bind(fixture.data.to_string());
             tx.execute(&sql).await?;
             Ok(())
         })

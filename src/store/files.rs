@@ -50,6 +50,33 @@ pub enum FileChange {
     Remove,
 }
 
+/// Stores or removes the live files of a project among `uuids`, at `now_us`.
+#[derive(Clone, Copy, Debug)]
+pub struct LifecycleChange<'a> {
+    /// The project whose files change.
+    pub project: &'a str,
+    /// The files to change (those not live are left alone).
+    pub uuids: &'a [Uuid],
+    /// Store or remove.
+    pub change: FileChange,
+    /// The time written as `stored_us` or `removed_us`.
+    pub now_us: i64,
+}
+
+/// A compare and swap of one part of a file's description (its metadata or its tags):
+/// `new` replaces `old` if the project's file still has `old`.
+#[derive(Clone, Copy, Debug)]
+pub struct FileSwap<'a, T: ?Sized> {
+    /// The project the file belongs to.
+    pub project: &'a str,
+    /// The file.
+    pub uuid: Uuid,
+    /// The value the file must still have.
+    pub old: &'a T,
+    /// The value that replaces it.
+    pub new: &'a T,
+}
+
 /// Which files a REST file list shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FileFilter {
@@ -98,21 +125,12 @@ pub trait FileStore: Send + Sync {
     ) -> Result<Vec<FileRecord>, StoreError>;
     /// Stores or removes the live files of the project among `uuids` at `now_us`; returns
     /// the files it changed.
-    async fn change_files(
-        &self,
-        project: &str,
-        uuids: &[Uuid],
-        change: FileChange,
-        now_us: i64,
-    ) -> Result<Vec<FileRecord>, StoreError>;
+    async fn change_files(&self, c: LifecycleChange<'_>) -> Result<Vec<FileRecord>, StoreError>;
     /// Replaces a file's metadata with `new` if it is still `old` (compare and swap);
     /// `false` when the file is gone or its metadata changed meanwhile.
     async fn replace_file_metadata(
         &self,
-        project: &str,
-        uuid: Uuid,
-        old: &Map<String, Value>,
-        new: &Map<String, Value>,
+        swap: FileSwap<'_, Map<String, Value>>,
     ) -> Result<bool, StoreError>;
     /// One page of the project's files that pass `filter`, by upload time.
     async fn list_files(
@@ -182,11 +200,14 @@ impl Tx {
     /// See [`FileStore::change_files`].
     pub async fn change_files(
         &mut self,
-        project: &str,
-        uuids: &[Uuid],
-        change: FileChange,
-        now_us: i64,
+        c: LifecycleChange<'_>,
     ) -> Result<Vec<FileRecord>, StoreError> {
+        let LifecycleChange {
+            project,
+            uuids,
+            change,
+            now_us,
+        } = c;
         let set = match change {
             FileChange::Store => "stored_us = ",
             FileChange::Remove => "stored_us = NULL, removed_us = ",
@@ -210,20 +231,17 @@ impl Tx {
     /// See [`FileStore::replace_file_metadata`].
     pub async fn replace_file_metadata(
         &mut self,
-        project: &str,
-        uuid: Uuid,
-        old: &Map<String, Value>,
-        new: &Map<String, Value>,
+        swap: FileSwap<'_, Map<String, Value>>,
     ) -> Result<bool, StoreError> {
         let sql = Sql::new(
             "UPDATE files SET metadata = $1 WHERE uuid = $2 AND project = $3 AND metadata = $4",
         )
-        .bind(metadata_text(new))
-        .bind(uuid)
-        .bind(project)
-        .bind(metadata_text(old));
+        .bind(metadata_text(swap.new))
+        .bind(swap.uuid)
+        .bind(swap.project)
+        .bind(metadata_text(swap.old));
         let done = self.execute(&sql).await? > 0;
-        self.files_changed([uuid]);
+        self.files_changed([swap.uuid]);
         Ok(done)
     }
 
@@ -271,25 +289,15 @@ impl FileStore for SqlStore {
         live_files(&self.db, self.cache.as_deref(), project, uuids).await
     }
 
-    async fn change_files(
-        &self,
-        project: &str,
-        uuids: &[Uuid],
-        change: FileChange,
-        now_us: i64,
-    ) -> Result<Vec<FileRecord>, StoreError> {
-        self.write(async |tx| tx.change_files(project, uuids, change, now_us).await)
-            .await
+    async fn change_files(&self, c: LifecycleChange<'_>) -> Result<Vec<FileRecord>, StoreError> {
+        self.write(async |tx| tx.change_files(c).await).await
     }
 
     async fn replace_file_metadata(
         &self,
-        project: &str,
-        uuid: Uuid,
-        old: &Map<String, Value>,
-        new: &Map<String, Value>,
+        swap: FileSwap<'_, Map<String, Value>>,
     ) -> Result<bool, StoreError> {
-        self.write(async |tx| tx.replace_file_metadata(project, uuid, old, new).await)
+        self.write(async |tx| tx.replace_file_metadata(swap).await)
             .await
     }
 

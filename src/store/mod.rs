@@ -26,7 +26,8 @@
 //!
 //! ```ignore
 //! let mut tx = store.begin().await?;
-//! let stored = tx.change_files(project, &uuids, FileChange::Store, now_us).await?;
+//! let change = LifecycleChange { project, uuids: &uuids, change: FileChange::Store, now_us };
+//! let stored = tx.change_files(change).await?;
 //! tx.insert_outbox(&events_for(&stored)).await?; // defined in the outbox's own module
 //! tx.commit().await?;                            // both or neither
 //! ```
@@ -74,7 +75,7 @@ pub use addons::{AddonRun, AddonStore, RunStatus};
 pub use console::ConsoleStore;
 pub use conversions::ConversionStore;
 pub use db::{Arg, Db, Dialect, Row, Sql, Tx};
-pub use files::{Expiry, FileChange, FileFilter, FileStore};
+pub use files::{Expiry, FileChange, FileFilter, FileStore, FileSwap, LifecycleChange};
 pub use groups::{GroupStore, GroupWithMembers, GroupsPage};
 pub use notify::{Change, Changes, Subscription, Topic};
 pub use page::Page;

@@ -185,17 +185,29 @@ pub struct SearchPage {
     pub total: i64,
 }
 
+/// What one search asks for: the files that pass `filter` and are live by `expiry`, `limit`
+/// of them after skipping `offset`.
+#[derive(Clone, Copy, Debug)]
+pub struct SearchQuery<'a> {
+    /// Which files match.
+    pub filter: &'a SearchFilter,
+    /// What "expired" means now.
+    pub expiry: Expiry,
+    /// How many matches to skip.
+    pub offset: i64,
+    /// How many matches to return at most.
+    pub limit: i64,
+}
+
 /// File search.
 #[async_trait]
 pub trait SearchStore: Send + Sync {
-    /// The project's live files (see [`Expiry`]) that pass `filter`: `limit` of them after
-    /// skipping `offset`, and how many there are.
+    /// The project's live files (see [`Expiry`]) that pass the query's filter: one window
+    /// of them, and how many there are.
     async fn search_files(
         &self,
         project: &str,
-        filter: &SearchFilter,
-        expiry: Expiry,
-        (offset, limit): (i64, i64),
+        query: SearchQuery<'_>,
     ) -> Result<SearchPage, StoreError>;
 }
 
@@ -514,10 +526,14 @@ impl SearchStore for SqlStore {
     async fn search_files(
         &self,
         project: &str,
-        filter: &SearchFilter,
-        expiry: Expiry,
-        (offset, limit): (i64, i64),
+        query: SearchQuery<'_>,
     ) -> Result<SearchPage, StoreError> {
+        let SearchQuery {
+            filter,
+            expiry,
+            offset,
+            limit,
+        } = query;
         let dialect = self.db.dialect();
         let plan = self.plan(project, filter).await?;
         let mut sql = Sql::new(format!("SELECT {FILE_COLUMNS}"));

@@ -64,6 +64,17 @@ row_struct! {
     }
 }
 
+/// A new `/from_url/` task, waiting for its download.
+#[derive(Clone, Copy, Debug)]
+pub struct NewTask<'a> {
+    /// The token clients poll it by.
+    pub token: &'a str,
+    /// The replica that downloads it.
+    pub owner: &'a str,
+    /// When it was created, wall-clock microseconds.
+    pub wall_us: i64,
+}
+
 /// Reads and writes of shared state.
 #[async_trait]
 pub trait SharedStore: Send + Sync {
@@ -100,15 +111,8 @@ pub trait SharedStore: Send + Sync {
         scope: &str,
         pub_key: Option<&str>,
     ) -> Result<(Option<FaultRow>, bool), StoreError>;
-    /// Registers a waiting `/from_url/` task owned by replica `owner`; drops tasks created
-    /// before `expired_wall_us`.
-    async fn insert_task(
-        &self,
-        token: &str,
-        owner: &str,
-        wall_us: i64,
-        expired_wall_us: i64,
-    ) -> Result<(), StoreError>;
+    /// Registers a waiting `/from_url/` task; drops tasks created before `expired_wall_us`.
+    async fn insert_task(&self, task: NewTask<'_>, expired_wall_us: i64) -> Result<(), StoreError>;
     /// Records a task's download progress.
     async fn task_progress(
         &self,
@@ -308,22 +312,16 @@ impl SharedStore for SqlStore {
         tx.commit_with((taken, left > 0)).await
     }
 
-    async fn insert_task(
-        &self,
-        token: &str,
-        owner: &str,
-        wall_us: i64,
-        expired_wall_us: i64,
-    ) -> Result<(), StoreError> {
+    async fn insert_task(&self, task: NewTask<'_>, expired_wall_us: i64) -> Result<(), StoreError> {
         let forget =
             Sql::new("DELETE FROM from_url_tasks WHERE created_us < $1").bind(expired_wall_us);
         let insert = Sql::new(
             "INSERT INTO from_url_tasks (token, owner, state, done, created_us) \
              VALUES ($1, $2, 'waiting', 0, $3)",
         )
-        .bind(token)
-        .bind(owner)
-        .bind(wall_us);
+        .bind(task.token)
+        .bind(task.owner)
+        .bind(task.wall_us);
         self.write(async |tx| {
             tx.execute(&forget).await?;
             tx.execute(&insert).await

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::db::{Sql, Tx};
+use super::files::FileSwap;
 use super::rows::tags_text;
 use super::SqlStore;
 use crate::error::StoreError;
@@ -15,13 +16,7 @@ use crate::error::StoreError;
 pub trait TagStore: Send + Sync {
     /// Replaces a file's tags with `new` if they are still `old` (compare and swap);
     /// `false` when the file is gone or its tags changed meanwhile.
-    async fn replace_file_tags(
-        &self,
-        project: &str,
-        uuid: Uuid,
-        old: &[String],
-        new: &[String],
-    ) -> Result<bool, StoreError>;
+    async fn replace_file_tags(&self, swap: FileSwap<'_, [String]>) -> Result<bool, StoreError>;
 }
 
 impl Tx {
@@ -60,11 +55,14 @@ impl Tx {
     /// See [`TagStore::replace_file_tags`].
     pub async fn replace_file_tags(
         &mut self,
-        project: &str,
-        uuid: Uuid,
-        old: &[String],
-        new: &[String],
+        swap: FileSwap<'_, [String]>,
     ) -> Result<bool, StoreError> {
+        let FileSwap {
+            project,
+            uuid,
+            old,
+            new,
+        } = swap;
         let sql =
             Sql::new("UPDATE files SET tags = $1 WHERE uuid = $2 AND project = $3 AND tags = $4")
                 .bind(tags_text(new))
@@ -93,14 +91,8 @@ impl Tx {
 
 #[async_trait]
 impl TagStore for SqlStore {
-    async fn replace_file_tags(
-        &self,
-        project: &str,
-        uuid: Uuid,
-        old: &[String],
-        new: &[String],
-    ) -> Result<bool, StoreError> {
-        self.write(async |tx| tx.replace_file_tags(project, uuid, old, new).await)
+    async fn replace_file_tags(&self, swap: FileSwap<'_, [String]>) -> Result<bool, StoreError> {
+        self.write(async |tx| tx.replace_file_tags(swap).await)
             .await
     }
 }

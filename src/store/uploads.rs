@@ -19,14 +19,12 @@ pub trait UploadStore: Send + Sync {
     /// Marks the session of `file.uuid` completed and writes the file, in one transaction;
     /// `Ok(false)` (and nothing written) when it was already completed.
     async fn complete_multipart(&self, file: &FileRecord) -> Result<bool, StoreError>;
-    /// Remembers that `source_url` was imported into the project as `file` (replacing an
-    /// earlier import of the same URL).
+    /// Remembers that `source_url` was imported into `file`'s project as `file`, at its
+    /// upload time (replacing an earlier import of the same URL).
     async fn save_url_duplicate(
         &self,
-        project: &str,
         source_url: &str,
-        file: Uuid,
-        created_us: i64,
+        file: &FileRecord,
     ) -> Result<(), StoreError>;
     /// The file a saved import of `source_url` produced in the project, if any.
     async fn url_duplicate(
@@ -100,20 +98,18 @@ impl UploadStore for SqlStore {
 
     async fn save_url_duplicate(
         &self,
-        project: &str,
         source_url: &str,
-        file: Uuid,
-        created_us: i64,
+        file: &FileRecord,
     ) -> Result<(), StoreError> {
         let sql = Sql::new(
             "INSERT INTO url_duplicates (project, source_url, file_uuid, created_us) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (project, source_url) DO UPDATE SET \
              file_uuid = excluded.file_uuid, created_us = excluded.created_us",
         )
-        .bind(project)
+        .bind(file.project.as_str())
         .bind(source_url)
-        .bind(file)
-        .bind(created_us);
+        .bind(file.uuid)
+        .bind(file.uploaded_us);
         self.write(async |tx| tx.execute(&sql).await).await?;
         Ok(())
     }

@@ -183,6 +183,19 @@ pub struct Attempt {
     pub at_us: i64,
 }
 
+/// New settings for one hook of a project, written at `now_us`.
+#[derive(Clone, Copy, Debug)]
+pub struct HookUpdate<'a> {
+    /// The hook's project.
+    pub project: &'a str,
+    /// The hook.
+    pub id: i64,
+    /// The time written as `updated_us`.
+    pub now_us: i64,
+    /// Its settings from then on.
+    pub settings: &'a HookSettings,
+}
+
 /// What an update of a hook came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HookWrite {
@@ -240,13 +253,7 @@ pub trait WebhookStore {
     ) -> Result<HookWrite, StoreError>;
     /// Replaces a hook's settings, unless another hook of the project has the same event
     /// and target.
-    async fn update_hook(
-        &self,
-        project: &str,
-        id: i64,
-        s: &HookSettings,
-        now_us: i64,
-    ) -> Result<HookWrite, StoreError>;
+    async fn update_hook(&self, update: HookUpdate<'_>) -> Result<HookWrite, StoreError>;
     /// Deletes one hook; `false` when the project has no such hook.
     async fn delete_hook(&self, project: &str, id: i64) -> Result<bool, StoreError>;
     /// Deletes every hook of the project with this target; how many went.
@@ -349,13 +356,13 @@ impl WebhookStore for SqlStore {
 
     /// Replaces a hook's settings, unless another hook of the project has the same event
     /// and target.
-    async fn update_hook(
-        &self,
-        project: &str,
-        id: i64,
-        s: &HookSettings,
-        now_us: i64,
-    ) -> Result<HookWrite, StoreError> {
+    async fn update_hook(&self, update: HookUpdate<'_>) -> Result<HookWrite, StoreError> {
+        let HookUpdate {
+            project,
+            id,
+            settings: s,
+            now_us,
+        } = update;
         let q = Sql::new(format!(
             "UPDATE webhooks SET event = $1, target_url = $2, is_active = $3, \
              signing_secret = $4, version = $5, updated_us = $6 \

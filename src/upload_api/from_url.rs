@@ -33,6 +33,7 @@ use crate::auth;
 use crate::domain::changes::{self, NewFile};
 use crate::domain::files::{base_name, is_live, should_store};
 use crate::error::StoreError;
+use crate::store::shared::NewTask;
 use crate::webhooks::events::EventSource;
 use crate::AppState;
 
@@ -266,9 +267,11 @@ pub async fn from_url(
     state
         .store
         .insert_task(
-            &token.to_string(),
-            &state.replica.id,
-            crate::replicas::wall_us(),
+            NewTask {
+                token: &token.to_string(),
+                owner: &state.replica.id,
+                wall_us: crate::replicas::wall_us(),
+            },
             expired_before(),
         )
         .await?;
@@ -459,12 +462,7 @@ async fn download(state: &AppState, job: Job) -> Result<(String, Uuid), UploadEr
     if job.save_duplicate {
         state
             .store
-            .save_url_duplicate(
-                &job.project,
-                &job.source_url,
-                record.uuid,
-                record.uploaded_us,
-            )
+            .save_url_duplicate(&job.source_url, &record)
             .await
             .map_err(internal)?;
     }

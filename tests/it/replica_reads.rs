@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use serde_json::Map;
 use uploadcare_emulator::store::{
-    self, Cursor, FileChange, FileRecord, GroupsPage, NewGroup, Order, PageQuery, Project, Reads,
-    Store,
+    self, Cursor, FileChange, FileRecord, FileSwap, GroupsPage, LifecycleChange, NewGroup, Order,
+    PageQuery, Project, Reads, Store,
 };
 use uuid::Uuid;
 
@@ -54,6 +54,16 @@ fn file(uploaded_us: i64) -> FileRecord {
         uploaded_us,
         stored_us: None,
         removed_us: None,
+    }
+}
+
+/// Storing `uuids` of project `P` at `now_us`.
+fn stored_at(uuids: &[Uuid], now_us: i64) -> LifecycleChange<'_> {
+    LifecycleChange {
+        project: P,
+        uuids,
+        change: FileChange::Store,
+        now_us,
     }
 }
 
@@ -114,10 +124,7 @@ async fn group_reads_see_the_other_replicas_writes_at_once() {
         assert_eq!(members[0].file.as_ref().unwrap().stored_us, None);
     }
     // B stores the file: A's next read of the group shows it stored.
-    let changed = b
-        .change_files(P, &[f.uuid], FileChange::Store, 5)
-        .await
-        .unwrap();
+    let changed = b.change_files(stored_at(&[f.uuid], 5)).await.unwrap();
     assert_eq!(changed.len(), 1);
     let (_, members) = a.group(Some(P), g.uuid).await.unwrap().unwrap();
     assert_eq!(members[0].file.as_ref().unwrap().stored_us, Some(5));
@@ -157,7 +164,12 @@ async fn batched_reads_under_load_see_every_acknowledged_write() {
         );
         let next = Map::from_iter([("round".to_owned(), i.to_string().into())]);
         assert!(b
-            .replace_file_metadata(P, f.uuid, &meta, &next)
+            .replace_file_metadata(FileSwap {
+                project: P,
+                uuid: f.uuid,
+                old: &meta,
+                new: &next,
+            })
             .await
             .unwrap());
         meta = next;
@@ -199,10 +211,7 @@ async fn a_lone_replica_reads_from_memory_until_another_joins() {
     let b = store::open(&url).await.unwrap();
     // B's connections passed the gate only once A had stopped.
     assert_eq!(a.reads(), Reads::Checked);
-    let stored = b
-        .change_files(P, &[f.uuid], FileChange::Store, 20)
-        .await
-        .unwrap();
+    let stored = b.change_files(stored_at(&[f.uuid], 20)).await.unwrap();
     assert_eq!(stored.len(), 1);
     let (_, members) = a.group(Some(P), g.uuid).await.unwrap().unwrap();
     assert_eq!(members[0].file.as_ref().unwrap().stored_us, Some(20));

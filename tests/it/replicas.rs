@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uploadcare_emulator::store::shared::NewTask;
 
 use crate::common::*;
 
@@ -206,16 +207,14 @@ async fn work_of_a_dead_replica_ends_in_error_and_a_live_ones_is_left_alone() {
         uuid::Uuid::new_v4().to_string(),
         uuid::Uuid::new_v4().to_string(),
     );
-    a.state
-        .store
-        .insert_task(&dead, "dead-replica", wall, expired)
-        .await
-        .unwrap();
-    a.state
-        .store
-        .insert_task(&live, &a.state.replica.id, wall, expired)
-        .await
-        .unwrap();
+    for (token, owner) in [(&dead, "dead-replica"), (&live, &a.state.replica.id)] {
+        let task = NewTask {
+            token,
+            owner,
+            wall_us: wall,
+        };
+        a.state.store.insert_task(task, expired).await.unwrap();
+    }
     // A third replica starting now must not end A's task (A is alive).
     let database_url = a.state.config.database_url.clone();
     let c = TestServer::start_with(Backend::Postgres, |cfg| cfg.database_url = database_url).await;

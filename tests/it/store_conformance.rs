@@ -15,8 +15,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 use uploadcare_emulator::store::{
-    self, Cursor, Expiry, FileChange, FileFilter, FileRecord, GroupMember, GroupsPage, ImageFacts,
-    MultipartUpload, NewGroup, Order, PageQuery, Project, Reads, Store,
+    self, Cursor, Expiry, FileChange, FileFilter, FileRecord, FileSwap, GroupMember, GroupsPage,
+    ImageFacts, LifecycleChange, MultipartUpload, NewGroup, Order, PageQuery, Project, Reads,
+    Store,
 };
 use uuid::Uuid;
 
@@ -157,18 +158,43 @@ fn file(project: &str, uploaded_us: i64) -> FileRecord {
     }
 }
 
+fn lifecycle<'a>(
+    project: &'a str,
+    uuids: &'a [Uuid],
+    change: FileChange,
+    now_us: i64,
+) -> LifecycleChange<'a> {
+    LifecycleChange {
+        project,
+        uuids,
+        change,
+        now_us,
+    }
+}
+
 async fn store(s: &dyn Store, project: &str, uuids: &[Uuid], now_us: i64) -> Vec<FileRecord> {
-    let change = FileChange::Store;
-    s.change_files(project, uuids, change, now_us)
-        .await
-        .unwrap()
+    let change = lifecycle(project, uuids, FileChange::Store, now_us);
+    s.change_files(change).await.unwrap()
 }
 
 async fn remove(s: &dyn Store, project: &str, uuids: &[Uuid], now_us: i64) -> Vec<FileRecord> {
-    let change = FileChange::Remove;
-    s.change_files(project, uuids, change, now_us)
-        .await
-        .unwrap()
+    let change = lifecycle(project, uuids, FileChange::Remove, now_us);
+    s.change_files(change).await.unwrap()
+}
+
+/// The compare and swap of a file's metadata from `old` to `new`.
+fn metadata_swap<'a>(
+    project: &'a str,
+    uuid: Uuid,
+    old: &'a Map<String, Value>,
+    new: &'a Map<String, Value>,
+) -> FileSwap<'a, Map<String, Value>> {
+    FileSwap {
+        project,
+        uuid,
+        old,
+        new,
+    }
 }
 
 async fn insert(s: &dyn Store, f: &FileRecord) {
@@ -279,15 +305,15 @@ async fn metadata_is_replaced_only_from_the_expected_value(s: &dyn Store) {
     insert(s, &f).await;
     let new = metadata(json!({"kind": "changed"}));
     assert!(!s
-        .replace_file_metadata(P, f.uuid, &new, &new)
+        .replace_file_metadata(metadata_swap(P, f.uuid, &new, &new))
         .await
         .unwrap());
     assert!(!s
-        .replace_file_metadata(Q, f.uuid, &f.metadata, &new)
+        .replace_file_metadata(metadata_swap(Q, f.uuid, &f.metadata, &new))
         .await
         .unwrap());
     assert!(s
-        .replace_file_metadata(P, f.uuid, &f.metadata, &new)
+        .replace_file_metadata(metadata_swap(P, f.uuid, &f.metadata, &new))
         .await
         .unwrap());
     assert_eq!(
@@ -295,7 +321,7 @@ async fn metadata_is_replaced_only_from_the_expected_value(s: &dyn Store) {
         new
     );
     assert!(!s
-        .replace_file_metadata(P, Uuid::new_v4(), &f.metadata, &new)
+        .replace_file_metadata(metadata_swap(P, Uuid::new_v4(), &f.metadata, &new))
         .await
         .unwrap());
 }
@@ -549,9 +575,7 @@ async fn a_batch_of_creates_fails_only_its_invalid_ones(s: &dyn Store) {
     for f in [&a, &b, &old, &gone, &theirs] {
         insert(s, f).await;
     }
-    s.change_files(P, &[gone.uuid], FileChange::Remove, now - 1)
-        .await
-        .unwrap();
+    remove(s, P, &[gone.uuid], now - 1).await;
     let expiry = Expiry::new(now, 100);
     let bad = [Uuid::new_v4(), old.uuid, gone.uuid, theirs.uuid];
     let mut creates = Vec::new();
@@ -726,7 +750,7 @@ async fn group_reads_see_file_changes(s: &dyn Store) {
     store(s, P, &[a.uuid], 20).await;
     assert_eq!(member(0).await.stored_us, Some(20));
     let new = metadata(json!({"after": "change"}));
-    s.replace_file_metadata(P, b.uuid, &b.metadata, &new)
+    s.replace_file_metadata(metadata_swap(P, b.uuid, &b.metadata, &new))
         .await
         .unwrap();
     assert_eq!(member(1).await.metadata, new);
@@ -768,11 +792,11 @@ async fn multipart_completes_once(s: &dyn Store) {
 async fn url_duplicates_are_remembered_per_project(s: &dyn Store) {
     let url = "http://example.com/a.png?x=1";
     assert!(s.url_duplicate(P, url).await.unwrap().is_none());
-    let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
-    s.save_url_duplicate(P, url, first, 1).await.unwrap();
-    assert_eq!(s.url_duplicate(P, url).await.unwrap(), Some(first));
-    s.save_url_duplicate(P, url, second, 2).await.unwrap();
-    assert_eq!(s.url_duplicate(P, url).await.unwrap(), Some(second));
+    let (first, second) = (file(P, 1), file(P, 2));
+    s.save_url_duplicate(url, &first).await.unwrap();
+    assert_eq!(s.url_duplicate(P, url).await.unwrap(), Some(first.uuid));
+    s.save_url_duplicate(url, &second).await.unwrap();
+    assert_eq!(s.url_duplicate(P, url).await.unwrap(), Some(second.uuid));
     assert!(s.url_duplicate(Q, url).await.unwrap().is_none());
 }
 
@@ -823,7 +847,7 @@ async fn a_transaction_commits_or_leaves_nothing(s: &dyn Store) {
         let mut tx = s.begin().await.unwrap();
         tx.insert_file(&mut b.clone()).await.unwrap();
         assert_eq!(
-            tx.change_files(P, &[a.uuid, b.uuid], FileChange::Store, 50)
+            tx.change_files(lifecycle(P, &[a.uuid, b.uuid], FileChange::Store, 50))
                 .await
                 .unwrap()
                 .len(),
@@ -837,7 +861,7 @@ async fn a_transaction_commits_or_leaves_nothing(s: &dyn Store) {
     let mut tx = s.begin().await.unwrap();
     tx.insert_file(&mut b.clone()).await.unwrap();
     assert_eq!(
-        tx.change_files(P, &[a.uuid, b.uuid], FileChange::Store, 60)
+        tx.change_files(lifecycle(P, &[a.uuid, b.uuid], FileChange::Store, 60))
             .await
             .unwrap()
             .len(),
