@@ -37,64 +37,70 @@ use crate::AppState;
 /// The REST API's routes. Unknown REST paths are answered by the app's fallback
 /// (`crate::routing`): a catch-all route next to `/groups/{id}/` would be a routing conflict.
 pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/groups/", get(groups::list_groups))
-        .route(
+    let routes = [
+        ("/groups/", get(groups::list_groups)),
+        (
             "/groups/{id}/",
             get(groups::group_info).delete(groups::delete_group),
-        )
-        .route("/groups/{id}/storage/", put(groups::store_group))
-        .route(
+        ),
+        ("/groups/{id}/storage/", put(groups::store_group)),
+        (
             "/files/storage/",
             put(files::files_storage).delete(files::files_storage),
-        )
-        .route("/files/", get(files::list_files))
-        .route("/files/local_copy/", post(copies::local_copy))
-        .route("/files/remote_copy/", post(copies::remote_copy))
-        .route("/files/search/", post(search::search_files))
-        .route("/files/{uuid}/", get(files::file_info))
-        .route(
+        ),
+        ("/files/", get(files::list_files)),
+        ("/files/local_copy/", post(copies::local_copy)),
+        ("/files/remote_copy/", post(copies::remote_copy)),
+        ("/files/search/", post(search::search_files)),
+        ("/files/{uuid}/", get(files::file_info)),
+        (
             "/files/{uuid}/storage/",
             put(files::file_storage).delete(files::file_storage),
-        )
-        .route("/files/{uuid}/metadata/", get(metadata::get_metadata))
-        .route(
+        ),
+        ("/files/{uuid}/metadata/", get(metadata::get_metadata)),
+        (
             "/files/{uuid}/metadata/{key}/",
             get(metadata::get_key)
                 .put(metadata::put_key)
                 .delete(metadata::delete_key),
-        )
-        .route(
+        ),
+        (
             "/files/{uuid}/tags/",
             get(tags::get_tags)
                 .put(tags::put_tags)
                 .patch(tags::patch_tags),
-        )
-        .route("/project/", get(project::project_info))
-        .route("/convert/document/", post(conversions::convert_document))
-        .route("/convert/document/{uuid}/", get(conversions::document_info))
-        .route(
+        ),
+        ("/project/", get(project::project_info)),
+        ("/convert/document/", post(conversions::convert_document)),
+        ("/convert/document/{uuid}/", get(conversions::document_info)),
+        (
             "/convert/document/status/{token}/",
             get(conversions::document_status),
-        )
-        .route("/convert/video/", post(conversions::convert_video))
-        .route(
+        ),
+        ("/convert/video/", post(conversions::convert_video)),
+        (
             "/convert/video/status/{token}/",
             get(conversions::video_status),
-        )
-        .route("/addons/{name}/execute/", post(addons::execute))
-        .route("/addons/{name}/execute/status/", get(addons::status))
-        .route(
+        ),
+        ("/addons/{name}/execute/", post(addons::execute)),
+        ("/addons/{name}/execute/status/", get(addons::status)),
+        (
             "/webhooks/",
             get(webhooks::list_webhooks).post(webhooks::create_webhook),
-        )
-        .route("/webhooks/unsubscribe/", delete(webhooks::unsubscribe))
-        .route(
+        ),
+        (
             "/webhooks/{id}/",
             get(webhooks::webhook_info)
                 .put(webhooks::update_webhook)
                 .delete(webhooks::delete_webhook),
-        )
+        ),
+        ("/webhooks/unsubscribe/", delete(webhooks::unsubscribe)),
+    ];
+    routes
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| {
+            router.route(path, methods)
+        })
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn(negotiate))
 }

@@ -23,14 +23,16 @@ const BASE_BODY_LIMIT: usize = 512 * 1024 * 1024;
 
 /// The Upload API's routes.
 pub fn router() -> Router<Arc<AppState>> {
+    // pyuploadcare posts groups to `/group//`: one creation answers both paths.
+    let create_group = post(groups::create_group);
     Router::new()
         .route(
             "/base/",
             post(files::upload_base).layer(DefaultBodyLimit::max(BASE_BODY_LIMIT)),
         )
         .route("/info/", get(files::file_info))
-        .route("/group/", post(groups::create_group))
-        .route("/group//", post(groups::create_group))
+        .route("/group/", create_group.clone())
+        .route("/group//", create_group)
         .route("/group/info/", get(groups::group_info))
         // Multipart and from_url
         .route("/multipart/start/", post(multipart::start))
