@@ -16,6 +16,26 @@ use crate::blobs::Blobs;
 /// Largest total of file sizes an archive may hold.
 pub const MAX_ARCHIVE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
+/// Archive formats of `/archive/<format>/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchiveFormat {
+    /// `zip` (stored entries).
+    Zip,
+    /// `tar` (ustar).
+    Tar,
+}
+
+impl ArchiveFormat {
+    /// The format a path's `<format>` names, if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "zip" => Some(ArchiveFormat::Zip),
+            "tar" => Some(ArchiveFormat::Tar),
+            _ => None,
+        }
+    }
+}
+
 /// Where an entry's bytes are.
 #[derive(Clone, Debug)]
 pub enum Source {

@@ -27,10 +27,11 @@ use serde_json::Value;
 
 use tokio_util::io::ReaderStream;
 
+use self::archive::ArchiveFormat;
 use self::archive::{Entry, MAX_ARCHIVE_BYTES};
 use self::error::CdnError;
 use self::http::{http_date, if_range_holds, not_modified, range, RangeAnswer};
-use self::path::{ArchiveFormat, CdnPath, GroupTarget, Operation};
+use self::path::{CdnPath, GroupTarget, Operation};
 use self::transform::cache::Variant;
 use self::transform::{Pipeline, TransformError};
 use crate::blobs::Blobs;

@@ -9,6 +9,7 @@
 
 use uuid::Uuid;
 
+use super::archive::ArchiveFormat;
 use crate::domain::groups::{parse_file_uuid, GroupId};
 
 /// Longest path the parser looks at; longer ones are not CDN paths.
@@ -30,15 +31,6 @@ pub struct Delivery {
     pub operations: Vec<Operation>,
     /// The custom filename (percent-decoded), if any.
     pub filename: Option<String>,
-}
-
-/// Archive formats of `/archive/<format>/`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ArchiveFormat {
-    /// `zip` (stored entries).
-    Zip,
-    /// `tar` (ustar).
-    Tar,
 }
 
 /// What a path under a group id asks for.
@@ -193,11 +185,7 @@ fn parse_group_target(tail: &str) -> Option<GroupTarget> {
         }
         "archive" => {
             let (format, name) = rest.split_once('/').unwrap_or((rest, ""));
-            let format = match format {
-                "zip" => ArchiveFormat::Zip,
-                "tar" => ArchiveFormat::Tar,
-                _ => return None,
-            };
+            let format = ArchiveFormat::parse(format)?;
             if name.contains('/') {
                 return None;
             }

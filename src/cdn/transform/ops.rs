@@ -97,6 +97,20 @@ pub enum FormatRequest {
     Preserve,
 }
 
+impl FormatRequest {
+    /// The format a `-/format/<name>/` names, if any.
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "jpeg" | "jpg" => FormatRequest::Jpeg,
+            "png" => FormatRequest::Png,
+            "webp" => FormatRequest::Webp,
+            "auto" => FormatRequest::Auto,
+            "preserve" => FormatRequest::Preserve,
+            _ => return None,
+        })
+    }
+}
+
 /// `-/quality/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Quality {
@@ -117,6 +131,20 @@ pub enum Quality {
 }
 
 impl Quality {
+    /// The quality a `-/quality/<name>/` names, if any.
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "normal" => Quality::Normal,
+            "better" => Quality::Better,
+            "best" => Quality::Best,
+            "lighter" => Quality::Lighter,
+            "lightest" => Quality::Lightest,
+            "smart" => Quality::Smart,
+            "smart_retina" => Quality::SmartRetina,
+            _ => return None,
+        })
+    }
+
     /// The JPEG quality (1–100) the emulator encodes with.
     pub fn jpeg(self) -> u8 {
         match self {
@@ -356,27 +384,11 @@ impl Pipeline {
                 image(self, Op::SetFill(c));
             }
             ("format", [f]) => {
-                self.format = Some(match *f {
-                    "jpeg" | "jpg" => FormatRequest::Jpeg,
-                    "png" => FormatRequest::Png,
-                    "webp" => FormatRequest::Webp,
-                    "auto" => FormatRequest::Auto,
-                    "preserve" => FormatRequest::Preserve,
-                    _ => return Err(bad()),
-                });
+                self.format = Some(FormatRequest::parse(f).ok_or_else(bad)?);
                 self.processes = true;
             }
             ("quality", [q]) => {
-                self.quality = Some(match *q {
-                    "normal" => Quality::Normal,
-                    "better" => Quality::Better,
-                    "best" => Quality::Best,
-                    "lighter" => Quality::Lighter,
-                    "lightest" => Quality::Lightest,
-                    "smart" => Quality::Smart,
-                    "smart_retina" => Quality::SmartRetina,
-                    _ => return Err(bad()),
-                });
+                self.quality = Some(Quality::parse(q).ok_or_else(bad)?);
                 self.processes = true;
             }
             ("progressive", [v @ ("yes" | "no")]) => {
@@ -405,19 +417,11 @@ impl Pipeline {
                 image(self, Op::Blur(strength, amount));
             }
             ("sharp", rest) => {
-                let s = match rest {
-                    [] => 5,
-                    [s] => ranged(s, 0, 20).ok_or_else(bad)?,
-                    _ => return Err(bad()),
-                };
+                let s = optional_value(rest, 5, |s| ranged(s, 0, 20)).ok_or_else(bad)?;
                 image(self, Op::Sharp(s));
             }
             ("enhance", rest) => {
-                let s = match rest {
-                    [] => 50,
-                    [s] => ranged(s, 0, 100).ok_or_else(bad)?,
-                    _ => return Err(bad()),
-                };
+                let s = optional_value(rest, 50, |s| ranged(s, 0, 100)).ok_or_else(bad)?;
                 image(self, Op::Enhance(s));
             }
             (
@@ -425,11 +429,7 @@ impl Pipeline {
                 | "vibrance" | "warmth"),
                 rest,
             ) => {
-                let value = |lo, hi, default| match rest {
-                    [] => Some(default),
-                    [v] => signed(v, lo, hi),
-                    _ => None,
-                };
+                let value = |lo, hi, default| optional_value(rest, default, |v| signed(v, lo, hi));
                 let adjust = match name {
                     "brightness" => Adjust::Brightness(value(-100, 100, 0).ok_or_else(bad)?),
                     "exposure" => Adjust::Exposure(value(-500, 500, 0).ok_or_else(bad)?),
@@ -445,11 +445,7 @@ impl Pipeline {
                 if !FILTERS.contains(name) {
                     return Err(bad());
                 }
-                let amount = match rest {
-                    [] => 100,
-                    [a] => signed(a, -100, 200).ok_or_else(bad)?,
-                    _ => return Err(bad()),
-                };
+                let amount = optional_value(rest, 100, |a| signed(a, -100, 200)).ok_or_else(bad)?;
                 image(self, Op::Filter((*name).to_owned(), amount));
             }
             ("srgb", ["fast" | "icc" | "keep_profile"])
@@ -525,6 +521,20 @@ fn number(s: &str) -> Option<u32> {
         return None;
     }
     s.parse().ok()
+}
+
+/// An operation's optional last value: `default` when absent, else what `parse` makes of
+/// it; `None` when it does not parse or more values follow.
+fn optional_value<T>(
+    rest: &[&str],
+    default: T,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Option<T> {
+    match rest {
+        [] => Some(default),
+        [v] => parse(v),
+        _ => None,
+    }
 }
 
 fn ranged(s: &str, lo: u32, hi: u32) -> Option<u32> {
