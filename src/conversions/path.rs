@@ -27,6 +27,17 @@ pub struct DocumentPath {
     pub page: Option<u32>,
 }
 
+impl DocumentPath {
+    /// The conversion of `uuid` that a path without operations asks for.
+    fn new(uuid: Uuid) -> Self {
+        DocumentPath {
+            uuid,
+            format: "pdf".into(),
+            page: None,
+        }
+    }
+}
+
 /// How a video is fitted into `size`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResizeMode {
@@ -57,6 +68,21 @@ pub struct VideoPath {
     pub cut: Option<(f64, Option<f64>)>,
     /// Number of thumbnails (1 by default, as production's answers always carry a group).
     pub thumbs: u32,
+}
+
+impl VideoPath {
+    /// The conversion of `uuid` that a path without operations asks for.
+    fn new(uuid: Uuid) -> Self {
+        VideoPath {
+            uuid,
+            format: "mp4".into(),
+            size: None,
+            resize_mode: ResizeMode::PreserveRatio,
+            quality: "normal".into(),
+            cut: None,
+            thumbs: 1,
+        }
+    }
 }
 
 /// Why a path cannot be converted: the message of its `problems` entry.
@@ -97,11 +123,7 @@ fn split<'a>(path: &'a str, kind: &str) -> Option<(Uuid, Vec<Vec<&'a str>>)> {
 /// Parses a document conversion path; `Err` is its problem message.
 pub fn document(path: &str) -> Result<DocumentPath, String> {
     let (uuid, ops) = split(path, "document").ok_or_else(|| bad_path(path))?;
-    let mut parsed = DocumentPath {
-        uuid,
-        format: "pdf".into(),
-        page: None,
-    };
+    let mut parsed = DocumentPath::new(uuid);
     for op in ops {
         match op.as_slice() {
             ["format", fmt] => parsed.format = target_format(fmt, DOCUMENT_FORMATS)?,
@@ -140,15 +162,7 @@ fn seconds(s: &str) -> Option<f64> {
 /// Parses a video conversion path; `Err` is its problem message.
 pub fn video(path: &str) -> Result<VideoPath, String> {
     let (uuid, ops) = split(path, "video").ok_or_else(|| bad_path(path))?;
-    let mut parsed = VideoPath {
-        uuid,
-        format: "mp4".into(),
-        size: None,
-        resize_mode: ResizeMode::PreserveRatio,
-        quality: "normal".into(),
-        cut: None,
-        thumbs: 1,
-    };
+    let mut parsed = VideoPath::new(uuid);
     let side = |s: &str| -> Result<Option<u32>, String> {
         if s.is_empty() {
             return Ok(None);
