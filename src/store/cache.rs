@@ -60,6 +60,16 @@ struct Maps {
     files: HashMap<Uuid, Option<FileRecord>>,
 }
 
+impl Maps {
+    /// Keeps `files` (`None`: no such row), first emptying the map when they would not fit.
+    fn keep_files(&mut self, files: impl ExactSizeIterator<Item = (Uuid, Option<FileRecord>)>) {
+        if self.files.len() + files.len() > CAPACITY {
+            self.files.clear();
+        }
+        self.files.extend(files);
+    }
+}
+
 /// When a reader started reading the database (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Ticket(u64);
@@ -112,6 +122,13 @@ impl Cache {
         self.maps
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The maps, to fill with what was read under `ticket`; `None` when the cache does not
+    /// serve or a write committed since.
+    fn fillable(&self, ticket: Ticket) -> Option<RwLockWriteGuard<'_, Maps>> {
+        let maps = self.write();
+        (maps.serving && maps.generation == ticket.0).then_some(maps)
     }
 
     /// Taken before reading the database for a later [`Cache::fill_files`] or
@@ -183,15 +200,8 @@ impl Cache {
 
     /// Caches files read under `ticket`, unless a write committed since.
     fn fill_files(&self, ticket: Ticket, files: &[FileRecord]) {
-        let mut maps = self.write();
-        if !maps.serving || maps.generation != ticket.0 {
-            return;
-        }
-        if maps.files.len() + files.len() > CAPACITY {
-            maps.files.clear();
-        }
-        for f in files {
-            maps.files.insert(f.uuid, Some(f.clone()));
+        if let Some(mut maps) = self.fillable(ticket) {
+            maps.keep_files(files.iter().map(|f| (f.uuid, Some(f.clone()))));
         }
     }
 
@@ -226,16 +236,10 @@ impl Cache {
         record: &GroupRecord,
         members: &[GroupMember],
     ) {
-        let mut maps = self.write();
-        if !maps.serving || maps.generation != ticket.0 {
+        let Some(mut maps) = self.fillable(ticket) else {
             return;
-        }
-        if maps.files.len() + members.len() > CAPACITY {
-            maps.files.clear();
-        }
-        for m in members {
-            maps.files.insert(m.file_uuid, m.file.clone());
-        }
+        };
+        maps.keep_files(members.iter().map(|m| (m.file_uuid, m.file.clone())));
         if maps.groups.len() >= CAPACITY {
             maps.groups.clear();
         }
