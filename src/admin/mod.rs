@@ -12,12 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -103,6 +104,40 @@ fn json_body<T>(
     body.map(|Json(b)| b).map_err(|_| bad_request(expected))
 }
 
+/// A request body type of the admin API, with what its 400 answer says is expected.
+trait Expected: DeserializeOwned {
+    /// The message of the 400 answer to a body that is not one of these.
+    const EXPECTED: &'static str;
+}
+
+/// A JSON body read before the handler runs; one that is not a `T` answers 400 with
+/// [`Expected::EXPECTED`] (see [`json_body`]).
+struct Body<T>(T);
+
+impl<S: Send + Sync, T: Expected> FromRequest<S> for Body<T> {
+    type Rejection = Refusal;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Refusal> {
+        json_body(Json::from_request(request, state).await, T::EXPECTED).map(Body)
+    }
+}
+
+impl Expected for NewProject {
+    const EXPECTED: &'static str = "Expected a JSON object with pub_key and secret_key.";
+}
+
+impl Expected for SeedDir {
+    const EXPECTED: &'static str = "Expected {\"dir\": \"<folder>\"}.";
+}
+
+impl Expected for Advance {
+    const EXPECTED: &'static str = "Expected {\"seconds\": N} with 0 <= N <= 315360000.";
+}
+
+impl Expected for NewFault {
+    const EXPECTED: &'static str = "Expected a JSON fault description.";
+}
+
 /// A change of the shared state, applied to every replica before the call answers
 /// (src/replicas.rs).
 async fn publish(
@@ -186,11 +221,7 @@ struct NewProject {
 }
 
 /// `POST /_emulator/projects`: creates (or updates) a project with its keys.
-async fn create_project(
-    State(state): State<Arc<AppState>>,
-    body: Result<Json<NewProject>, JsonRejection>,
-) -> Answer {
-    let p = json_body(body, "Expected a JSON object with pub_key and secret_key.")?;
+async fn create_project(State(state): State<Arc<AppState>>, Body(p): Body<NewProject>) -> Answer {
     if p.pub_key.trim().is_empty() || p.secret_key.trim().is_empty() {
         return Err(bad_request("pub_key and secret_key must not be empty."));
     }
@@ -245,9 +276,8 @@ struct SeedDir {
 async fn seed_project(
     State(state): State<Arc<AppState>>,
     Path(pub_key): Path<String>,
-    body: Result<Json<SeedDir>, JsonRejection>,
+    Body(seed): Body<SeedDir>,
 ) -> Answer {
-    let seed = json_body(body, "Expected {\"dir\": \"<folder>\"}.")?;
     existing_project(&state, &pub_key).await?;
     let (files, groups) = crate::seed::load_into(&state, &pub_key, &seed.dir)
         .await
@@ -267,14 +297,9 @@ struct Advance {
 }
 
 /// `POST /_emulator/clock/advance`: moves the emulator's clock forward (expiry tests).
-async fn advance_clock(
-    State(state): State<Arc<AppState>>,
-    body: Result<Json<Advance>, JsonRejection>,
-) -> Answer {
-    const EXPECTED: &str = "Expected {\"seconds\": N} with 0 <= N <= 315360000.";
-    let a = json_body(body, EXPECTED)?;
+async fn advance_clock(State(state): State<Arc<AppState>>, Body(a): Body<Advance>) -> Answer {
     if !(0..=10 * 365 * 86400).contains(&a.seconds) {
-        return Err(bad_request(EXPECTED));
+        return Err(bad_request(Advance::EXPECTED));
     }
     let by_us = a.seconds * 1_000_000;
     if state.store.is_shared() {
@@ -307,11 +332,7 @@ struct NewFault {
 }
 
 /// `POST /_emulator/faults`: answers the next N matching calls with a fault.
-async fn add_fault(
-    State(state): State<Arc<AppState>>,
-    body: Result<Json<NewFault>, JsonRejection>,
-) -> Answer {
-    let f = json_body(body, "Expected a JSON fault description.")?;
+async fn add_fault(State(state): State<Arc<AppState>>, Body(f): Body<NewFault>) -> Answer {
     let kind = match f.kind.as_str() {
         "throttle" => FaultKind::Throttle {
             retry_after: f.retry_after.unwrap_or(1).min(3600),
