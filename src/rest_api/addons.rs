@@ -14,10 +14,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request as HttpRequest, State};
 use axum::http::{StatusCode, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -40,16 +39,32 @@ impl From<ExecuteError> for RestError {
     }
 }
 
+/// An authenticated REST call and the add-on its path names. Authentication comes first; a
+/// name of no add-on then answers as a path production does not have.
+pub struct AddonCall(pub RestCall, pub Addon);
+
+impl FromRequest<Arc<AppState>> for AddonCall {
+    type Rejection = Response;
+
+    async fn from_request(request: HttpRequest, state: &Arc<AppState>) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let name = Path::<String>::from_request_parts(&mut parts, state).await;
+        let call = RestCall::from_request(HttpRequest::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let addon = name.ok().and_then(|Path(name)| Addon::parse(&name));
+        addon
+            .map(|addon| Self(call, addon))
+            .ok_or_else(unknown_route)
+    }
+}
+
 /// `POST /addons/<name>/execute/`: runs the add-on on `target` and answers its `request_id`.
 pub async fn execute(
     State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
     source: EventSource,
-    call: RestCall,
+    AddonCall(call, addon): AddonCall,
 ) -> Result<Response, RestError> {
-    let Some(addon) = path.ok().and_then(|Path(name)| Addon::parse(&name)) else {
-        return Ok(unknown_route());
-    };
     let body =
         json_object(&call.body).map_err(|_| RestError::new(RestErrorCode::AddonTargetRequired))?;
     let target = match body.get("target") {
@@ -74,13 +89,9 @@ pub async fn execute(
 /// `GET /addons/<name>/execute/status/?request_id=<uuid>`.
 pub async fn status(
     State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
     uri: Uri,
-    call: RestCall,
+    AddonCall(call, addon): AddonCall,
 ) -> Result<Response, RestError> {
-    let Some(addon) = path.ok().and_then(|Path(name)| Addon::parse(&name)) else {
-        return Ok(unknown_route());
-    };
     let pairs = query_pairs(uri.query());
     let request_id = last_value(&pairs, "request_id")
         .filter(|v| !v.trim().is_empty())
