@@ -64,17 +64,6 @@ row_struct! {
     }
 }
 
-/// A new `/from_url/` task, waiting for its download.
-#[derive(Clone, Copy, Debug)]
-pub struct NewTask<'a> {
-    /// The token clients poll it by.
-    pub token: &'a str,
-    /// The replica that downloads it.
-    pub owner: &'a str,
-    /// When it was created, wall-clock microseconds.
-    pub wall_us: i64,
-}
-
 /// Reads and writes of shared state.
 #[async_trait]
 pub trait SharedStore: Send + Sync {
@@ -142,6 +131,17 @@ pub trait SharedStore: Send + Sync {
         task_error: (&str, &str),
         job_error: &str,
     ) -> Result<u64, StoreError>;
+}
+
+/// A new `/from_url/` task, waiting for its download.
+#[derive(Clone, Copy, Debug)]
+pub struct NewTask<'a> {
+    /// The token clients poll it by.
+    pub token: &'a str,
+    /// The replica that downloads it.
+    pub owner: &'a str,
+    /// When it was created, wall-clock microseconds.
+    pub wall_us: i64,
 }
 
 const STATE_QUERY: &str = "SELECT version, clock_offset_us, \
