@@ -47,7 +47,7 @@ use super::version::RestView;
 use crate::auth::rest::RestCall;
 use crate::domain::tags;
 use crate::domain::time::parse_iso;
-use crate::store::search::{Range, SearchFilter, SearchQuery, SortKey, TextField};
+use crate::store::search::{Range, SearchFilter, SearchQuery, SortKey, TagFilter, TextField};
 use crate::store::{Expiry, FileRecord};
 use crate::AppState;
 
@@ -252,23 +252,19 @@ fn tag_list(v: &Value) -> Result<Vec<String>, Invalid> {
         .map_err(|e| Invalid::msg(RestError::tags(e).detail))
 }
 
-fn tag_filter(v: &Value, f: &mut SearchFilter) -> Result<(), Invalid> {
+fn tag_filter(v: &Value, f: &mut TagFilter) -> Result<(), Invalid> {
     let o = object(v)?;
     let mut errors = Errors::default();
     for (name, slot) in [
-        ("any", &mut f.tags_any),
-        ("all", &mut f.tags_all),
-        ("none", &mut f.tags_none),
+        ("any", &mut f.any),
+        ("all", &mut f.all),
+        ("none", &mut f.none),
     ] {
         if let Some(v) = o.get(name) {
             *slot = errors.take(name, tag_list(v)).unwrap_or_default();
         }
     }
-    if errors.0.is_empty()
-        && f.tags_any.is_empty()
-        && f.tags_all.is_empty()
-        && f.tags_none.is_empty()
-    {
+    if errors.0.is_empty() && f.any.is_empty() && f.all.is_empty() && f.none.is_empty() {
         errors.non_field(
             "At least one of `any`, `all`, `none` must be a non-empty list of tags.".into(),
         );
@@ -432,11 +428,9 @@ fn parse_body(body: &[u8]) -> Result<SearchFilter, Value> {
         conditions += 1;
     }
     if let Some(v) = o.get("tags") {
-        let mut tags = SearchFilter::default();
+        let mut tags = TagFilter::default();
         if errors.take("tags", tag_filter(v, &mut tags)).is_some() {
-            f.tags_any = tags.tags_any;
-            f.tags_all = tags.tags_all;
-            f.tags_none = tags.tags_none;
+            f.tags = tags;
         }
         conditions += 1;
     }

@@ -70,8 +70,8 @@ struct Lookup<'a> {
 impl<'a> Lookup<'a> {
     fn of(f: &'a SearchFilter, cond: Cond) -> Self {
         match cond {
-            Cond::Any => Self::tags(&f.tags_any),
-            Cond::All(i) => Self::tags(std::slice::from_ref(&f.tags_all[i])),
+            Cond::Any => Self::tags(&f.tags.any),
+            Cond::All(i) => Self::tags(std::slice::from_ref(&f.tags.all[i])),
             Cond::Meta(i) => Self {
                 table: "file_metadata",
                 column: "value",
@@ -144,6 +144,17 @@ pub enum SortKey {
     Filename,
 }
 
+/// The tag conditions of a search (normalized tags; empty lists impose nothing).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TagFilter {
+    /// Has at least one of these tags.
+    pub any: Vec<String>,
+    /// Has every one of these tags.
+    pub all: Vec<String>,
+    /// Has none of these tags.
+    pub none: Vec<String>,
+}
+
 /// What a search selects (conditions ANDed) and how it orders.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SearchFilter {
@@ -165,12 +176,8 @@ pub struct SearchFilter {
     pub size: Range,
     /// Images only (`true`) or no images (`false`).
     pub is_image: Option<bool>,
-    /// Has at least one of these tags.
-    pub tags_any: Vec<String>,
-    /// Has every one of these tags.
-    pub tags_all: Vec<String>,
-    /// Has none of these tags.
-    pub tags_none: Vec<String>,
+    /// Tag conditions.
+    pub tags: TagFilter,
     /// Sort keys, `true` for descending; the upload time (newest first) and the uuid break
     /// remaining ties.
     pub sort: Vec<(SortKey, bool)>,
@@ -334,18 +341,18 @@ fn push_condition(
         }
         sql.push(")");
     };
-    if !f.tags_any.is_empty() {
+    if !f.tags.any.is_empty() {
         indexed(sql, Cond::Any);
     }
-    for i in 0..f.tags_all.len() {
+    for i in 0..f.tags.all.len() {
         indexed(sql, Cond::All(i));
     }
     for i in 0..f.metadata.len() {
         indexed(sql, Cond::Meta(i));
     }
-    if !f.tags_none.is_empty() {
+    if !f.tags.none.is_empty() {
         sql.push(" AND NOT EXISTS (SELECT 1");
-        Lookup::tags(&f.tags_none).push_from(sql, project);
+        Lookup::tags(&f.tags.none).push_from(sql, project);
         sql.push(" AND file_uuid = files.uuid)");
     }
 }
@@ -458,10 +465,10 @@ impl SqlStore {
 
     async fn driver(&self, project: &str, f: &SearchFilter) -> Result<Driver, StoreError> {
         let mut candidates = Vec::new();
-        if !f.tags_any.is_empty() {
+        if !f.tags.any.is_empty() {
             candidates.push(Cond::Any);
         }
-        candidates.extend((0..f.tags_all.len()).map(Cond::All));
+        candidates.extend((0..f.tags.all.len()).map(Cond::All));
         candidates.extend((0..f.metadata.len()).map(Cond::Meta));
         // Each condition's newest DRIVING_ROWS entries: how many there are and how far back
         // they reach. Fewer entries is rarer; among conditions with that many, the one whose
