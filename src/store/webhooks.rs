@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::db::{Dialect, Sql, Tx};
 use super::SqlStore;
 use crate::error::StoreError;
+use crate::webhooks::delivery::Outcome;
 use crate::webhooks::events::OutboxEvent;
 use crate::webhooks::hooks::{Event, Hook, HookSettings};
 
@@ -173,12 +174,8 @@ pub struct Attempt {
     pub state: DeliveryState,
     /// When to try again (pending only).
     pub next_attempt_us: Option<i64>,
-    /// The answer's status.
-    pub status: Option<i64>,
-    /// Why there was no answer.
-    pub error: Option<String>,
-    /// Latency in microseconds.
-    pub latency_us: i64,
+    /// What it got (for a cancellation: no answer, and why).
+    pub outcome: Outcome,
     /// When it was made.
     pub at_us: i64,
 }
@@ -539,9 +536,9 @@ impl WebhookStore for SqlStore {
             .bind(a.state.name())
             .bind(a.next_attempt_us)
             .bind(i64::from(a.state != DeliveryState::Cancelled))
-            .bind(a.status)
-            .bind(a.error.clone())
-            .bind(Some(a.latency_us))
+            .bind(a.outcome.status.map(i64::from))
+            .bind(a.outcome.error.clone())
+            .bind(Some(a.outcome.latency_us))
             .bind(Some(a.at_us))
             .bind(*id);
             tx.execute(&q).await?;

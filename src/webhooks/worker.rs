@@ -25,7 +25,7 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 use tokio::sync::{Mutex, Notify};
 
-use super::delivery::{client, next_attempt, send};
+use super::delivery::{client, next_attempt, send, Outcome};
 use super::events::delivery_body;
 use super::hooks::{Event, Hook};
 use crate::error::StoreError;
@@ -180,9 +180,11 @@ async fn attempt(
         let cancelled = Attempt {
             state: DeliveryState::Cancelled,
             next_attempt_us: None,
-            status: None,
-            error: Some("hook deleted or deactivated".into()),
-            latency_us: 0,
+            outcome: Outcome {
+                status: None,
+                error: Some("hook deleted or deactivated".into()),
+                latency_us: 0,
+            },
             at_us: state.clock.now_us(),
         };
         return (d.id, cancelled);
@@ -211,9 +213,7 @@ async fn attempt(
     let recorded = Attempt {
         state: new_state,
         next_attempt_us: next,
-        status: outcome.status.map(i64::from),
-        error: outcome.error,
-        latency_us: outcome.latency_us,
+        outcome,
         at_us: now,
     };
     (d.id, recorded)
