@@ -34,8 +34,9 @@ use self::error::{RestError, RestErrorCode};
 use self::version::ApiVersion;
 use crate::AppState;
 
-/// The REST API's routes. Unknown REST paths are answered by the app's fallback
-/// (`crate::routing`): a catch-all route next to `/groups/{id}/` would be a routing conflict.
+/// The REST API's routes: a table of paths, each with its methods. Unknown REST paths are
+/// answered by the app's fallback (`crate::routing`): a catch-all route next to
+/// `/groups/{id}/` would be a routing conflict.
 pub fn router() -> Router<Arc<AppState>> {
     let routes = [
         ("/groups/", get(groups::list_groups)),
