@@ -8,6 +8,10 @@
 
 use std::sync::Arc;
 
+use futures_util::TryStreamExt;
+use sqlx::Executor;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{
@@ -164,12 +168,27 @@ enum Conn<'c> {
 }
 
 impl Conn<'_> {
-    async fn execute(self, q: &Sql) -> Result<u64, StoreError> {
+    /// Runs `q`, its text preceded by `prefix` (a statement sent in the same trip); the rows
+    /// `q` changed. SQLite reports a statement that changes nothing (`BEGIN`) with the count
+    /// of the statement before it, so the prefix's count is skipped, not added.
+    async fn execute(self, prefix: &str, q: &Sql) -> Result<u64, StoreError> {
         Ok(match self {
-            Conn::Sqlite(c) => sqlx::query_with(&q.text, q.arguments::<Sqlite>()?)
-                .execute(c)
-                .await?
-                .rows_affected(),
+            Conn::Sqlite(c) => {
+                let text = with_prefix(prefix, q);
+                let query = sqlx::query_with(&text, q.arguments::<Sqlite>()?);
+                let mut results = c.fetch_many(query);
+                let mut skip = usize::from(!prefix.is_empty());
+                let mut changed = 0;
+                while let Some(result) = results.try_next().await? {
+                    if let sqlx::Either::Left(done) = result {
+                        match skip {
+                            0 => changed += done.rows_affected(),
+                            _ => skip -= 1,
+                        }
+                    }
+                }
+                changed
+            }
             Conn::Postgres(c) => sqlx::query_with(&q.text, q.arguments::<Postgres>()?)
                 .execute(c)
                 .await?
@@ -177,10 +196,11 @@ impl Conn<'_> {
         })
     }
 
-    async fn fetch_all<T: Row>(self, q: &Sql) -> Result<Vec<T>, StoreError> {
+    /// Every row of `q`, its text preceded by `prefix` (see [`Conn::execute`]).
+    async fn fetch_all<T: Row>(self, prefix: &str, q: &Sql) -> Result<Vec<T>, StoreError> {
         Ok(match self {
             Conn::Sqlite(c) => {
-                sqlx::query_as_with(&q.text, q.arguments::<Sqlite>()?)
+                sqlx::query_as_with(&with_prefix(prefix, q), q.arguments::<Sqlite>()?)
                     .fetch_all(c)
                     .await?
             }
@@ -193,16 +213,27 @@ impl Conn<'_> {
     }
 }
 
+/// `q`'s text after `prefix` (borrowed as it is when there is none).
+fn with_prefix<'a>(prefix: &str, q: &'a Sql) -> std::borrow::Cow<'a, str> {
+    if prefix.is_empty() {
+        q.text.as_str().into()
+    } else {
+        format!("{prefix}{}", q.text).into()
+    }
+}
+
 /// The pools of an open database.
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// SQLite: a pool of readers and a single writer connection, so writers queue in the
-    /// pool (an async wait) instead of spinning on SQLite's busy handler.
+    /// SQLite: a pool of readers and a single writer connection behind a lock, so writers
+    /// queue for the lock (an async wait) instead of spinning on SQLite's busy handler. The
+    /// writer is not pooled: a pool tests a connection on every return, one more trip to
+    /// the connection's thread per transaction.
     Sqlite {
         /// Read connections.
         read: sqlx::SqlitePool,
         /// The one write connection.
-        write: sqlx::SqlitePool,
+        write: Arc<Mutex<SqliteConnection>>,
     },
     /// Postgres: one pool; the server handles concurrent writers.
     Postgres(sqlx::PgPool),
@@ -241,7 +272,7 @@ impl Db {
 
     /// Every row of a query.
     pub async fn fetch_all<T: Row>(&self, q: &Sql) -> Result<Vec<T>, StoreError> {
-        self.reader().await?.conn().fetch_all(q).await
+        self.reader().await?.conn().fetch_all("", q).await
     }
 
     /// The first row of a query (one that returns at most a few rows), if any.
@@ -272,7 +303,10 @@ impl Db {
         changes: &Changes,
     ) -> Result<Tx, StoreError> {
         let inner = match self {
-            Db::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
+            Db::Sqlite { write, .. } => TxInner::Sqlite(SqliteTx {
+                conn: Some(write.clone().lock_owned().await),
+                begun: false,
+            }),
             Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(Tx {
@@ -288,8 +322,57 @@ impl Db {
 }
 
 enum TxInner {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// A transaction on SQLite's write connection, held until it ends. `BEGIN` travels with
+/// the first statement and `COMMIT` is one statement more: two trips to the connection's
+/// thread for a one-statement transaction instead of three.
+struct SqliteTx {
+    /// The write connection; `None` once the transaction ended.
+    conn: Option<OwnedMutexGuard<SqliteConnection>>,
+    /// Whether `BEGIN` was sent (set before it is, so a cancelled first statement still
+    /// rolls back).
+    begun: bool,
+}
+
+impl SqliteTx {
+    /// The connection and what the next statement must be preceded by.
+    fn next(&mut self) -> Result<(Conn<'_>, &'static str), StoreError> {
+        let prefix = if self.begun { "" } else { "BEGIN; " };
+        self.begun = true;
+        let conn = self
+            .conn
+            .as_deref_mut()
+            .ok_or_else(|| StoreError::Internal("the transaction has ended".into()))?;
+        Ok((Conn::Sqlite(conn), prefix))
+    }
+
+    async fn commit(mut self) -> Result<(), StoreError> {
+        if let (true, Some(conn)) = (self.begun, self.conn.as_deref_mut()) {
+            sqlx::query("COMMIT").execute(conn).await?;
+        }
+        self.conn = None;
+        Ok(())
+    }
+}
+
+impl Drop for SqliteTx {
+    /// Rolls back a transaction that did not commit (a failed statement or commit, or a
+    /// cancelled request), keeping the connection locked until it has.
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take().filter(|_| self.begun) else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                    tracing::debug!(error = %e, "rollback on SQLite's write connection");
+                }
+            });
+        }
+    }
 }
 
 /// Drops a committing transaction's changes from the cache when dropped (see [`Tx::commit`]).
@@ -325,10 +408,11 @@ pub struct Tx {
 }
 
 impl Tx {
-    fn conn(&mut self) -> Conn<'_> {
+    /// The connection and the text the next statement is preceded by.
+    fn conn(&mut self) -> Result<(Conn<'_>, &'static str), StoreError> {
         match &mut self.inner {
-            TxInner::Sqlite(t) => Conn::Sqlite(t),
-            TxInner::Postgres(t) => Conn::Postgres(t),
+            TxInner::Sqlite(t) => t.next(),
+            TxInner::Postgres(t) => Ok((Conn::Postgres(t), "")),
         }
     }
 
@@ -342,12 +426,14 @@ impl Tx {
 
     /// Runs a statement; returns the rows it changed.
     pub async fn execute(&mut self, q: &Sql) -> Result<u64, StoreError> {
-        self.conn().execute(q).await
+        let (conn, prefix) = self.conn()?;
+        conn.execute(prefix, q).await
     }
 
     /// Every row of a query (or of an `… RETURNING` statement).
     pub async fn fetch_all<T: Row>(&mut self, q: &Sql) -> Result<Vec<T>, StoreError> {
-        self.conn().fetch_all(q).await
+        let (conn, prefix) = self.conn()?;
+        conn.fetch_all(prefix, q).await
     }
 
     /// The first row of a query (one that returns at most a few rows), if any.
