@@ -501,3 +501,77 @@ impl Tx {
         Ok(value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn open() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = sqlite::open(&url).await.unwrap();
+        (dir, db)
+    }
+
+    fn add(key: &str) -> Sql {
+        Sql::new(
+            "INSERT INTO projects (pub_key, secret_key, name, autostore, signed_uploads) \
+             VALUES ($1, 's', 'n', 0, 0)",
+        )
+        .bind(key)
+    }
+
+    async fn count(db: &Db) -> i64 {
+        let (n,): (i64,) = db
+            .fetch_one(&Sql::new("SELECT COUNT(*) FROM projects"))
+            .await
+            .unwrap();
+        n
+    }
+
+    /// Counts are the statement's own, not those of the `BEGIN` sent with it, which SQLite
+    /// reports with the count of the statement before.
+    #[tokio::test]
+    async fn a_first_statement_counts_its_own_rows() {
+        let (_dir, db) = open().await;
+        let changes = Changes::local();
+        let mut tx = db.begin(None, &changes).await.unwrap();
+        assert_eq!(tx.execute(&add("a")).await.unwrap(), 1);
+        assert_eq!(tx.execute(&add("b")).await.unwrap(), 1);
+        tx.commit().await.unwrap();
+        let mut tx = db.begin(None, &changes).await.unwrap();
+        let none = Sql::new("UPDATE projects SET name = 'x' WHERE pub_key = 'none'");
+        assert_eq!(tx.execute(&none).await.unwrap(), 0);
+        tx.commit().await.unwrap();
+        assert_eq!(count(&db).await, 2);
+    }
+
+    /// A transaction dropped without commit, or whose first statement was cancelled, rolls
+    /// back, and the write connection serves the next one.
+    #[tokio::test]
+    async fn dropped_and_cancelled_transactions_roll_back() {
+        let (_dir, db) = open().await;
+        let changes = Changes::local();
+        let mut tx = db.begin(None, &changes).await.unwrap();
+        tx.execute(&add("a")).await.unwrap();
+        drop(tx);
+        let mut tx = db.begin(None, &changes).await.unwrap();
+        let b = add("b");
+        // Polled once (sent to the connection's thread, perhaps run), then dropped.
+        let mut cancelled = Box::pin(tx.execute(&b));
+        // Whether or not the statement ran in that one poll, the transaction rolls back.
+        let _ = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(std::future::Future::poll(cancelled.as_mut(), cx))
+        })
+        .await;
+        drop(cancelled);
+        drop(tx);
+        let mut tx = db.begin(None, &changes).await.unwrap();
+        assert!(tx.execute(&add("a")).await.is_ok());
+        assert!(tx.execute(&add("a")).await.is_err());
+        drop(tx);
+        let tx = db.begin(None, &changes).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(count(&db).await, 0);
+    }
+}
