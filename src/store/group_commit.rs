@@ -1,11 +1,11 @@
-//! Group commit for `POST /group/`: creates queue here, and one writer task takes every
-//! create waiting in the queue as one batch: it reads the member files of the whole batch
-//! at once (SQLite: from the read cache when it has them), answers the creates whose members
-//! are not all live, and writes the others in one transaction of a few statements whose
-//! text does not depend on the batch ([`Tx::insert_groups`]), then answers each. Under load
-//! one commit (SQLite's write lock and WAL append, Postgres's flush) and a handful of round
-//! trips serve many creates instead of several each; alone, a create waits for nothing but
-//! its own transaction.
+//! Group commit for `POST /group/`: creates queue here, and one writer task (on SQLite, on a
+//! thread of its own, see [`GroupCommit::spawn`]) takes every create waiting in the queue as
+//! one batch: it reads the member files of the whole batch at once (SQLite: from the read cache
+//! when it has them), answers the creates whose members are not all live, and writes the others
+//! in one transaction of a few statements whose text does not depend on the batch
+//! ([`Tx::insert_groups`]), then answers each. Under load one commit (SQLite's write lock and
+//! WAL append, Postgres's flush) and a handful of round trips serve many creates instead of
+//! several each; alone, a create waits for nothing but its own transaction.
 //!
 //! A create is answered only after its transaction committed, so an acknowledged group is
 //! as durable as before. When a batch fails, its creates are retried one transaction each,
@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::cache::Cache;
-use super::db::{Db, Tx};
+use super::db::{Db, Dialect, Tx};
 use super::files::live_files;
 use super::groups::GroupWithMembers;
 use super::notify::Changes;
@@ -46,11 +46,33 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer task on the current Tokio runtime; it ends when this is dropped.
-    pub fn spawn(db: Db, cache: Option<Arc<Cache>>, changes: Changes) -> Self {
+    /// Starts the writer task; it ends when this is dropped.
+    ///
+    /// The writer is the one serial step of every create, and each of its statements is a
+    /// hand-off to the database driver and back. SQLite's driver answers from a thread of
+    /// its own, and on the server's runtime each such wake-up waited in the runtime's shared
+    /// queue behind the request tasks; so on SQLite the writer runs on a single-threaded
+    /// runtime on a thread of its own, woken as soon as the driver answers (measured: a
+    /// third more creates per second under load). Postgres connections belong to the
+    /// server's runtime (their sockets are registered with it), so there the writer stays.
+    pub fn spawn(db: Db, cache: Option<Arc<Cache>>, changes: Changes) -> Result<Self, StoreError> {
         let (queue, creates) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(Writer { db, cache, changes }, creates));
-        Self { queue }
+        let own_thread = db.dialect() == Dialect::Sqlite;
+        let writer = write_batches(Writer { db, cache, changes }, creates);
+        if !own_thread {
+            tokio::spawn(writer);
+            return Ok(Self { queue });
+        }
+        let failed = |e: std::io::Error| StoreError::Internal(format!("the group writer: {e}"));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(failed)?;
+        std::thread::Builder::new()
+            .name("group-writer".into())
+            .spawn(move || runtime.block_on(writer))
+            .map_err(failed)?;
+        Ok(Self { queue })
     }
 
     /// Creates a group as [`super::GroupStore::create_group`] does, in the next batch.

@@ -421,7 +421,8 @@ async fn open_with(database_url: &str, cached: bool) -> Result<Arc<dyn Store>, S
         Some(pool) => Changes::listen(pool).await?,
         None => Changes::local(),
     };
-    let group_commit = group_commit::GroupCommit::spawn(db.clone(), cache.clone(), changes.clone());
+    let group_commit =
+        group_commit::GroupCommit::spawn(db.clone(), cache.clone(), changes.clone())?;
     // Postgres may be shared by replicas: its groups are kept only as checked on every read.
     let checked_groups =
         (db.dialect() == Dialect::Postgres).then(|| groups::CheckedReads::spawn(db.clone()));
