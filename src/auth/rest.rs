@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap, Method, Uri};
 
 use crate::domain::signing::{constant_time_eq, rest_signature_matches, rest_string_to_sign};
 use crate::domain::time::parse_http_date;
@@ -33,12 +33,14 @@ const MAX_BODY: usize = 1024 * 1024;
 /// Largest distance between a signed request's date and the server clock, in seconds.
 const MAX_DATE_SKEW_S: i64 = 15 * 60;
 
-/// An authenticated REST request: its project and its body (read whole, since signatures
-/// cover it).
+/// An authenticated REST request: its project, and its URI and body (the body read whole),
+/// which signatures cover.
 #[derive(Debug)]
 pub struct RestCall {
     /// The project whose keys signed the request; it sees only its own groups and files.
     pub project: Project,
+    /// The request URI; handlers read their query from it.
+    pub uri: Uri,
     /// The request body.
     pub body: Bytes,
 }
@@ -69,7 +71,11 @@ impl FromRequest<Arc<AppState>> for RestCall {
             },
         )
         .await?;
-        Ok(Self { project, body })
+        Ok(Self {
+            project,
+            uri: parts.uri,
+            body,
+        })
     }
 }
 

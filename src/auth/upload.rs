@@ -1,10 +1,51 @@
-//! Upload API caller checks: the project named by a public key field, and signed uploads.
+//! Upload API caller checks: the project named by a public key field, and signed uploads,
+//! also as the [`SignedForm`] extractor.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Request};
 
 use crate::domain::signing::upload_signature_matches;
 use crate::store::Project;
 use crate::upload_api::error::{ErrorCode, UploadError};
-use crate::upload_api::form::Fields;
+use crate::upload_api::form::{text_fields, Fields};
 use crate::AppState;
+
+/// The form field that carries an endpoint's public key.
+pub trait KeyField {
+    /// The field's name.
+    const NAME: &'static str;
+}
+
+/// `pub_key`: the field of `/from_url/` and `/group/`.
+pub struct PubKey;
+
+impl KeyField for PubKey {
+    const NAME: &'static str = "pub_key";
+}
+
+/// `UPLOADCARE_PUB_KEY`: the field of `/base/` and `/multipart/`.
+pub struct UploadcarePubKey;
+
+impl KeyField for UploadcarePubKey {
+    const NAME: &'static str = "UPLOADCARE_PUB_KEY";
+}
+
+/// A signed upload form without files: the request's text fields (the query's, then the
+/// body's) and the project its key field `K` names, its signature checked (see
+/// [`signed_project`]).
+pub struct SignedForm<K>(pub Fields, pub Project, pub PhantomData<K>);
+
+impl<K: KeyField> FromRequest<Arc<AppState>> for SignedForm<K> {
+    type Rejection = UploadError;
+
+    async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self, UploadError> {
+        let fields = text_fields(request).await?;
+        let project = signed_project(state, &fields, K::NAME).await?;
+        Ok(Self(fields, project, PhantomData))
+    }
+}
 
 /// Resolves the project from the public key in field `field` (`pub_key` or
 /// `UPLOADCARE_PUB_KEY`): `%s is required.` when absent, `%s is invalid.` when unknown.

@@ -22,9 +22,6 @@ use crate::store::FileRecord;
 use crate::urls::bases;
 use crate::AppState;
 
-/// This section's problem pages.
-const FILES: Section = Section("/files");
-
 /// Files on one page of the grid.
 const PAGE: i64 = 48;
 /// Thumbnail edge in CSS pixels (the cells are fixed at this size: no layout shift).
@@ -107,7 +104,7 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Page {
-    let p = FILES.params(
+    let p = Section::FILES.params(
         params,
         "Expected ?project=&view=&q=&after=|before=<microseconds>.",
     )?;
@@ -115,10 +112,10 @@ pub async fn list(
     if let Ok(uuid) = Uuid::parse_str(text) {
         return Ok(redirect(&format!("{ROOT}/files/{uuid}")));
     }
-    let (projects, project) = FILES.project(&state, p.project.as_deref()).await?;
+    let (projects, project) = Section::FILES.project(&state, p.project.as_deref()).await?;
     let view_name = p.view.as_deref().unwrap_or("all");
     let Some((view_name, _, view)) = VIEWS.iter().find(|(n, _, _)| *n == view_name) else {
-        return Err(FILES.bad_request("view must be all, stored, expiring or removed."));
+        return Err(Section::FILES.bad_request("view must be all, stored, expiring or removed."));
     };
     let search = FileSearch {
         view: *view,
@@ -130,7 +127,7 @@ pub async fn list(
         .store
         .find_files(&project.pub_key, &search, &q)
         .await
-        .map_err(|e| FILES.failed(e))?;
+        .map_err(|e| Section::FILES.failed(e))?;
     let key = url_part(&project.pub_key);
     let mut body = project_picker(
         "/files",
@@ -198,8 +195,8 @@ pub async fn detail(
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Page {
-    let uuid = Uuid::parse_str(&raw).map_err(|_| FILES.missing("No such file."))?;
-    let file = FILES.found(state.store.file(None, uuid).await, "No such file.")?;
+    let uuid = Uuid::parse_str(&raw).map_err(|_| Section::FILES.missing("No such file."))?;
+    let file = Section::FILES.found(state.store.file(None, uuid).await, "No such file.")?;
     let file = as_seen(file, state.clock.now_us(), state.retention_us());
     let b = bases(&state.config.public_urls, &headers);
     let rest = Value::Object(rest_file(&file, ApiVersion::V07, &b));

@@ -20,9 +20,6 @@ use crate::store::GroupsPage;
 use crate::urls::bases;
 use crate::AppState;
 
-/// This section's problem pages.
-const GROUPS: Section = Section("/groups");
-
 /// Groups on one page.
 const PAGE: i64 = 50;
 
@@ -39,8 +36,10 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Page {
-    let p = GROUPS.params(params, "Expected ?project=&after=|before=<microseconds>.")?;
-    let (projects, project) = GROUPS.project(&state, p.project.as_deref()).await?;
+    let p = Section::GROUPS.params(params, "Expected ?project=&after=|before=<microseconds>.")?;
+    let (projects, project) = Section::GROUPS
+        .project(&state, p.project.as_deref())
+        .await?;
     let q = newest_first(p.after, p.before, PAGE);
     let GroupsPage {
         page: groups,
@@ -50,7 +49,7 @@ pub async fn list(
         .store
         .list_groups(&project.pub_key, &q)
         .await
-        .map_err(|e| GROUPS.failed(e))?;
+        .map_err(|e| Section::GROUPS.failed(e))?;
     let key = url_part(&project.pub_key);
     let mut body = project_picker("/groups", &projects, &project.pub_key, &[]);
     let _ = write!(body, "<p>{total} groups, newest first.</p>");
@@ -94,8 +93,9 @@ pub async fn detail(
         Some(id) => Some(id.uuid),
         None => Uuid::parse_str(&raw).ok(),
     };
-    let uuid = uuid.ok_or_else(|| GROUPS.missing("No such group."))?;
-    let (group, members) = GROUPS.found(state.store.group(None, uuid).await, "No such group.")?;
+    let uuid = uuid.ok_or_else(|| Section::GROUPS.missing("No such group."))?;
+    let (group, members) =
+        Section::GROUPS.found(state.store.group(None, uuid).await, "No such group.")?;
     let project = members
         .iter()
         .find_map(|m| m.file.as_ref().map(|f| f.project.clone()));

@@ -21,6 +21,7 @@ mod pages;
 mod requests;
 mod webhooks;
 
+use std::fmt::{Display, Write as _};
 use std::sync::Arc;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
@@ -230,6 +231,21 @@ impl IntoResponse for Problem {
 struct Section(&'static str);
 
 impl Section {
+    /// `/`: the projects.
+    const PROJECTS: Self = Self("/");
+    /// `/files`: a project's files, and one file.
+    const FILES: Self = Self("/files");
+    /// `/groups`: a project's groups, and one group.
+    const GROUPS: Self = Self("/groups");
+    /// `/webhooks`: a project's hooks and deliveries, and one delivery.
+    const WEBHOOKS: Self = Self("/webhooks");
+    /// `/requests`: the request journal, and one request.
+    const REQUESTS: Self = Self("/requests");
+    /// `/clock`: the emulator's time.
+    const CLOCK: Self = Self("/clock");
+    /// `/faults`: injected faults.
+    const FAULTS: Self = Self("/faults");
+
     /// The page's query, or 400 saying the `usage` expected.
     fn params<T>(
         self,
@@ -320,6 +336,24 @@ fn pager<T>(
     }
     if let (true, Some(last)) = (page.has_next, page.items.last()) {
         nav.push_str(&link("after", time(last), "next", "Older →"));
+    }
+    nav.push_str("</nav>");
+    nav
+}
+
+/// The pager of a list that pages only into the past by `?before=`: `← Newest` back to
+/// `list` (its first page) unless this is it, and `Older →` to `list` before `older`, the
+/// last item's cursor, when the list goes on.
+fn older_pager(list: &str, first: bool, older: Option<impl Display>) -> String {
+    let mut nav = String::from("<nav class=\"pager\" aria-label=\"Pages\">");
+    if !first {
+        let _ = write!(nav, "<a href=\"{list}\">← Newest</a>");
+    }
+    if let Some(at) = older {
+        let _ = write!(
+            nav,
+            "<a rel=\"next\" href=\"{list}&amp;before={at}\">Older →</a>"
+        );
     }
     nav.push_str("</nav>");
     nav

@@ -46,7 +46,7 @@ pub async fn projects(
     let cap = (!exact).then_some(COUNT_CAP);
     let projects = match state.store.all_projects().await {
         Ok(p) => p,
-        Err(e) => return Section("/").failed(e).into_response(),
+        Err(e) => return Section::PROJECTS.failed(e).into_response(),
     };
     let rule = expiry(&state);
     let mut body = String::from(
@@ -61,7 +61,7 @@ pub async fn projects(
             state.store.list_hooks(&p.pub_key),
         ) {
             Ok(x) => x,
-            Err(e) => return Section("/").failed(e).into_response(),
+            Err(e) => return Section::PROJECTS.failed(e).into_response(),
         };
         let yes_no = |b: bool| if b { "yes" } else { "no" };
         let _ = write!(
@@ -189,7 +189,7 @@ pub async fn clock(State(state): State<Arc<AppState>>) -> Response {
     );
     let projects = match state.store.all_projects().await {
         Ok(p) => p,
-        Err(e) => return Section("/clock").failed(e).into_response(),
+        Err(e) => return Section::CLOCK.failed(e).into_response(),
     };
     let search = FileSearch {
         view: FileView::Expiring,
@@ -206,7 +206,7 @@ pub async fn clock(State(state): State<Arc<AppState>>) -> Response {
     for p in &projects {
         let files = match state.store.find_files(&p.pub_key, &search, &q).await {
             Ok(f) => f,
-            Err(e) => return Section("/clock").failed(e).into_response(),
+            Err(e) => return Section::CLOCK.failed(e).into_response(),
         };
         for f in files.items {
             let at = f.uploaded_us.saturating_add(retention);
@@ -290,7 +290,7 @@ pub async fn faults(State(state): State<Arc<AppState>>) -> Response {
     }
     let projects = match state.store.all_projects().await {
         Ok(p) => p,
-        Err(e) => return Section("/faults").failed(e).into_response(),
+        Err(e) => return Section::FAULTS.failed(e).into_response(),
     };
     let mut project_options = String::from("<option value=\"\">any</option>");
     for p in &projects {

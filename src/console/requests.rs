@@ -10,11 +10,8 @@ use serde::Deserialize;
 
 use super::html::{esc, json_block, page, select, time, url_part, ROOT};
 use super::journal::{Entry, CAPACITY};
-use super::{Page, Section};
+use super::{older_pager, Page, Section};
 use crate::AppState;
-
-/// This section's problem pages.
-const REQUESTS: Section = Section("/requests");
 
 /// Requests on one page.
 const PAGE: usize = 100;
@@ -60,7 +57,7 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Page {
-    let p = REQUESTS.params(params, "Expected ?api=&status=&q=&before=<seq>.")?;
+    let p = Section::REQUESTS.params(params, "Expected ?api=&status=&q=&before=<seq>.")?;
     let api = p.api.as_deref().unwrap_or("");
     let status = p.status.as_deref().unwrap_or("");
     let text = p.q.as_deref().map(str::trim).unwrap_or("");
@@ -123,24 +120,14 @@ pub async fn list(
         }
         body.push_str("</tbody></table></div>");
     }
-    body.push_str("<nav class=\"pager\" aria-label=\"Pages\">");
-    let keep = format!(
-        "api={}&amp;status={}&amp;q={}",
+    let list = format!(
+        "{ROOT}/requests?api={}&amp;status={}&amp;q={}",
         url_part(api),
         url_part(status),
         url_part(text)
     );
-    if p.before.is_some() {
-        let _ = write!(body, "<a href=\"{ROOT}/requests?{keep}\">← Newest</a>");
-    }
-    if let (true, Some(last)) = (more, entries.last()) {
-        let _ = write!(
-            body,
-            "<a rel=\"next\" href=\"{ROOT}/requests?{keep}&amp;before={}\">Older →</a>",
-            last.seq
-        );
-    }
-    body.push_str("</nav>");
+    let older = entries.last().filter(|_| more).map(|last| last.seq);
+    body.push_str(&older_pager(&list, p.before.is_none(), older));
     Ok(page("/requests", "Requests", &body))
 }
 
@@ -165,7 +152,7 @@ fn headers_table(headers: &[(String, String)]) -> String {
 /// `GET /_emulator/console/requests/<request id>`.
 pub async fn detail(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Page {
     let e = state.journal.get(&id).ok_or_else(|| {
-        REQUESTS.missing("No such request in the journal (it keeps the last ones only).")
+        Section::REQUESTS.missing("No such request in the journal (it keeps the last ones only).")
     })?;
     let mut body = format!(
         "<p><a href=\"{ROOT}/requests\">← Requests</a></p><dl class=\"facts\">\

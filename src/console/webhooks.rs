@@ -10,12 +10,9 @@ use serde::Deserialize;
 
 use super::html::{esc, json_block, page, time, url_part, ROOT};
 use super::pages::action;
-use super::{project_picker, Page, Section};
+use super::{older_pager, project_picker, Page, Section};
 use crate::store::webhooks::Delivery;
 use crate::AppState;
-
-/// This section's problem pages.
-const WEBHOOKS: Section = Section("/webhooks");
 
 /// Deliveries on one page.
 const PAGE: i64 = 50;
@@ -51,15 +48,17 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Page {
-    let p = WEBHOOKS.params(params, "Expected ?project=&before=<delivery id>.")?;
-    let (projects, project) = WEBHOOKS.project(&state, p.project.as_deref()).await?;
+    let p = Section::WEBHOOKS.params(params, "Expected ?project=&before=<delivery id>.")?;
+    let (projects, project) = Section::WEBHOOKS
+        .project(&state, p.project.as_deref())
+        .await?;
     let (hooks, deliveries) = tokio::try_join!(
         state.store.list_hooks(&project.pub_key),
         state
             .store
             .delivery_page(Some(&project.pub_key), p.before, PAGE + 1)
     )
-    .map_err(|e| WEBHOOKS.failed(e))?;
+    .map_err(|e| Section::WEBHOOKS.failed(e))?;
     let key = url_part(&project.pub_key);
     let mut body = project_picker("/webhooks", &projects, &project.pub_key, &[]);
     body.push_str("<h2>Hooks</h2>");
@@ -122,21 +121,9 @@ pub async fn list(
         }
         body.push_str("</tbody></table></div>");
     }
-    body.push_str("<nav class=\"pager\" aria-label=\"Pages\">");
-    if p.before.is_some() {
-        let _ = write!(
-            body,
-            "<a href=\"{ROOT}/webhooks?project={key}\">← Newest</a>"
-        );
-    }
-    if let (true, Some(last)) = (more, shown.last()) {
-        let _ = write!(
-            body,
-            "<a rel=\"next\" href=\"{ROOT}/webhooks?project={key}&amp;before={}\">Older →</a>",
-            last.id
-        );
-    }
-    body.push_str("</nav>");
+    let list = format!("{ROOT}/webhooks?project={key}");
+    let older = shown.last().filter(|_| more).map(|last| last.id);
+    body.push_str(&older_pager(&list, p.before.is_none(), older));
     Ok(page("/webhooks", "Webhooks", &body))
 }
 
@@ -144,8 +131,8 @@ pub async fn list(
 pub async fn delivery(State(state): State<Arc<AppState>>, Path(raw): Path<String>) -> Page {
     let id = raw
         .parse::<i64>()
-        .map_err(|_| WEBHOOKS.missing("No such delivery."))?;
-    let d = WEBHOOKS.found(state.store.delivery(id).await, "No such delivery.")?;
+        .map_err(|_| Section::WEBHOOKS.missing("No such delivery."))?;
+    let d = Section::WEBHOOKS.found(state.store.delivery(id).await, "No such delivery.")?;
     let mut body = format!(
         "<p><a href=\"{ROOT}/webhooks?project={key}\">← {pk} webhooks</a></p>\
          <dl class=\"facts\" data-state=\"{st}\"><dt>Event</dt><dd>{ev}</dd>\

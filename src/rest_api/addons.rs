@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request as HttpRequest, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -89,10 +89,9 @@ pub async fn execute(
 /// `GET /addons/<name>/execute/status/?request_id=<uuid>`.
 pub async fn status(
     State(state): State<Arc<AppState>>,
-    uri: Uri,
     AddonCall(call, addon): AddonCall,
 ) -> Result<Response, RestError> {
-    let pairs = query_pairs(uri.query());
+    let pairs = query_pairs(call.uri.query());
     let request_id = last_value(&pairs, "request_id")
         .filter(|v| !v.trim().is_empty())
         .ok_or_else(|| RestError::new(RestErrorCode::AddonRequestIdRequired))?;

@@ -17,7 +17,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Map, Value};
@@ -214,10 +214,9 @@ async fn appdata_of(
 pub async fn list_files(
     State(state): State<Arc<AppState>>,
     view: RestView,
-    uri: Uri,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let query = parse_list_query_for(uri.query(), &FILES)?;
+    let query = parse_list_query_for(call.uri.query(), &FILES)?;
     let removed = last_value(&query.pairs, "removed")
         .map(|v| flag(v, "removed"))
         .transpose()?
@@ -272,13 +271,12 @@ pub async fn list_files(
 pub async fn file_info(
     State(state): State<Arc<AppState>>,
     view: RestView,
-    uri: Uri,
-    PathCall(_, file): PathCall<FileRecord>,
+    PathCall(call, file): PathCall<FileRecord>,
 ) -> Result<Response, RestError> {
     let appdata = appdata_of(
         &state,
         std::slice::from_ref(&file),
-        wants_appdata(&query_pairs(uri.query())),
+        wants_appdata(&query_pairs(call.uri.query())),
     )
     .await?
     .pop()

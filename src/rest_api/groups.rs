@@ -180,10 +180,9 @@ impl RenderedPages {
 pub async fn list_groups(
     State(state): State<Arc<AppState>>,
     view: RestView,
-    uri: axum::http::Uri,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let query = parse_list_query(uri.query())?;
+    let query = parse_list_query(call.uri.query())?;
     let project = &call.project.pub_key;
     let listed = state.store.list_groups(project, &query.page).await?;
     let key = format!(
@@ -192,7 +191,7 @@ pub async fn list_groups(
         view.origin,
         view.bases.cdn,
         view.bases.api,
-        uri.query().unwrap_or_default()
+        call.uri.query().unwrap_or_default()
     );
     if let Some(body) = listed
         .version

@@ -35,7 +35,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -584,10 +584,9 @@ fn window_link(base: &str, pairs: &[(String, String)], offset: i64, limit: i64) 
 pub async fn search_files(
     State(state): State<Arc<AppState>>,
     view: RestView,
-    uri: Uri,
     call: RestCall,
 ) -> Result<Response, RestError> {
-    let pairs = query_pairs(uri.query());
+    let pairs = query_pairs(call.uri.query());
     let window = parse_window(&pairs);
     let filter = parse_body(&call.body);
     let ((offset, limit), filter) = match (window, filter) {

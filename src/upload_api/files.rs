@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::error::{ErrorCode, UploadError};
 use super::form::{field_text, multipart_error, query_fields, Fields, BODY_LIMIT};
 use crate::auth;
+use crate::auth::upload::{KeyField, PubKey, UploadcarePubKey};
 use crate::blobs::BlobWriter;
 use crate::domain::changes::{self, NewFile};
 use crate::domain::files::{
@@ -211,7 +212,7 @@ pub async fn upload_base(
         }
     }
 
-    let project = auth::upload::signed_project(&state, &fields, "UPLOADCARE_PUB_KEY").await?;
+    let project = auth::upload::signed_project(&state, &fields, UploadcarePubKey::NAME).await?;
     let metadata = form_metadata(&fields)?;
     let tags = form_tags(fields.get("tags"))?;
     if files.is_empty() {
@@ -250,7 +251,7 @@ pub async fn file_info(
     uri: axum::http::Uri,
 ) -> Result<Response, UploadError> {
     let q = query_fields(uri.query())?;
-    let project = auth::upload::project(&state, &q, "pub_key").await?;
+    let project = auth::upload::project(&state, &q, PubKey::NAME).await?;
     let file_id = q.require("file_id", ErrorCode::FileIdRequiredError)?;
     let uuid =
         parse_file_uuid(file_id).ok_or_else(|| UploadError::new(ErrorCode::FileIdInvalidError))?;

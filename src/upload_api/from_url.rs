@@ -29,7 +29,7 @@ use uuid::Uuid;
 use super::error::{ErrorCode, UploadError};
 use super::files::{file_upload_info, form_metadata, form_tags};
 use super::form::text_fields;
-use crate::auth;
+use crate::auth::upload::{PubKey, SignedForm};
 use crate::domain::changes::{self, NewFile};
 use crate::domain::files::{base_name, is_live, should_store};
 use crate::error::StoreError;
@@ -233,10 +233,8 @@ struct Job {
 pub async fn from_url(
     State(state): State<Arc<AppState>>,
     source: EventSource,
-    request: Request,
+    SignedForm(fields, project, _): SignedForm<PubKey>,
 ) -> Result<Json<Value>, UploadError> {
-    let fields = text_fields(request).await?;
-    let project = auth::upload::signed_project(&state, &fields, "pub_key").await?;
     let source_url = fields.get("source_url").unwrap_or("").trim().to_owned();
     let url = parse_source_url(&source_url)?;
     check_host(&url).await?;

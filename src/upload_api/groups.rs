@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use super::error::{ErrorCode, UploadError};
 use super::files::FileUploadInfo;
-use super::form::{query_fields, text_fields};
+use super::form::query_fields;
 use crate::auth;
+use crate::auth::upload::{KeyField, PubKey, SignedForm};
 use crate::domain::files::is_live;
 use crate::domain::groups::{parse_member, GroupId, MemberFields, MAX_MEMBERS};
 use crate::domain::time::iso;
@@ -68,11 +69,9 @@ fn group_answer<'a>(
 /// `POST /group/` (also `/group//`): creates a group from `files[N]` / `files[]` members.
 pub async fn create_group(
     State(state): State<Arc<AppState>>,
-    request: Request,
+    headers: HeaderMap,
+    SignedForm(fields, project, _): SignedForm<PubKey>,
 ) -> Result<Response, UploadError> {
-    let headers = request.headers().clone();
-    let fields = text_fields(request).await?;
-    let project = auth::upload::signed_project(&state, &fields, "pub_key").await?;
     let mut slots = MemberFields::default();
     for (name, value) in &fields.0 {
         slots.offer(name, value);
@@ -117,7 +116,7 @@ pub async fn group_info(
     uri: axum::http::Uri,
 ) -> Result<Response, UploadError> {
     let q = query_fields(uri.query())?;
-    let project = auth::upload::project(&state, &q, "pub_key").await?;
+    let project = auth::upload::project(&state, &q, PubKey::NAME).await?;
     let group_id = q.require("group_id", ErrorCode::GroupIdRequiredError)?;
     let not_found = || UploadError::new(ErrorCode::GroupNotFoundError);
     let id = GroupId::parse(group_id).ok_or_else(not_found)?;

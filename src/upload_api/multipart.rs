@@ -30,6 +30,7 @@ use super::error::{ErrorCode, UploadError};
 use super::files::{file_upload_info, form_metadata, form_tags};
 use super::form::{text_fields, Fields};
 use crate::auth;
+use crate::auth::upload::{KeyField, SignedForm, UploadcarePubKey};
 use crate::blobs::Staging;
 use crate::domain::changes::{self, NewFile};
 use crate::domain::files::{base_name, should_store};
@@ -144,10 +145,8 @@ fn done_path(state: &AppState, uuid: Uuid, n: u64) -> PathBuf {
 pub async fn start(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    request: Request,
+    SignedForm(fields, project, _): SignedForm<UploadcarePubKey>,
 ) -> Result<Json<Value>, UploadError> {
-    let fields = text_fields(request).await?;
-    let project = auth::upload::signed_project(&state, &fields, "UPLOADCARE_PUB_KEY").await?;
     let filename = base_name(required(&fields, "filename")?);
     let plan = plan(fields.get("size"), fields.get("part_size"))?;
     let content_type = required(&fields, "content_type")?.to_owned();
@@ -438,7 +437,7 @@ pub async fn complete(
     request: Request,
 ) -> Result<Json<Value>, UploadError> {
     let fields = text_fields(request).await?;
-    let project = auth::upload::project(&state, &fields, "UPLOADCARE_PUB_KEY").await?;
+    let project = auth::upload::project(&state, &fields, UploadcarePubKey::NAME).await?;
     let uuid = fields.require("uuid", ErrorCode::MultipartFileIdRequiredError)?;
     let uuid = Uuid::parse_str(uuid).map_err(|_| UploadError::new(ErrorCode::UUIDInvalidError))?;
     let upload = state
