@@ -159,6 +159,14 @@ impl Dialect {
             Dialect::Postgres => postgres::json_rows(columns, order_by),
         }
     }
+
+    /// The condition joining a member row `m` to its group row `g`.
+    pub fn group_of_member(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => sqlite::GROUP_OF_MEMBER,
+            Dialect::Postgres => postgres::GROUP_OF_MEMBER,
+        }
+    }
 }
 
 /// One connection of either backend.

@@ -83,12 +83,14 @@ fn count_by(delta: i64, project: &str) -> Sql {
 /// [`Tx::insert_groups`] on SQLite, whose single process hands out the stamps: the groups,
 /// their members and the projects' counts as three statements sent at once (one trip to
 /// the driver's thread), each reading its rows from one JSON parameter, so the text is the
-/// same for every batch (one prepared statement).
+/// same for every batch (one prepared statement). Members are keyed by their group's
+/// sequential id (migration 0015), so a batch appends them.
 const INSERT_GROUPS_SQLITE: &str = "\
     INSERT INTO groups (uuid, project, files_count, created_us) \
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($1); \
-    INSERT INTO group_members (group_uuid, position, file_uuid, default_effects) \
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($2); \
+    INSERT INTO group_members (group_id, position, file_uuid, default_effects) \
+    SELECT g.id, m.value ->> 1, m.value ->> 2, m.value ->> 3 \
+    FROM json_each($2) AS m JOIN groups g ON g.uuid = (m.value ->> 0); \
     UPDATE projects SET group_count = group_count + (c.value ->> 1), \
     group_version = group_version + 1 \
     FROM json_each($3) AS c WHERE pub_key = (c.value ->> 0)";
@@ -219,23 +221,21 @@ impl Tx {
         if g.members.is_empty() {
             return Ok(true);
         }
-        let group_uuid = g.uuid.to_string();
         let mut sql = Sql::new(
-            "INSERT INTO group_members (group_uuid, position, file_uuid, default_effects) VALUES ",
-        );
+            "INSERT INTO group_members (group_id, position, file_uuid, default_effects) \
+             SELECT (SELECT id FROM groups WHERE uuid = $1), column1, column2, column3 \
+             FROM (VALUES ",
+        )
+        .bind(g.uuid);
         for (i, (file, effects)) in g.members.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
             }
             sql.push("(")
-                .push_list::<Arg>([
-                    group_uuid.clone().into(),
-                    (i as i64).into(),
-                    (*file).into(),
-                    effects.into(),
-                ])
+                .push_list::<Arg>([(i as i64).into(), (*file).into(), effects.into()])
                 .push(")");
         }
+        sql.push(")");
         self.execute(&sql).await?;
         Ok(true)
     }
@@ -299,8 +299,7 @@ impl Tx {
         if deleted == 0 {
             return Ok(false);
         }
-        self.execute(&Sql::new("DELETE FROM group_members WHERE group_uuid = $1").bind(uuid))
-            .await?;
+        // Its members go with it (`ON DELETE CASCADE`).
         self.execute(&count_by(-1, project)).await?;
         self.groups_changed([uuid]);
         Ok(true)
@@ -308,14 +307,7 @@ impl Tx {
 
     /// Deletes every group of a project (test isolation).
     pub async fn delete_project_groups(&mut self, project: &str) -> Result<(), StoreError> {
-        self.execute(
-            &Sql::new(
-                "DELETE FROM group_members WHERE group_uuid IN \
-                 (SELECT uuid FROM groups WHERE project = $1)",
-            )
-            .bind(project),
-        )
-        .await?;
+        // Their members go with them (`ON DELETE CASCADE`).
         self.execute(&Sql::new("DELETE FROM groups WHERE project = $1").bind(project))
             .await?;
         self.execute(
@@ -368,13 +360,13 @@ impl SqlStore {
         } else {
             ", NULL AS file_version"
         });
-        sql.push(
-            " FROM groups g \
-             LEFT JOIN group_members m ON m.group_uuid = g.uuid \
-             LEFT JOIN files f ON f.uuid = m.file_uuid AND f.project = g.project \
-             WHERE g.uuid = ",
-        )
-        .push_bind(uuid);
+        sql.push(" FROM groups g LEFT JOIN group_members m ON ")
+            .push(self.db.dialect().group_of_member())
+            .push(
+                " LEFT JOIN files f ON f.uuid = m.file_uuid AND f.project = g.project \
+                 WHERE g.uuid = ",
+            )
+            .push_bind(uuid);
         if let Some(project) = project {
             sql.push(" AND g.project = ").push_bind(project);
         }

@@ -42,6 +42,7 @@ migrations!(
     "0011_group_version.sql",
     "0013_search_index.sql",
     "0014_delivery_lease_owner.sql",
+    "0015_group_member_order.sql",
 );
 
 /// A backend's embedded migrations as a source for sqlx's migrator.
@@ -121,5 +122,67 @@ mod tests {
         let search = migrator.iter().find(|m| m.version == 13).unwrap();
         assert_eq!(search.description, "search index");
         assert!(!search.no_tx);
+    }
+
+    /// Migration 0015 moves SQLite's groups and members to sequential keys: every group and
+    /// member an older build wrote is there after it, in order, and deletes still cascade.
+    #[tokio::test]
+    async fn sqlite_groups_keep_their_members_across_0015() {
+        use sqlx::{Connection, SqliteConnection};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+        let mut db = SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut db)
+            .await
+            .unwrap();
+        let before = SQLITE
+            .iter()
+            .position(|(n, _)| n.starts_with("0015"))
+            .unwrap();
+        migrator(&SQLITE[..before])
+            .await
+            .unwrap()
+            .run(&mut db)
+            .await
+            .unwrap();
+        for (i, uuid) in ["b", "a", "c"].iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO groups (uuid, project, files_count, created_us) VALUES (?, 'p', 2, ?)",
+            )
+            .bind(uuid)
+            .bind(i as i64)
+            .execute(&mut db)
+            .await
+            .unwrap();
+            for position in [1i64, 0] {
+                sqlx::query("INSERT INTO group_members VALUES (?, ?, ?, '')")
+                    .bind(uuid)
+                    .bind(position)
+                    .bind(format!("{uuid}{position}"))
+                    .execute(&mut db)
+                    .await
+                    .unwrap();
+            }
+        }
+        migrator(SQLITE).await.unwrap().run(&mut db).await.unwrap();
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT g.uuid, m.file_uuid FROM groups g JOIN group_members m ON m.group_id = g.id \
+             ORDER BY g.id, m.position",
+        )
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+        let got: Vec<String> = rows.iter().map(|(g, f)| format!("{g}:{f}")).collect();
+        assert_eq!(got, ["b:b0", "b:b1", "a:a0", "a:a1", "c:c0", "c:c1"]);
+        sqlx::query("DELETE FROM groups WHERE uuid = 'a'")
+            .execute(&mut db)
+            .await
+            .unwrap();
+        let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM group_members")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        assert_eq!(left, 4);
     }
 }

@@ -53,3 +53,6 @@ pub async fn open(url: &str, lease: &Arc<Lease>) -> Result<Db, StoreError> {
 pub fn json_rows(columns: &str, order_by: &str) -> String {
     format!("COALESCE(json_agg(json_build_array({columns}) ORDER BY {order_by}), '[]')::text")
 }
+
+/// See [`super::db::Dialect::group_of_member`]: members are keyed by their group's uuid.
+pub const GROUP_OF_MEMBER: &str = "m.group_uuid = g.uuid";

@@ -53,3 +53,7 @@ pub async fn open(url: &str) -> Result<Db, StoreError> {
 pub fn json_rows(columns: &str, order_by: &str) -> String {
     format!("json_group_array(json_array({columns}) ORDER BY {order_by})")
 }
+
+/// See [`super::db::Dialect::group_of_member`]: members are keyed by their group's
+/// sequential id (migration 0015).
+pub const GROUP_OF_MEMBER: &str = "m.group_id = g.id";
