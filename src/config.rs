@@ -143,27 +143,45 @@ pub struct FileConfig {
     pub virus_signatures: Vec<SignatureConfig>,
     /// Projects' custom storages (targets of `POST /files/remote_copy/`).
     #[serde(default)]
-    pub storages: Vec<StorageConfig>,
+    pub storages: Vec<FileStorage>,
 }
 
-/// A project's custom storage (`[[storages]]`), the `target` of `POST /files/remote_copy/`
-/// (src/storages.rs): a local `directory` or an `s3` bucket URL (exactly one).
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+/// A project's custom storage (`[[storages]]`) as the TOML file writes it: a local
+/// `directory` or an `s3` bucket URL (exactly one); [`StorageConfig`] once checked.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct FileStorage {
+    pub_key: String,
+    name: String,
+    directory: Option<PathBuf>,
+    s3: Option<String>,
+    bucket: Option<String>,
+    pattern: Option<String>,
+}
+
+/// A project's custom storage, the `target` of `POST /files/remote_copy/` (src/storages.rs).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StorageConfig {
     /// The project's public key.
     pub pub_key: String,
     /// The storage's name (a request's `target`).
     pub name: String,
-    /// The directory copies are written to.
-    pub directory: Option<PathBuf>,
-    /// The bucket copies are written to: `s3://bucket[/prefix]?endpoint=…&region=…`
-    /// (credentials from the `AWS_*` variables, as the blob store's).
-    pub s3: Option<String>,
+    /// Where copies are written.
+    pub target: StorageTarget,
     /// The bucket name answers show (`s3://<bucket>/<key>`); default: the storage's name.
     pub bucket: Option<String>,
     /// The pattern used when a request gives none; default `${default}`.
     pub pattern: Option<String>,
+}
+
+/// Where a custom storage writes its copies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StorageTarget {
+    /// The directory copies are written to.
+    Directory(PathBuf),
+    /// The bucket copies are written to: `s3://bucket[/prefix]?endpoint=…&region=…`
+    /// (credentials from the `AWS_*` variables, as the blob store's).
+    S3(String),
 }
 
 /// A virus signature in the TOML file: a name and exactly one of a hex or a text pattern.
@@ -441,15 +459,15 @@ impl Config {
             .into_iter()
             .map(SignatureConfig::resolve)
             .collect::<Result<_, _>>()?;
-        let storages = file.storages;
-        for (i, s) in storages.iter().enumerate() {
+        let mut storages: Vec<StorageConfig> = Vec::with_capacity(file.storages.len());
+        for s in file.storages {
             if s.name.trim().is_empty() || s.pub_key.trim().is_empty() {
                 return Err("every storage needs a pub_key and a name".to_owned());
             }
-            match (&s.directory, &s.s3) {
-                (Some(_), None) => {}
+            let target = match (s.directory, s.s3) {
+                (Some(directory), None) => StorageTarget::Directory(directory),
                 (None, Some(url)) => {
-                    let parsed = url::Url::parse(url)
+                    let parsed = url::Url::parse(&url)
                         .map_err(|e| e.to_string())
                         .and_then(|u| {
                             if u.scheme() == "s3" {
@@ -461,6 +479,7 @@ impl Config {
                     if let Err(e) = parsed {
                         return Err(format!("storage {:?} of {}: s3: {e}", s.name, s.pub_key));
                     }
+                    StorageTarget::S3(url)
                 }
                 _ => {
                     return Err(format!(
@@ -468,8 +487,8 @@ impl Config {
                         s.name, s.pub_key
                     ))
                 }
-            }
-            if storages[..i]
+            };
+            if storages
                 .iter()
                 .any(|o| o.pub_key == s.pub_key && o.name == s.name)
             {
@@ -478,6 +497,13 @@ impl Config {
                     s.name, s.pub_key
                 ));
             }
+            storages.push(StorageConfig {
+                pub_key: s.pub_key,
+                name: s.name,
+                target,
+                bucket: s.bucket,
+                pattern: s.pattern,
+            });
         }
         Ok(Config {
             api_listeners,

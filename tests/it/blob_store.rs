@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use uploadcare_emulator::config::StorageConfig;
+use uploadcare_emulator::config::{StorageConfig, StorageTarget};
 
 use crate::common::*;
 
@@ -27,8 +27,7 @@ async fn on_s3(backend: Backend) -> Option<(TestServer, &'static Moto, String, S
         c.storages = vec![StorageConfig {
             pub_key: PUB.into(),
             name: "bucket".into(),
-            directory: None,
-            s3: Some(storage),
+            target: StorageTarget::S3(storage),
             bucket: Some("copies".into()),
             pattern: None,
         }];

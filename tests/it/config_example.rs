@@ -1,6 +1,6 @@
 //! The example configuration file parses and sets what it documents.
 
-use uploadcare_emulator::config::{Args, Config, LogFormat};
+use uploadcare_emulator::config::{Args, Config, LogFormat, StorageTarget};
 
 #[test]
 fn example_config_parses() {
@@ -50,8 +50,8 @@ fn example_config_parses() {
         .collect();
     assert_eq!(storages, [("demopublickey", "mytarget", Some("mybucket"))]);
     assert_eq!(
-        c.storages[0].directory.as_deref().and_then(|d| d.to_str()),
-        Some("uploadcare-data/storages/mytarget")
+        c.storages[0].target,
+        StorageTarget::Directory("uploadcare-data/storages/mytarget".into())
     );
     let twice = "[[storages]]\npub_key = \"p\"\nname = \"a\"\ndirectory = \"d\"\n";
     assert!(Config::resolve(Args::default(), Some(&twice.repeat(2))).is_err());
