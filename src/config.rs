@@ -284,12 +284,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Extra listeners, each serving one API (the admin routes are on every listener).
     pub api_listeners: Vec<(Apis, SocketAddr)>,
-    /// Database URL (never logged whole: see [`redact_url`]).
-    pub database_url: String,
-    /// Data directory.
-    pub data_dir: PathBuf,
-    /// The blob store (src/blobs/); `None`: the data directory.
-    pub blob_store: Option<BlobStoreUrl>,
+    /// Where rows and bytes are kept.
+    pub persistence: Persistence,
     /// Projects to create or update at start-up.
     pub projects: Vec<ProjectConfig>,
     /// Public base URLs, `None` to follow the request's host.
@@ -318,15 +314,30 @@ pub struct Config {
     pub storages: Vec<StorageConfig>,
 }
 
+/// Where the emulator keeps what it holds: the database and the bytes of files.
+#[derive(Clone)]
+pub struct Persistence {
+    /// Database URL (never logged whole: see [`redact_url`]).
+    pub database_url: String,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// The blob store (src/blobs/); `None`: the data directory.
+    pub blob_store: Option<BlobStoreUrl>,
+}
+
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
-            .field("database_url", &redact_url(&self.database_url))
-            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.persistence.database_url))
+            .field("data_dir", &self.persistence.data_dir)
             .field(
                 "blob_store",
-                &self.blob_store.as_ref().map(ToString::to_string),
+                &self
+                    .persistence
+                    .blob_store
+                    .as_ref()
+                    .map(ToString::to_string),
             )
             .field(
                 "projects",
@@ -511,9 +522,11 @@ impl Config {
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8000))),
-            database_url,
-            data_dir,
-            blob_store,
+            persistence: Persistence {
+                database_url,
+                data_dir,
+                blob_store,
+            },
             projects,
             public_urls: PublicUrls {
                 upload: url(args.upload_base_url.or(file.upload_base_url))?,
@@ -593,7 +606,10 @@ mod tests {
     fn defaults_give_demo_project_and_sqlite_in_data_dir() {
         let c = Config::resolve(args(&[]), None).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8000");
-        assert_eq!(c.database_url, "sqlite://uploadcare-data/emulator.db");
+        assert_eq!(
+            c.persistence.database_url,
+            "sqlite://uploadcare-data/emulator.db"
+        );
         assert_eq!(c.projects[0].pub_key, DEMO_PUB_KEY);
         assert_eq!(c.retention_hours, 24);
         assert_eq!(c.client_timeout, Duration::from_secs(60));
@@ -605,7 +621,7 @@ mod tests {
         let file = "listen = \"127.0.0.1:9000\"\ndata_dir = \"/tmp/x\"\n[[projects]]\npub_key = \"a\"\nsecret_key = \"b\"\n";
         let c = Config::resolve(args(&["--listen", "127.0.0.1:9100"]), Some(file)).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
-        assert_eq!(c.database_url, "sqlite:///tmp/x/emulator.db");
+        assert_eq!(c.persistence.database_url, "sqlite:///tmp/x/emulator.db");
         assert_eq!(c.projects.len(), 1);
         let c =
             Config::resolve(args(&["--project", "a:c", "--project", "d:e"]), Some(file)).unwrap();

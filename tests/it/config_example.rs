@@ -7,8 +7,11 @@ fn example_config_parses() {
     let text = include_str!("../../config/emulator.example.toml");
     let c = Config::resolve(Args::default(), Some(text)).expect("example config");
     assert_eq!(c.listen.to_string(), "127.0.0.1:8000");
-    assert_eq!(c.data_dir.to_str(), Some("uploadcare-data"));
-    assert_eq!(c.database_url, "sqlite://uploadcare-data/emulator.db");
+    assert_eq!(c.persistence.data_dir.to_str(), Some("uploadcare-data"));
+    assert_eq!(
+        c.persistence.database_url,
+        "sqlite://uploadcare-data/emulator.db"
+    );
     assert_eq!(c.log_format, LogFormat::Text);
     assert_eq!(c.retention_hours, 24);
     assert!(!c.simple_auth_https_only);
