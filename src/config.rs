@@ -143,27 +143,45 @@ pub struct FileConfig {
     pub virus_signatures: Vec<SignatureConfig>,
     /// Projects' custom storages (targets of `POST /files/remote_copy/`).
     #[serde(default)]
-    pub storages: Vec<StorageConfig>,
+    pub storages: Vec<FileStorage>,
 }
 
-/// A project's custom storage (`[[storages]]`), the `target` of `POST /files/remote_copy/`
-/// (src/storages.rs): a local `directory` or an `s3` bucket URL (exactly one).
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+/// A project's custom storage (`[[storages]]`) as the TOML file writes it: a local
+/// `directory` or an `s3` bucket URL (exactly one); [`StorageConfig`] once checked.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct FileStorage {
+    pub_key: String,
+    name: String,
+    directory: Option<PathBuf>,
+    s3: Option<String>,
+    bucket: Option<String>,
+    pattern: Option<String>,
+}
+
+/// A project's custom storage, the `target` of `POST /files/remote_copy/` (src/storages.rs).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StorageConfig {
     /// The project's public key.
     pub pub_key: String,
     /// The storage's name (a request's `target`).
     pub name: String,
-    /// The directory copies are written to.
-    pub directory: Option<PathBuf>,
-    /// The bucket copies are written to: `s3://bucket[/prefix]?endpoint=…&region=…`
-    /// (credentials from the `AWS_*` variables, as the blob store's).
-    pub s3: Option<String>,
+    /// Where copies are written.
+    pub target: StorageTarget,
     /// The bucket name answers show (`s3://<bucket>/<key>`); default: the storage's name.
     pub bucket: Option<String>,
     /// The pattern used when a request gives none; default `${default}`.
     pub pattern: Option<String>,
+}
+
+/// Where a custom storage writes its copies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StorageTarget {
+    /// The directory copies are written to.
+    Directory(PathBuf),
+    /// The bucket copies are written to: `s3://bucket[/prefix]?endpoint=…&region=…`
+    /// (credentials from the `AWS_*` variables, as the blob store's).
+    S3(String),
 }
 
 /// A virus signature in the TOML file: a name and exactly one of a hex or a text pattern.
@@ -266,12 +284,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Extra listeners, each serving one API (the admin routes are on every listener).
     pub api_listeners: Vec<(Apis, SocketAddr)>,
-    /// Database URL (never logged whole: see [`redact_url`]).
-    pub database_url: String,
-    /// Data directory.
-    pub data_dir: PathBuf,
-    /// The blob store (src/blobs/); `None`: the data directory.
-    pub blob_store: Option<BlobStoreUrl>,
+    /// Where rows and bytes are kept.
+    pub persistence: Persistence,
     /// Projects to create or update at start-up.
     pub projects: Vec<ProjectConfig>,
     /// Public base URLs, `None` to follow the request's host.
@@ -300,15 +314,30 @@ pub struct Config {
     pub storages: Vec<StorageConfig>,
 }
 
+/// Where the emulator keeps what it holds: the database and the bytes of files.
+#[derive(Clone)]
+pub struct Persistence {
+    /// Database URL (never logged whole: see [`redact_url`]).
+    pub database_url: String,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// The blob store (src/blobs/); `None`: the data directory.
+    pub blob_store: Option<BlobStoreUrl>,
+}
+
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
-            .field("database_url", &redact_url(&self.database_url))
-            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.persistence.database_url))
+            .field("data_dir", &self.persistence.data_dir)
             .field(
                 "blob_store",
-                &self.blob_store.as_ref().map(ToString::to_string),
+                &self
+                    .persistence
+                    .blob_store
+                    .as_ref()
+                    .map(ToString::to_string),
             )
             .field(
                 "projects",
@@ -441,15 +470,15 @@ impl Config {
             .into_iter()
             .map(SignatureConfig::resolve)
             .collect::<Result<_, _>>()?;
-        let storages = file.storages;
-        for (i, s) in storages.iter().enumerate() {
+        let mut storages: Vec<StorageConfig> = Vec::with_capacity(file.storages.len());
+        for s in file.storages {
             if s.name.trim().is_empty() || s.pub_key.trim().is_empty() {
                 return Err("every storage needs a pub_key and a name".to_owned());
             }
-            match (&s.directory, &s.s3) {
-                (Some(_), None) => {}
+            let target = match (s.directory, s.s3) {
+                (Some(directory), None) => StorageTarget::Directory(directory),
                 (None, Some(url)) => {
-                    let parsed = url::Url::parse(url)
+                    let parsed = url::Url::parse(&url)
                         .map_err(|e| e.to_string())
                         .and_then(|u| {
                             if u.scheme() == "s3" {
@@ -461,6 +490,7 @@ impl Config {
                     if let Err(e) = parsed {
                         return Err(format!("storage {:?} of {}: s3: {e}", s.name, s.pub_key));
                     }
+                    StorageTarget::S3(url)
                 }
                 _ => {
                     return Err(format!(
@@ -468,8 +498,8 @@ impl Config {
                         s.name, s.pub_key
                     ))
                 }
-            }
-            if storages[..i]
+            };
+            if storages
                 .iter()
                 .any(|o| o.pub_key == s.pub_key && o.name == s.name)
             {
@@ -478,6 +508,13 @@ impl Config {
                     s.name, s.pub_key
                 ));
             }
+            storages.push(StorageConfig {
+                pub_key: s.pub_key,
+                name: s.name,
+                target,
+                bucket: s.bucket,
+                pattern: s.pattern,
+            });
         }
         Ok(Config {
             api_listeners,
@@ -485,9 +522,11 @@ impl Config {
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8000))),
-            database_url,
-            data_dir,
-            blob_store,
+            persistence: Persistence {
+                database_url,
+                data_dir,
+                blob_store,
+            },
             projects,
             public_urls: PublicUrls {
                 upload: url(args.upload_base_url.or(file.upload_base_url))?,
@@ -567,7 +606,10 @@ mod tests {
     fn defaults_give_demo_project_and_sqlite_in_data_dir() {
         let c = Config::resolve(args(&[]), None).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8000");
-        assert_eq!(c.database_url, "sqlite://uploadcare-data/emulator.db");
+        assert_eq!(
+            c.persistence.database_url,
+            "sqlite://uploadcare-data/emulator.db"
+        );
         assert_eq!(c.projects[0].pub_key, DEMO_PUB_KEY);
         assert_eq!(c.retention_hours, 24);
         assert_eq!(c.client_timeout, Duration::from_secs(60));
@@ -579,7 +621,7 @@ mod tests {
         let file = "listen = \"127.0.0.1:9000\"\ndata_dir = \"/tmp/x\"\n[[projects]]\npub_key = \"a\"\nsecret_key = \"b\"\n";
         let c = Config::resolve(args(&["--listen", "127.0.0.1:9100"]), Some(file)).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
-        assert_eq!(c.database_url, "sqlite:///tmp/x/emulator.db");
+        assert_eq!(c.persistence.database_url, "sqlite:///tmp/x/emulator.db");
         assert_eq!(c.projects.len(), 1);
         let c =
             Config::resolve(args(&["--project", "a:c", "--project", "d:e"]), Some(file)).unwrap();

@@ -81,13 +81,14 @@ impl AppState {
         if let Some(path) = &config.record_answers {
             record::Recorder::open(path)?;
         }
-        tokio::fs::create_dir_all(&config.data_dir)
+        let kept = &config.persistence;
+        tokio::fs::create_dir_all(&kept.data_dir)
             .await
-            .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
-        let store = store::open(&config.database_url)
+            .map_err(|e| format!("cannot create data dir {}: {e}", kept.data_dir.display()))?;
+        let store = store::open(&kept.database_url)
             .await
             .map_err(|e| failed("cannot open the database", e))?;
-        let blobs = Blobs::open(config.blob_store.as_ref(), &config.data_dir)
+        let blobs = Blobs::open(kept.blob_store.as_ref(), &kept.data_dir)
             .await
             .map_err(|e| failed("cannot open the blob store", e))?;
         let projects = Projects::new(store.clone());

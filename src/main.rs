@@ -50,14 +50,15 @@ async fn run() -> Result<(), String> {
     }
     let state = AppState::open(config.clone()).await?;
 
+    let kept = &config.persistence;
     // The banner is built whole and written once; a closed stdout (a supervisor that read
     // the first line and went away) must never take the server down.
     let mut banner = format!(
         "uploadcare-emulator listening on http://{addr}\n  store: {}\n  blobs: {}\n",
-        uploadcare_emulator::config::redact_url(&config.database_url),
-        match &config.blob_store {
+        uploadcare_emulator::config::redact_url(&kept.database_url),
+        match &kept.blob_store {
             Some(url) => url.to_string(),
-            None => format!("{} (the data directory)", config.data_dir.display()),
+            None => format!("{} (the data directory)", kept.data_dir.display()),
         }
     );
     for (apis, l) in &extra {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::files::{state_badge, thumbnail};
 use super::html::{esc, json_block, page, time, url_part, ROOT};
-use super::{newest_first, pager, project_picker, Page, Section};
+use super::{newest_first, pager, project_picker, Page, ProjectQuery, Section};
 use crate::domain::groups::GroupId;
 use crate::rest_api::groups::group_with_files;
 use crate::rest_api::version::ApiVersion;
@@ -36,10 +36,7 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Page {
-    let p = Section::GROUPS.params(params, "Expected ?project=&after=|before=<microseconds>.")?;
-    let (projects, project) = Section::GROUPS
-        .project(&state, p.project.as_deref())
-        .await?;
+    let (p, projects, project) = Section::GROUPS.project_query(&state, params).await?;
     let q = newest_first(p.after, p.before, PAGE);
     let GroupsPage {
         page: groups,
@@ -81,6 +78,15 @@ pub async fn list(
     };
     body.push_str(&pager(&groups, |g| g.created_us, link));
     Ok(page("/groups", "Groups", &body))
+}
+
+/// The list shows one project.
+impl ProjectQuery for ListParams {
+    const USAGE: &'static str = "Expected ?project=&after=|before=<microseconds>.";
+
+    fn project(&self) -> Option<&str> {
+        self.project.as_deref()
+    }
 }
 
 /// `GET /_emulator/console/groups/<id>` (`<uuid>~<count>` or the bare uuid).

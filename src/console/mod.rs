@@ -305,6 +305,27 @@ impl Section {
         let chosen = chosen.ok_or_else(|| self.missing("No such project."))?;
         Ok((all, chosen))
     }
+
+    /// The query of a page that shows one project, every project and the one it shows: 400
+    /// when the query does not parse, then 404 when the asked project does not exist.
+    async fn project_query<T: ProjectQuery>(
+        self,
+        state: &AppState,
+        params: Result<Query<T>, QueryRejection>,
+    ) -> Result<(T, Vec<Project>, Project), Problem> {
+        let p = self.params(params, T::USAGE)?;
+        let (all, chosen) = self.project(state, p.project()).await?;
+        Ok((p, all, chosen))
+    }
+}
+
+/// The query of a page that shows one project ([`Section::project_query`]).
+trait ProjectQuery {
+    /// What the 400 of a query that does not parse says is expected.
+    const USAGE: &'static str;
+
+    /// The project asked for, if any.
+    fn project(&self) -> Option<&str>;
 }
 
 /// The newest-first page of `limit` items a list's `?after=`/`?before=` asks for.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::html::{esc, json_block, page, time, url_part, ROOT};
 use super::pages::action;
-use super::{older_pager, project_picker, Page, Section};
+use super::{older_pager, project_picker, Page, ProjectQuery, Section};
 use crate::store::webhooks::Delivery;
 use crate::AppState;
 
@@ -48,10 +48,7 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Page {
-    let p = Section::WEBHOOKS.params(params, "Expected ?project=&before=<delivery id>.")?;
-    let (projects, project) = Section::WEBHOOKS
-        .project(&state, p.project.as_deref())
-        .await?;
+    let (p, projects, project) = Section::WEBHOOKS.project_query(&state, params).await?;
     let (hooks, deliveries) = tokio::try_join!(
         state.store.list_hooks(&project.pub_key),
         state
@@ -125,6 +122,15 @@ pub async fn list(
     let older = shown.last().filter(|_| more).map(|last| last.id);
     body.push_str(&older_pager(&list, p.before.is_none(), older));
     Ok(page("/webhooks", "Webhooks", &body))
+}
+
+/// The list shows one project.
+impl ProjectQuery for ListParams {
+    const USAGE: &'static str = "Expected ?project=&before=<delivery id>.";
+
+    fn project(&self) -> Option<&str> {
+        self.project.as_deref()
+    }
 }
 
 /// `GET /_emulator/console/webhooks/deliveries/<id>`.

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::cdn::path::{parse, CdnPath, Operation};
 use crate::cdn::transform::{self, Pipeline, TransformError};
-use crate::config::StorageConfig;
+use crate::config::{StorageConfig, StorageTarget};
 use crate::domain::changes::{create_files, NewFile};
 use crate::domain::files::is_live;
 use crate::error::StoreError;
@@ -192,8 +192,8 @@ pub async fn remote_copy(
         Some(b) => b,
         None => state.blobs.read_all(&file.blob).await?,
     };
-    let put = match (&storage.directory, &storage.s3) {
-        (Some(root), _) => {
+    let put = match &storage.target {
+        StorageTarget::Directory(root) => {
             let target = Directory { root: root.clone() };
             let k = key.clone();
             tokio::task::spawn_blocking(move || target.put(&k, &bytes, public))
@@ -201,16 +201,11 @@ pub async fn remote_copy(
                 .map_err(|e| CopyError::Store(StoreError::Internal(e.to_string())))?
                 .map_err(|e| CopyError::Store(e.into()))?
         }
-        (None, Some(url)) => crate::storages::s3_location(url)
+        StorageTarget::S3(url) => crate::storages::s3_location(url)
             .map_err(|e| CopyError::Store(StoreError::Internal(e)))?
             .put_new(&key, bytes, public)
             .await
             .map_err(CopyError::Store)?,
-        (None, None) => {
-            return Err(CopyError::Store(StoreError::Internal(
-                "a storage with neither directory nor s3".into(),
-            )))
-        }
     };
     let bucket = storage.bucket.as_deref().unwrap_or(&storage.name);
     Ok((format!("s3://{bucket}/{key}"), put))

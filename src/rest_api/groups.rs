@@ -145,6 +145,17 @@ impl PathTarget for PathGroup {
     }
 }
 
+/// `GET /groups/<uuid~N>/`: a group with its files.
+pub async fn group_info(
+    State(state): State<Arc<AppState>>,
+    view: RestView,
+    PathCall(_, PathGroup { group, members }): PathCall<PathGroup>,
+) -> Result<Response, RestError> {
+    let stored = group_stored(&members, state.clock.now_us(), state.retention_us());
+    let body = group_with_files(&state, view.version, &view.bases, &group, &members, stored);
+    Ok(json_response(StatusCode::OK, &body))
+}
+
 /// Most bodies [`RenderedPages`] keeps (past it, it is emptied).
 const RENDERED_PAGES: usize = 64;
 
@@ -218,17 +229,6 @@ pub async fn list_groups(
         state.rendered_groups.put(key, at, body.clone());
     }
     Ok(json_bytes_response(StatusCode::OK, body))
-}
-
-/// `GET /groups/<uuid~N>/`: a group with its files.
-pub async fn group_info(
-    State(state): State<Arc<AppState>>,
-    view: RestView,
-    PathCall(_, PathGroup { group, members }): PathCall<PathGroup>,
-) -> Result<Response, RestError> {
-    let stored = group_stored(&members, state.clock.now_us(), state.retention_us());
-    let body = group_with_files(&state, view.version, &view.bases, &group, &members, stored);
-    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// `DELETE /groups/<uuid~N>/`: deletes the group (its files stay); 204 with no body and no

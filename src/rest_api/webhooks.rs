@@ -181,10 +181,8 @@ pub async fn unsubscribe(
     headers: HeaderMap,
     call: RestCall,
 ) -> Result<Response, WebhookError> {
+    let project = &call.project.pub_key;
     let target = unsubscribe_target(&fields(&headers, &call)?)?;
-    let removed = state
-        .store
-        .delete_hooks_by_target(&call.project.pub_key, &target)
-        .await?;
+    let removed = state.store.delete_hooks_by_target(project, &target).await?;
     Ok(deleted(removed > 0)?)
 }

@@ -126,7 +126,7 @@ fn parts_dir(state: &AppState, uuid: Uuid) -> PathBuf {
     state
         .blobs
         .local_root()
-        .unwrap_or(&state.config.data_dir)
+        .unwrap_or(&state.config.persistence.data_dir)
         .join("multipart")
         .join(uuid.simple().to_string())
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use uploadcare_emulator::config::StorageConfig;
+use uploadcare_emulator::config::{StorageConfig, StorageTarget};
 
 use crate::common::*;
 
@@ -23,12 +23,12 @@ async fn on_s3(backend: Backend) -> Option<(TestServer, &'static Moto, String, S
     let store = moto.url(&blobs);
     let storage = moto.url(&copies);
     let s = TestServer::start_with(backend, move |c| {
-        c.blob_store = Some(uploadcare_emulator::blobs::BlobStoreUrl::parse(&store).unwrap());
+        c.persistence.blob_store =
+            Some(uploadcare_emulator::blobs::BlobStoreUrl::parse(&store).unwrap());
         c.storages = vec![StorageConfig {
             pub_key: PUB.into(),
             name: "bucket".into(),
-            directory: None,
-            s3: Some(storage),
+            target: StorageTarget::S3(storage),
             bucket: Some("copies".into()),
             pattern: None,
         }];
@@ -329,7 +329,7 @@ per_backend!(multipart_from_url_and_sweep);
 
 /// Nothing but the database (and empty temporary folders) in the data directory.
 fn assert_no_bytes_in_data_dir(s: &TestServer) {
-    let left: Vec<_> = files_under(&s.state.config.data_dir)
+    let left: Vec<_> = files_under(&s.state.config.persistence.data_dir)
         .into_iter()
         .filter(|p| {
             let name = p.file_name().unwrap().to_string_lossy();
@@ -369,9 +369,9 @@ async fn a_missing_bucket_stops_the_start() {
     let dir = tempfile::tempdir().unwrap();
     let mut config =
         uploadcare_emulator::config::Config::resolve(Default::default(), None).unwrap();
-    config.data_dir = dir.path().to_path_buf();
-    config.database_url = format!("sqlite://{}", dir.path().join("test.db").display());
-    config.blob_store =
+    config.persistence.data_dir = dir.path().to_path_buf();
+    config.persistence.database_url = format!("sqlite://{}", dir.path().join("test.db").display());
+    config.persistence.blob_store =
         Some(uploadcare_emulator::blobs::BlobStoreUrl::parse(&moto.url("no-such-bucket")).unwrap());
     let err = uploadcare_emulator::AppState::open(config)
         .await

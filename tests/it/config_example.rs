@@ -1,14 +1,17 @@
 //! The example configuration file parses and sets what it documents.
 
-use uploadcare_emulator::config::{Args, Config, LogFormat};
+use uploadcare_emulator::config::{Args, Config, LogFormat, StorageTarget};
 
 #[test]
 fn example_config_parses() {
     let text = include_str!("../../config/emulator.example.toml");
     let c = Config::resolve(Args::default(), Some(text)).expect("example config");
     assert_eq!(c.listen.to_string(), "127.0.0.1:8000");
-    assert_eq!(c.data_dir.to_str(), Some("uploadcare-data"));
-    assert_eq!(c.database_url, "sqlite://uploadcare-data/emulator.db");
+    assert_eq!(c.persistence.data_dir.to_str(), Some("uploadcare-data"));
+    assert_eq!(
+        c.persistence.database_url,
+        "sqlite://uploadcare-data/emulator.db"
+    );
     assert_eq!(c.log_format, LogFormat::Text);
     assert_eq!(c.retention_hours, 24);
     assert!(!c.simple_auth_https_only);
@@ -50,8 +53,8 @@ fn example_config_parses() {
         .collect();
     assert_eq!(storages, [("demopublickey", "mytarget", Some("mybucket"))]);
     assert_eq!(
-        c.storages[0].directory.as_deref().and_then(|d| d.to_str()),
-        Some("uploadcare-data/storages/mytarget")
+        c.storages[0].target,
+        StorageTarget::Directory("uploadcare-data/storages/mytarget".into())
     );
     let twice = "[[storages]]\npub_key = \"p\"\nname = \"a\"\ndirectory = \"d\"\n";
     assert!(Config::resolve(Args::default(), Some(&twice.repeat(2))).is_err());

@@ -7,7 +7,7 @@
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use uploadcare_emulator::config::StorageConfig;
+use uploadcare_emulator::config::{StorageConfig, StorageTarget};
 
 use crate::common::*;
 
@@ -321,8 +321,7 @@ async fn with_storages(backend: Backend) -> (TestServer, tempfile::TempDir) {
             StorageConfig {
                 pub_key: pub_key.into(),
                 name: name.into(),
-                directory: Some(root.join(name)),
-                s3: None,
+                target: StorageTarget::Directory(root.join(name)),
                 bucket: bucket.map(Into::into),
                 pattern: pattern.map(Into::into),
             }

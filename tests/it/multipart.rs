@@ -401,7 +401,7 @@ async fn an_oversized_part_never_overwrites_its_neighbour(backend: Backend) {
     let on_disk = std::fs::read(blob_path(&s, &expected)).unwrap();
     assert_eq!(hex::encode(Sha256::digest(&on_disk)), expected);
     // Completed: the session's folder is gone.
-    let dir = s.state.config.data_dir.join("multipart");
+    let dir = s.state.config.persistence.data_dir.join("multipart");
     assert_eq!(std::fs::read_dir(dir).unwrap().count(), 0);
 }
 

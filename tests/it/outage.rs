@@ -132,7 +132,7 @@ async fn database_down_answers_5xx_and_recovers() {
     };
     let s = Arc::new(
         TestServer::start_with(Backend::Postgres, |c| {
-            c.database_url = database_url;
+            c.persistence.database_url = database_url;
             c.record_answers = None;
         })
         .await,
@@ -305,7 +305,7 @@ async fn a_lone_replica_stops_reading_from_memory_when_the_database_goes() {
     let proxy = Proxy::start(upstream_address().unwrap()).await;
     let (_, database_url) = proxied_database(proxy.port).await;
     let s = TestServer::start_with(Backend::Postgres, |c| {
-        c.database_url = database_url;
+        c.persistence.database_url = database_url;
         c.record_answers = None;
     })
     .await;
@@ -370,7 +370,7 @@ async fn disk_full_answers_5xx_and_recovers(backend: Backend) {
     };
     let data = disk.path().join(format!("{backend:?}"));
     let s = TestServer::start_with(backend, |c| {
-        c.data_dir = data.clone();
+        c.persistence.data_dir = data.clone();
         c.record_answers = None;
     })
     .await;

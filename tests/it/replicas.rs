@@ -216,8 +216,11 @@ async fn work_of_a_dead_replica_ends_in_error_and_a_live_ones_is_left_alone() {
         a.state.store.insert_task(task, expired).await.unwrap();
     }
     // A third replica starting now must not end A's task (A is alive).
-    let database_url = a.state.config.database_url.clone();
-    let c = TestServer::start_with(Backend::Postgres, |cfg| cfg.database_url = database_url).await;
+    let database_url = a.state.config.persistence.database_url.clone();
+    let c = TestServer::start_with(Backend::Postgres, |cfg| {
+        cfg.persistence.database_url = database_url
+    })
+    .await;
     let v = from_url_status(&c, &live).await;
     assert_eq!(v["status"], "waiting", "{v}");
     let v = poll_status(&b, &dead, |v| v["status"] != "waiting").await;

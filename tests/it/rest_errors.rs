@@ -361,8 +361,9 @@ async fn every_rest_error_has_its_status_and_text() {
         c.storages = vec![uploadcare_emulator::config::StorageConfig {
             pub_key: PUB.into(),
             name: "errors".into(),
-            directory: Some(std::env::temp_dir().join("uc-rest-errors-never-written")),
-            s3: None,
+            target: uploadcare_emulator::config::StorageTarget::Directory(
+                std::env::temp_dir().join("uc-rest-errors-never-written"),
+            ),
             bucket: None,
             pattern: None,
         }];

@@ -70,7 +70,7 @@ fn parse(raw: &str) -> (String, String, String) {
 
 /// Nothing of a dropped request is left: no temporary blob, no stored blob, no file row.
 async fn nothing_kept(s: &TestServer) {
-    let data = &s.state.config.data_dir;
+    let data = &s.state.config.persistence.data_dir;
     let tmp = crate::common::files_under(&data.join("tmp"));
     assert!(tmp.is_empty(), "temporary files left: {tmp:?}");
     let blobs = crate::common::files_under(&data.join("blobs"));
@@ -298,10 +298,11 @@ async fn a_stalled_multipart_part_is_not_kept(backend: Backend) {
         "{backend:?}"
     );
     // No record says the part arrived, and no temporary file is left.
-    let left: Vec<_> = crate::common::files_under(&s.state.config.data_dir.join("multipart"))
-        .into_iter()
-        .filter(|p| !p.ends_with("data"))
-        .collect();
+    let left: Vec<_> =
+        crate::common::files_under(&s.state.config.persistence.data_dir.join("multipart"))
+            .into_iter()
+            .filter(|p| !p.ends_with("data"))
+            .collect();
     assert!(
         left.is_empty(),
         "part records or temporaries left: {left:?}"

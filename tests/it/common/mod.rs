@@ -133,8 +133,8 @@ impl TestServer {
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = Config::resolve(Args::default(), None).expect("config");
-        config.data_dir = dir.path().to_path_buf();
-        config.database_url = match backend {
+        config.persistence.data_dir = dir.path().to_path_buf();
+        config.persistence.database_url = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
             Backend::Postgres => fresh_postgres_database().await,
         };
@@ -397,6 +397,7 @@ where
 pub fn blob_path(s: &TestServer, hash: &str) -> std::path::PathBuf {
     s.state
         .config
+        .persistence
         .data_dir
         .join("blobs")
         .join(&hash[..2])
@@ -682,11 +683,11 @@ pub async fn replica_pair() -> Option<(TestServer, TestServer)> {
         return None;
     }
     let a = TestServer::start(Backend::Postgres).await;
-    let database_url = a.state.config.database_url.clone();
-    let data_dir = a.state.config.data_dir.clone();
+    let database_url = a.state.config.persistence.database_url.clone();
+    let data_dir = a.state.config.persistence.data_dir.clone();
     let b = TestServer::start_with(Backend::Postgres, |c| {
-        c.database_url = database_url;
-        c.data_dir = data_dir;
+        c.persistence.database_url = database_url;
+        c.persistence.data_dir = data_dir;
     })
     .await;
     assert_ne!(a.state.replica.id, b.state.replica.id);
