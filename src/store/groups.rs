@@ -117,6 +117,18 @@ const INSERT_GROUPS_POSTGRES: &str = "\
     SELECT e ->> 0, (e ->> 1)::bigint, e ->> 2, e ->> 3 FROM json_array_elements($2::json) AS e) \
     SELECT uuid, created_us FROM g";
 
+/// Appends the group's members as `VALUES` rows `(position, file_uuid, default_effects)`.
+fn push_member_rows(sql: &mut Sql, g: &NewGroup) {
+    for (i, (file, effects)) in g.members.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(")
+            .push_list::<Arg>([(i as i64).into(), (*file).into(), effects.into()])
+            .push(")");
+    }
+}
+
 impl Tx {
     /// Writes new groups, each with its members, and moves their projects' group counts, in
     /// statements whose text does not depend on the number of groups or members; returns
@@ -227,14 +239,7 @@ impl Tx {
              FROM (VALUES ",
         )
         .bind(g.uuid);
-        for (i, (file, effects)) in g.members.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push("(")
-                .push_list::<Arg>([(i as i64).into(), (*file).into(), effects.into()])
-                .push(")");
-        }
+        push_member_rows(&mut sql, g);
         sql.push(")");
         self.execute(&sql).await?;
         Ok(true)
@@ -265,14 +270,7 @@ impl Tx {
                  (group_uuid, position, file_uuid, default_effects) \
                  SELECT g.uuid, v.position, v.file_uuid, v.effects FROM g, (VALUES ",
             );
-            for (i, (file, effects)) in g.members.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.push("(")
-                    .push_list::<Arg>([(i as i64).into(), (*file).into(), effects.into()])
-                    .push(")");
-            }
+            push_member_rows(&mut sql, g);
             sql.push(") AS v (position, file_uuid, effects))");
         }
         sql.push(" SELECT COUNT(*) FROM g");
