@@ -10,7 +10,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -79,21 +79,25 @@ pub struct EventSource {
     pub source_file: Option<Uuid>,
 }
 
-/// A handler's event source: the request's id and the public bases it sees.
-impl FromRequestParts<Arc<AppState>> for EventSource {
+/// A handler's event source: the request's id and the public bases it sees. It reads the
+/// application state through `FromRef`, as axum's own extractors do, so any router whose
+/// state holds an `Arc<AppState>` can take it.
+impl<S> FromRequestParts<S> for EventSource
+where
+    S: Send + Sync,
+    Arc<AppState>: FromRef<S>,
+{
     type Rejection = Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, Infallible> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
+        let app = Arc::<AppState>::from_ref(state);
         let initiator = match parts.extensions.get::<RequestId>() {
             Some(id) => Initiator::Api { request_id: id.0 },
             None => Initiator::System,
         };
         Ok(EventSource {
             initiator,
-            bases: bases(&state.config.public_urls, &parts.headers),
+            bases: bases(&app.config.public_urls, &parts.headers),
             source_file: None,
         })
     }
