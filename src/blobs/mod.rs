@@ -83,6 +83,9 @@ pub struct Blobs {
     backend: Backend,
     /// This process's temporary folder.
     tmp: PathBuf,
+    /// The lock on the folder's owner file, held while the process lives (see
+    /// [`open_tmp`]).
+    _owner: Arc<std::fs::File>,
 }
 
 #[derive(Clone)]
@@ -159,8 +162,12 @@ impl Blobs {
                 (Backend::S3(store), data_dir)
             }
         };
-        let tmp = open_tmp(&tmp_parent.join("tmp")).await?;
-        Ok(Self { backend, tmp })
+        let (tmp, owner) = open_tmp(&tmp_parent.join("tmp")).await?;
+        Ok(Self {
+            backend,
+            tmp,
+            _owner: Arc::new(owner),
+        })
     }
 
     /// The store's directory for `file://` stores (multipart uploads write their data file
@@ -365,25 +372,42 @@ impl Blobs {
     }
 }
 
-/// Creates this process's folder under `tmp_root`, removing other processes' stale ones.
-async fn open_tmp(tmp_root: &Path) -> Result<PathBuf, StoreError> {
+/// The file in a process's temporary folder that the process holds locked while it lives.
+const OWNER: &str = ".owner";
+
+/// Creates this process's folder under `tmp_root`, with its owner file locked for as long as
+/// the returned file is open, and removes the folders of processes that are gone: a folder
+/// whose owner file can be locked belongs to no live process (the lock goes with the process,
+/// SIGKILL included), so a killed process's half-written files go at the next start even on
+/// a data directory other processes share. A folder without an owner file (a process
+/// between creating it and locking it, or an older build) goes once older than
+/// [`STALE_TMP`].
+async fn open_tmp(tmp_root: &Path) -> Result<(PathBuf, std::fs::File), StoreError> {
     fs::create_dir_all(tmp_root).await?;
     let mut entries = fs::read_dir(tmp_root).await?;
     while let Some(entry) = entries.next_entry().await? {
-        let stale = entry
-            .metadata()
-            .await
-            .ok()
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > STALE_TMP);
-        if stale {
-            let _ = fs::remove_dir_all(entry.path()).await;
+        let path = entry.path();
+        let abandoned = match std::fs::File::open(path.join(OWNER)) {
+            Ok(owner) => owner.try_lock().is_ok(),
+            Err(_) => entry
+                .metadata()
+                .await
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_TMP),
+        };
+        if abandoned {
+            let _ = fs::remove_dir_all(&path).await;
         }
     }
     let tmp = tmp_root.join(uuid::Uuid::new_v4().simple().to_string());
     fs::create_dir_all(&tmp).await?;
-    Ok(tmp)
+    let owner = std::fs::File::create(tmp.join(OWNER))?;
+    owner
+        .try_lock()
+        .map_err(|e| StoreError::Internal(format!("cannot lock {}: {e}", tmp.display())))?;
+    Ok((tmp, owner))
 }
 
 /// A blob as a file on local disk; a temporary copy is removed when this is dropped.
@@ -666,7 +690,11 @@ mod tests {
         let mut w = blobs.writer().await.unwrap();
         w.write(b"partial").await.unwrap();
         drop(w);
-        assert_eq!(std::fs::read_dir(&blobs.tmp).unwrap().count(), 0);
+        let left: Vec<_> = std::fs::read_dir(&blobs.tmp)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, [OWNER], "only the owner file is left");
     }
 
     #[test]
@@ -707,5 +735,22 @@ mod tests {
         assert!(!is_address(&"AB".repeat(32)));
         assert!(!is_address(&format!("{}.orphan", "ab".repeat(32))));
         assert!(!is_address("ab"));
+    }
+
+    /// A start removes the temporary folders of processes that are gone (their owner file
+    /// unlocked) and keeps those of live ones and fresh folders without an owner file.
+    #[tokio::test]
+    async fn temporary_folders_of_gone_processes_are_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let (live, live_owner) = open_tmp(root.path()).await.unwrap();
+        let (gone, gone_owner) = open_tmp(root.path()).await.unwrap();
+        std::fs::write(gone.join("half-written"), b"bytes").unwrap();
+        drop(gone_owner);
+        let fresh = root.path().join("fresh");
+        std::fs::create_dir(&fresh).unwrap();
+        let (mine, _mine_owner) = open_tmp(root.path()).await.unwrap();
+        assert!(live.exists() && fresh.exists() && mine.exists());
+        assert!(!gone.exists(), "a gone process's folder stays");
+        drop(live_owner);
     }
 }

@@ -438,7 +438,7 @@ async fn disk_full_answers_5xx_and_recovers(backend: Backend) {
     assert_eq!(cdn.status(), 200);
     assert_eq!(cdn.bytes().await.unwrap().as_ref(), b"kept bytes");
     // Nothing half-written: no temporary file, no part counted, no new row.
-    let tmp = crate::common::files_under(&data.join("tmp"));
+    let tmp = crate::common::temporary_files(&data);
     assert!(tmp.is_empty(), "{backend:?}: temporary files left: {tmp:?}");
     let records: Vec<_> = crate::common::files_under(&data.join("multipart"))
         .into_iter()

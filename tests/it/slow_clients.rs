@@ -71,7 +71,7 @@ fn parse(raw: &str) -> (String, String, String) {
 /// Nothing of a dropped request is left: no temporary blob, no stored blob, no file row.
 async fn nothing_kept(s: &TestServer) {
     let data = &s.state.config.persistence.data_dir;
-    let tmp = crate::common::files_under(&data.join("tmp"));
+    let tmp = crate::common::temporary_files(data);
     assert!(tmp.is_empty(), "temporary files left: {tmp:?}");
     let blobs = crate::common::files_under(&data.join("blobs"));
     assert!(blobs.is_empty(), "blobs left: {blobs:?}");

@@ -420,6 +420,15 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Files under a data directory's `tmp/`, but for each process folder's empty owner file
+/// (`.owner`, locked while its process lives).
+pub fn temporary_files(data_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    files_under(&data_dir.join("tmp"))
+        .into_iter()
+        .filter(|p| !p.ends_with(".owner"))
+        .collect()
+}
+
 /// Hex HMAC-SHA1 of the REST API's canonical string, computed here independently of the
 /// emulator's own code.
 pub fn rest_signature(
