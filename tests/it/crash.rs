@@ -225,8 +225,11 @@ async fn run(db: String, data_dir: &std::path::Path) {
         // an acknowledged group), so the run always has something to verify.
         let before = snapshot.files.len() + snapshot.groups.len();
         for _ in 0..600 {
-            let a = acked.lock().unwrap().clone();
-            if a.files.len() + a.groups.len() > before && !a.groups.is_empty() {
+            let (files, groups) = {
+                let a = acked.lock().unwrap();
+                (a.files.len(), a.groups.len())
+            };
+            if files + groups > before && groups > 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
