@@ -72,7 +72,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # The reference specs, copied verbatim into the repository (see reference/README.md), and
 # the error table the Rust tests share.
 DEFAULT_REFERENCE = os.environ.get("UC_REFERENCE_DIR", os.path.join(HERE, "reference"))
-DEFAULT_ERRORS = os.path.join(HERE, "..", "fixtures", "upload-api-errors.tsv")
+DEFAULT_ERRORS = os.path.join(HERE, "..", "..", "src", "upload_api", "upload-api-errors.tsv")
 
 # (area, file) in matching order: the Upload API files first, then REST, then the CDN.
 SPECS = [
