@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
 use crate::error::StoreError;
+use crate::observe::RequestFacts;
 use crate::rest_api::error::{RestError, RestErrorCode};
 use crate::routing::Api;
 use crate::store::shared::FaultRow;
@@ -180,24 +181,6 @@ impl Scope {
     }
 }
 
-/// The public key a request names where it can be read without its body (query or REST
-/// `Authorization`; the public key is not a secret).
-pub fn request_pub_key(request: &Request) -> Option<String> {
-    // Only the two Uploadcare schemes name a public key; any other value (an admin bearer
-    // token, Basic credentials) is a secret and is not read.
-    if let Some(credentials) = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(crate::auth::rest::parse_authorization)
-    {
-        return Some(credentials.pub_key.to_owned());
-    }
-    form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "pub_key" || k == "UPLOADCARE_PUB_KEY")
-        .map(|(_, v)| v.into_owned())
-}
-
 fn header_fault(request: &Request) -> Option<FaultKind> {
     let value = request
         .headers()
@@ -217,18 +200,15 @@ fn header_fault(request: &Request) -> Option<FaultKind> {
 
 /// Middleware: applies a pending or requested fault before the real handler runs.
 pub async fn inject(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let Some(scope) = Scope::of(Api::of(request.uri().path())) else {
+    let facts = RequestFacts::of(&request);
+    let Some(scope) = Scope::of(facts.api) else {
         return next.run(request).await;
     };
     let fault = match header_fault(&request) {
         Some(kind) => Some(kind),
         None => state
             .faults
-            .take(
-                state.store.as_ref(),
-                scope,
-                request_pub_key(&request).as_deref(),
-            )
+            .take(state.store.as_ref(), scope, facts.pub_key.as_deref())
             .await
             .unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "reading pending faults failed");

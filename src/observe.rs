@@ -4,22 +4,52 @@
 //! and the error the client was given.
 //! Query strings, bodies and `Authorization` values are never logged.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::Request;
-use axum::http::HeaderValue;
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
-use crate::faults::request_pub_key;
 use crate::routing::Api;
 use crate::upload_api::error::UploadError;
 
-/// The id of the request being served (also sent as `X-Uploadcare-Request-Id`), for
-/// handlers that record it (webhook events' `initiator`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RequestId(pub uuid::Uuid);
+/// What the request logger learned of a request before passing it on, read once for the
+/// layers inside it (the journal, faults) and the handlers that record it (webhook events'
+/// `initiator`).
+#[derive(Clone, Debug)]
+pub struct RequestFacts {
+    /// The request id, also sent as `X-Uploadcare-Request-Id`.
+    pub id: uuid::Uuid,
+    /// The API the path belongs to.
+    pub api: Api,
+    /// The public key the request names without its body ([`request_pub_key`]).
+    pub pub_key: Option<Arc<str>>,
+    /// When the request reached the logger.
+    pub started: Instant,
+}
+
+impl RequestFacts {
+    /// Reads a request's facts, giving it a new id.
+    pub fn read(request: &Request) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4(),
+            api: Api::of(request.uri().path()),
+            pub_key: request_pub_key(request).map(Arc::from),
+            started: Instant::now(),
+        }
+    }
+
+    /// The facts the request logger attached to `request`, or read now where it did not.
+    pub fn of(request: &Request) -> Self {
+        match request.extensions().get::<Self>() {
+            Some(facts) => facts.clone(),
+            None => Self::read(request),
+        }
+    }
+}
 
 /// An error a handler answered with (`<code>: <message>`), left in the response for the log
 /// line by the APIs whose errors are not an [`UploadError`].
@@ -28,16 +58,18 @@ pub struct ErrorNote(pub String);
 
 /// Middleware: wraps each request in a span with its id and logs one line when it ends.
 pub async fn log_requests(mut request: Request, next: Next) -> Response {
-    let id = uuid::Uuid::new_v4();
-    request.extensions_mut().insert(RequestId(id));
+    let facts = RequestFacts::read(&request);
+    let id = facts.id;
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let api = Api::of(&path).name();
-    let project = request_pub_key(&request);
+    let uri = request.uri().clone();
+    let api = facts.api.name();
+    let started = facts.started;
+    let project = facts.pub_key.clone();
+    request.extensions_mut().insert(facts);
     let span = tracing::info_span!("request", request_id = %id);
-    let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
-    if let Ok(v) = HeaderValue::from_str(&id.to_string()) {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    if let Ok(v) = HeaderValue::from_bytes(id.hyphenated().encode_lower(&mut text).as_bytes()) {
         response.headers_mut().insert("x-uploadcare-request-id", v);
     }
     let error = response
@@ -54,13 +86,31 @@ pub async fn log_requests(mut request: Request, next: Next) -> Response {
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| match error {
         Some(error) => tracing::info!(
-            %method, %path, api, status, latency_ms,
+            %method, path = uri.path(), api, status, latency_ms,
             project = project.as_deref().unwrap_or("-"), error, "request"
         ),
         None => tracing::info!(
-            %method, %path, api, status, latency_ms,
+            %method, path = uri.path(), api, status, latency_ms,
             project = project.as_deref().unwrap_or("-"), "request"
         ),
     });
     response
+}
+
+/// The public key a request names where it can be read without its body (query or REST
+/// `Authorization`; the public key is not a secret).
+fn request_pub_key(request: &Request) -> Option<String> {
+    // Only the two Uploadcare schemes name a public key; any other value (an admin bearer
+    // token, Basic credentials) is a secret and is not read.
+    if let Some(credentials) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::auth::rest::parse_authorization)
+    {
+        return Some(credentials.pub_key.to_owned());
+    }
+    form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "pub_key" || k == "UPLOADCARE_PUB_KEY")
+        .map(|(_, v)| v.into_owned())
 }

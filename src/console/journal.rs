@@ -15,18 +15,15 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use axum::body::HttpBody;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::faults::request_pub_key;
-use crate::observe::{ErrorNote, RequestId};
+use crate::observe::{ErrorNote, RequestFacts};
 use crate::record::{content_type, essence, is_json_or_jsonp, read_body};
-use crate::routing::Api;
 use crate::upload_api::error::UploadError;
 use crate::AppState;
 
@@ -38,35 +35,34 @@ pub const BODY_BUDGET: usize = 16 * 1024 * 1024;
 pub const MAX_BODY: u64 = 64 * 1024;
 
 /// Request headers worth seeing that never carry credentials.
-const REQUEST_HEADERS: [&str; 7] = [
-    "accept",
-    "content-type",
-    "content-length",
-    "user-agent",
-    "origin",
-    "x-uc-user-agent",
-    "x-emulator-fault",
+static REQUEST_HEADERS: [HeaderName; 7] = [
+    header::ACCEPT,
+    header::CONTENT_TYPE,
+    header::CONTENT_LENGTH,
+    header::USER_AGENT,
+    header::ORIGIN,
+    HeaderName::from_static("x-uc-user-agent"),
+    HeaderName::from_static("x-emulator-fault"),
 ];
 
-/// One request and its answer.
+/// One request and its answer, kept as the parts the request and answer already hold (shared,
+/// not copied); the console formats them when it shows them.
 #[derive(Clone, Debug)]
 pub struct Entry {
     /// Position in the journal (increasing; the newest is the largest).
     pub seq: u64,
     /// The request id (`X-Uploadcare-Request-Id`).
-    pub request_id: String,
+    pub request_id: uuid::Uuid,
     /// When it arrived, on the emulator's clock (microseconds).
     pub at_us: i64,
     /// The API (`upload`, `rest`, `cdn`, `admin`).
     pub api: &'static str,
     /// Method.
-    pub method: String,
-    /// Path.
-    pub path: String,
-    /// Query string, if any.
-    pub query: Option<String>,
+    pub method: Method,
+    /// Path and query.
+    pub uri: Uri,
     /// The public key the request names, if it shows one without its body.
-    pub project: Option<String>,
+    pub project: Option<Arc<str>>,
     /// Status sent.
     pub status: u16,
     /// Time to the answer's head, microseconds.
@@ -76,11 +72,10 @@ pub struct Entry {
     /// The error's full text (`<code>: <message>`), if any.
     pub error: Option<String>,
     /// Allow-listed request headers.
-    pub request_headers: Vec<(String, String)>,
+    pub request_headers: Vec<(HeaderName, HeaderValue)>,
     /// The answer's headers, `Set-Cookie` left out.
-    pub response_headers: Vec<(String, String)>,
-    /// The answer's body when kept: the bytes sent (shared with the answer, not copied; shown
-    /// as lossy UTF-8).
+    pub response_headers: HeaderMap,
+    /// The answer's body when kept: the bytes sent (shown as lossy UTF-8).
     pub body: Option<axum::body::Bytes>,
     /// Why the body is not kept, when it is not.
     pub body_note: Option<String>,
@@ -141,6 +136,7 @@ impl Journal {
 
     /// The entry with this request id, if still kept.
     pub fn get(&self, request_id: &str) -> Option<Arc<Entry>> {
+        let request_id = uuid::Uuid::parse_str(request_id).ok()?;
         let ring = self.inner.lock().ok()?;
         ring.entries
             .iter()
@@ -185,27 +181,16 @@ pub async fn record(State(state): State<Arc<AppState>>, request: Request, next: 
     if is_console_own(request.uri().path(), request.headers()) {
         return next.run(request).await;
     }
-    let started = Instant::now();
+    let facts = RequestFacts::of(&request);
     let at_us = state.clock.now_us();
-    let path = request.uri().path().to_owned();
-    let api = Api::of(&path).name();
-    let query = request.uri().query().map(str::to_owned);
-    let method = request.method().to_string();
-    let project = request_pub_key(&request);
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .map(|id| id.0.to_string())
-        .unwrap_or_default();
+    let method = request.method().clone();
+    let uri = request.uri().clone();
     let request_headers = REQUEST_HEADERS
         .iter()
-        .filter_map(|name| {
-            let v = request.headers().get(*name)?.to_str().ok()?;
-            Some(((*name).to_owned(), v.to_owned()))
-        })
+        .filter_map(|name| Some((name.clone(), request.headers().get(name)?.clone())))
         .collect();
     let response = next.run(request).await;
-    let latency_us = started.elapsed().as_micros() as u64;
+    let latency_us = facts.started.elapsed().as_micros() as u64;
     let (error_code, error) = match response.extensions().get::<UploadError>() {
         Some(e) => (
             Some(e.code.name().to_owned()),
@@ -220,17 +205,8 @@ pub async fn record(State(state): State<Arc<AppState>>, request: Request, next: 
         },
     };
     let status = response.status().as_u16();
-    let response_headers = response
-        .headers()
-        .iter()
-        .filter(|(name, _)| *name != header::SET_COOKIE)
-        .map(|(name, v)| {
-            (
-                name.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let mut response_headers = response.headers().clone();
+    response_headers.remove(header::SET_COOKIE);
     let content_type = content_type(&response).unwrap_or("").to_owned();
     let (response, body, body_note) = match response.body().size_hint().exact() {
         Some(0) => (response, None, Some("empty".to_owned())),
@@ -252,13 +228,12 @@ pub async fn record(State(state): State<Arc<AppState>>, request: Request, next: 
     };
     state.journal.push(Entry {
         seq: 0,
-        request_id,
+        request_id: facts.id,
         at_us,
-        api,
+        api: facts.api.name(),
         method,
-        path,
-        query,
-        project,
+        uri,
+        project: facts.pub_key,
         status,
         latency_us,
         error_code,
@@ -278,19 +253,18 @@ mod tests {
     fn entry(body: usize) -> Entry {
         Entry {
             seq: 0,
-            request_id: String::new(),
+            request_id: uuid::Uuid::nil(),
             at_us: 0,
             api: "rest",
-            method: "GET".into(),
-            path: "/files/".into(),
-            query: None,
+            method: Method::GET,
+            uri: Uri::from_static("/files/"),
             project: None,
             status: 200,
             latency_us: 1,
             error_code: None,
             error: None,
             request_headers: Vec::new(),
-            response_headers: Vec::new(),
+            response_headers: HeaderMap::new(),
             body: Some("x".repeat(body).into()),
             body_note: None,
         }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use super::html::{esc, json_block, page, select, time, url_part, ROOT};
@@ -37,8 +38,8 @@ fn passes(e: &Entry, api: &str, status: &str, text: &str) -> bool {
             _ => true,
         }
         && (text.is_empty()
-            || e.path.contains(text)
-            || e.request_id == text
+            || e.uri.path().contains(text)
+            || uuid::Uuid::parse_str(text).is_ok_and(|id| id == e.request_id)
             || e.project.as_deref() == Some(text)
             || e.error_code.as_deref() == Some(text))
 }
@@ -109,9 +110,9 @@ pub async fn list(
                  <td><code class=\"small\">{id}</code></td></tr>",
                 t = time(e.at_us),
                 api = e.api,
-                m = esc(&e.method),
-                id = esc(&e.request_id),
-                path = esc(&e.path),
+                m = esc(e.method.as_str()),
+                id = e.request_id,
+                path = esc(e.uri.path()),
                 sc = status_class(e.status),
                 st = e.status,
                 lat = e.latency_us as f64 / 1000.0,
@@ -132,21 +133,22 @@ pub async fn list(
 }
 
 /// A header list as a table.
-fn headers_table(headers: &[(String, String)]) -> String {
-    if headers.is_empty() {
-        return "<p class=\"note\">None kept.</p>".to_owned();
-    }
-    let mut out = String::from("<div class=\"scroll\"><table><tbody>");
+fn headers_table<'a>(
+    headers: impl IntoIterator<Item = (&'a HeaderName, &'a HeaderValue)>,
+) -> String {
+    let mut rows = String::new();
     for (k, v) in headers {
         let _ = write!(
-            out,
+            rows,
             "<tr><th scope=\"row\"><code>{}</code></th><td class=\"wrap\">{}</td></tr>",
-            esc(k),
-            esc(v)
+            esc(k.as_str()),
+            esc(&String::from_utf8_lossy(v.as_bytes()))
         );
     }
-    out.push_str("</tbody></table></div>");
-    out
+    if rows.is_empty() {
+        return "<p class=\"note\">None kept.</p>".to_owned();
+    }
+    format!("<div class=\"scroll\"><table><tbody>{rows}</tbody></table></div>")
 }
 
 /// `GET /_emulator/console/requests/<request id>`.
@@ -162,21 +164,23 @@ pub async fn detail(State(state): State<Arc<AppState>>, Path(id): Path<String>) 
          <dt>Request id</dt><dd><code>{id}</code></dd></dl>",
         t = time(e.at_us),
         api = e.api,
-        m = esc(&e.method),
-        path = esc(&e.path),
+        m = esc(e.method.as_str()),
+        path = esc(e.uri.path()),
         q = e
-            .query
-            .as_ref()
+            .uri
+            .query()
             .map_or(String::new(), |q| format!("?{}", esc(q))),
         project = esc(e.project.as_deref().unwrap_or("—")),
         sc = status_class(e.status),
         st = e.status,
         lat = e.latency_us as f64 / 1000.0,
         err = esc(e.error.as_deref().unwrap_or("—")),
-        id = esc(&e.request_id),
+        id = e.request_id,
     );
     body.push_str("<h2>Request headers</h2>");
-    body.push_str(&headers_table(&e.request_headers));
+    body.push_str(&headers_table(
+        e.request_headers.iter().map(|(k, v)| (k, v)),
+    ));
     body.push_str("<h2>Answer headers</h2>");
     body.push_str(&headers_table(&e.response_headers));
     body.push_str("<h2>Answer body</h2>");
@@ -199,7 +203,7 @@ pub async fn detail(State(state): State<Arc<AppState>>, Path(id): Path<String>) 
     }
     Ok(page(
         "/requests",
-        &format!("{} {}", e.method, e.path),
+        &format!("{} {}", e.method, e.uri.path()),
         &body,
     ))
 }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::hooks::{hook_public_json, Event, Hook};
 use crate::domain::files::sanitize_filename;
-use crate::observe::RequestId;
+use crate::observe::RequestFacts;
 use crate::rest_api::files::rest_file;
 use crate::rest_api::version::ApiVersion;
 use crate::store::FileRecord;
@@ -91,8 +91,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
         let app = Arc::<AppState>::from_ref(state);
-        let initiator = match parts.extensions.get::<RequestId>() {
-            Some(id) => Initiator::Api { request_id: id.0 },
+        let initiator = match parts.extensions.get::<RequestFacts>() {
+            Some(facts) => Initiator::Api {
+                request_id: facts.id,
+            },
             None => Initiator::System,
         };
         Ok(EventSource {
