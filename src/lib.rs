@@ -192,9 +192,8 @@ pub fn app_for(state: Arc<AppState>, apis: Apis) -> Router {
         .layer(cors)
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            console::journal::record,
-        ))
-        .layer(middleware::from_fn(observe::log_requests));
+            observe::observe_requests,
+        ));
     // Contract checks: record every answer when asked to (outermost, so it sees what the
     // client sees).
     let router = match &state.config.record_answers {

@@ -1,13 +1,15 @@
 //! Request logging: a request id on every line (also sent back as `X-Uploadcare-Request-Id`,
 //! as production does), and one line per request with method, path, the API it belongs to
 //! (`crate::routing`), status, latency, the project's public key when the request shows it,
-//! and the error the client was given.
+//! and the error the client was given. The same middleware reads a request's facts once
+//! ([`RequestFacts`]) and hands the request and its answer to the console's journal
+//! (`crate::console::journal`).
 //! Query strings, bodies and `Authorization` values are never logged.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -15,6 +17,7 @@ use tracing::Instrument;
 
 use crate::routing::Api;
 use crate::upload_api::error::UploadError;
+use crate::AppState;
 
 /// What the request logger learned of a request before passing it on, read once for the
 /// layers inside it (the journal, faults) and the handlers that record it (webhook events'
@@ -56,45 +59,55 @@ impl RequestFacts {
 #[derive(Clone, Debug)]
 pub struct ErrorNote(pub String);
 
-/// Middleware: wraps each request in a span with its id and logs one line when it ends.
-pub async fn log_requests(mut request: Request, next: Next) -> Response {
+/// Middleware: gives each request its [`RequestFacts`] and a span with its id, keeps it and
+/// its answer in the console's journal, and logs one line when it ends.
+pub async fn observe_requests(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let facts = RequestFacts::read(&request);
-    let id = facts.id;
+    request.extensions_mut().insert(facts.clone());
+    let pending = state.journal.begin(state.clock.now_us(), &request);
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let api = facts.api.name();
-    let started = facts.started;
-    let project = facts.pub_key.clone();
-    request.extensions_mut().insert(facts);
-    let span = tracing::info_span!("request", request_id = %id);
+    let span = tracing::info_span!("request", request_id = %facts.id);
     let mut response = next.run(request).instrument(span.clone()).await;
+    let error = error_text(&response);
+    if let Some(pending) = pending {
+        response = pending
+            .finish(&state.journal, &facts, error.as_deref(), response)
+            .await;
+    }
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    if let Ok(v) = HeaderValue::from_bytes(id.hyphenated().encode_lower(&mut text).as_bytes()) {
+    let id = facts.id.hyphenated().encode_lower(&mut text);
+    if let Ok(v) = HeaderValue::from_bytes(id.as_bytes()) {
         response.headers_mut().insert("x-uploadcare-request-id", v);
     }
-    let error = response
-        .extensions()
-        .get::<UploadError>()
-        .map(|e| format!("{}: {}", e.code.name(), e.message))
-        .or_else(|| {
-            response
-                .extensions()
-                .get::<ErrorNote>()
-                .map(|n| n.0.clone())
-        });
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let latency_ms = facts.started.elapsed().as_secs_f64() * 1000.0;
+    let api = facts.api.name();
+    let project = facts.pub_key.as_deref().unwrap_or("-");
     span.in_scope(|| match error {
         Some(error) => tracing::info!(
-            %method, path = uri.path(), api, status, latency_ms,
-            project = project.as_deref().unwrap_or("-"), error, "request"
+            %method, path = uri.path(), api, status, latency_ms, project, error, "request"
         ),
         None => tracing::info!(
-            %method, path = uri.path(), api, status, latency_ms,
-            project = project.as_deref().unwrap_or("-"), "request"
+            %method, path = uri.path(), api, status, latency_ms, project, "request"
         ),
     });
     response
+}
+
+/// The error an answer carries (`<code>: <message>`), if any.
+fn error_text(response: &Response) -> Option<String> {
+    match response.extensions().get::<UploadError>() {
+        Some(e) => Some(format!("{}: {}", e.code.name(), e.message)),
+        None => response
+            .extensions()
+            .get::<ErrorNote>()
+            .map(|n| n.0.clone()),
+    }
 }
 
 /// The public key a request names where it can be read without its body (query or REST

@@ -1,12 +1,13 @@
 //! The request journal: the last requests across the APIs, in memory, for the console's
 //! Requests page.
 //!
-//! A middleware ([`record`]) inside the request logger sees every request with its id and
-//! keeps: the emulator's time, API, method, path, query, the project's public key when the
-//! request shows it, status, latency, the documented error it was given, a few request
-//! headers from an allow-list (never `Authorization`, `Cookie` or any other credential),
-//! the answer's headers (minus `Set-Cookie`) and the answer's body when it is text and small.
-//! Request bodies are never kept (they are files, or forms with signatures).
+//! The request logger (`crate::observe`) hands every request to [`Journal::begin`] and its
+//! answer to [`Pending::finish`], which keep: the emulator's time, API, method, path, query,
+//! the project's public key when the request shows it, status, latency, the documented error
+//! it was given, a few request headers from an allow-list (never `Authorization`, `Cookie` or
+//! any other credential), the answer's headers (minus `Set-Cookie`) and the answer's body
+//! when it is text and small. Request bodies are never kept (they are files, or forms with
+//! signatures).
 //!
 //! Bounded twice: at most [`CAPACITY`] entries and [`BODY_BUDGET`] bytes of bodies; the
 //! oldest go first. Requests the console makes for itself (its pages, and anything a console
@@ -17,15 +18,12 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use axum::body::HttpBody;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Uri};
-use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::observe::{ErrorNote, RequestFacts};
+use crate::observe::RequestFacts;
 use crate::record::{content_type, essence, is_json_or_jsonp, read_body};
-use crate::upload_api::error::UploadError;
-use crate::AppState;
 
 /// Most entries kept.
 pub const CAPACITY: usize = 1000;
@@ -176,74 +174,89 @@ fn is_text(content_type: &str) -> bool {
     essence.starts_with("text/") || is_json_or_jsonp(&essence)
 }
 
-/// Middleware: passes the request on and keeps it and its answer in the journal.
-pub async fn record(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    if is_console_own(request.uri().path(), request.headers()) {
-        return next.run(request).await;
+/// What the journal keeps of a request before it is answered ([`Journal::begin`]).
+#[derive(Debug)]
+pub struct Pending {
+    at_us: i64,
+    method: Method,
+    uri: Uri,
+    request_headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Journal {
+    /// Notes a request arriving at `at_us` on the emulator's clock; `None` for the console's
+    /// own requests, which are not kept.
+    pub fn begin(&self, at_us: i64, request: &Request) -> Option<Pending> {
+        if is_console_own(request.uri().path(), request.headers()) {
+            return None;
+        }
+        let request_headers = REQUEST_HEADERS
+            .iter()
+            .filter_map(|name| Some((name.clone(), request.headers().get(name)?.clone())))
+            .collect();
+        Some(Pending {
+            at_us,
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            request_headers,
+        })
     }
-    let facts = RequestFacts::of(&request);
-    let at_us = state.clock.now_us();
-    let method = request.method().clone();
-    let uri = request.uri().clone();
-    let request_headers = REQUEST_HEADERS
-        .iter()
-        .filter_map(|name| Some((name.clone(), request.headers().get(name)?.clone())))
-        .collect();
-    let response = next.run(request).await;
-    let latency_us = facts.started.elapsed().as_micros() as u64;
-    let (error_code, error) = match response.extensions().get::<UploadError>() {
-        Some(e) => (
-            Some(e.code.name().to_owned()),
-            Some(format!("{}: {}", e.code.name(), e.message)),
-        ),
-        None => match response.extensions().get::<ErrorNote>() {
-            Some(n) => (
-                n.0.split(':').next().map(|c| c.trim().to_owned()),
-                Some(n.0.clone()),
-            ),
-            None => (None, None),
-        },
-    };
-    let status = response.status().as_u16();
-    let mut response_headers = response.headers().clone();
-    response_headers.remove(header::SET_COOKIE);
-    let content_type = content_type(&response).unwrap_or("").to_owned();
-    let (response, body, body_note) = match response.body().size_hint().exact() {
-        Some(0) => (response, None, Some("empty".to_owned())),
-        Some(len) if is_text(&content_type) && len <= MAX_BODY => {
-            match read_body(response, MAX_BODY).await {
-                (response, Some(bytes)) => (response, Some(bytes), None),
-                (response, None) => (response, None, Some("unreadable".to_owned())),
+}
+
+impl Pending {
+    /// Keeps the request with its answer and the error it was given (`<code>: <message>`),
+    /// and gives the answer back (its body re-assembled when it was read to be kept).
+    pub async fn finish(
+        self,
+        journal: &Journal,
+        facts: &RequestFacts,
+        error: Option<&str>,
+        response: Response,
+    ) -> Response {
+        let latency_us = facts.started.elapsed().as_micros() as u64;
+        let status = response.status().as_u16();
+        let mut response_headers = response.headers().clone();
+        response_headers.remove(header::SET_COOKIE);
+        let content_type = content_type(&response).unwrap_or("").to_owned();
+        let (response, body, body_note) = match response.body().size_hint().exact() {
+            Some(0) => (response, None, Some("empty".to_owned())),
+            Some(len) if is_text(&content_type) && len <= MAX_BODY => {
+                match read_body(response, MAX_BODY).await {
+                    (response, Some(bytes)) => (response, Some(bytes), None),
+                    (response, None) => (response, None, Some("unreadable".to_owned())),
+                }
             }
-        }
-        Some(len) if is_text(&content_type) => {
-            (response, None, Some(format!("{len} bytes, not kept")))
-        }
-        Some(len) => (
-            response,
-            None,
-            Some(format!("{len} bytes of {content_type}, not kept")),
-        ),
-        None => (response, None, Some("streamed, not kept".to_owned())),
-    };
-    state.journal.push(Entry {
-        seq: 0,
-        request_id: facts.id,
-        at_us,
-        api: facts.api.name(),
-        method,
-        uri,
-        project: facts.pub_key,
-        status,
-        latency_us,
-        error_code,
-        error,
-        request_headers,
-        response_headers,
-        body,
-        body_note,
-    });
-    response
+            Some(len) if is_text(&content_type) => {
+                (response, None, Some(format!("{len} bytes, not kept")))
+            }
+            Some(len) => (
+                response,
+                None,
+                Some(format!("{len} bytes of {content_type}, not kept")),
+            ),
+            None => (response, None, Some("streamed, not kept".to_owned())),
+        };
+        journal.push(Entry {
+            seq: 0,
+            request_id: facts.id,
+            at_us: self.at_us,
+            api: facts.api.name(),
+            method: self.method,
+            uri: self.uri,
+            project: facts.pub_key.clone(),
+            status,
+            latency_us,
+            error_code: error
+                .and_then(|e| e.split(':').next())
+                .map(|c| c.trim().to_owned()),
+            error: error.map(str::to_owned),
+            request_headers: self.request_headers,
+            response_headers,
+            body,
+            body_note,
+        });
+        response
+    }
 }
 
 #[cfg(test)]
