@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::HttpBody;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::response::Response;
 
 use crate::observe::RequestFacts;
@@ -43,8 +43,8 @@ static REQUEST_HEADERS: [HeaderName; 7] = [
     HeaderName::from_static("x-emulator-fault"),
 ];
 
-/// One request and its answer, kept as the parts the request and answer already hold (shared,
-/// not copied); the console formats them when it shows them.
+/// One request and its answer. What comes from the request is copied (a slice of it would keep
+/// the connection's whole read buffer alive); the answer's headers are kept as they are.
 #[derive(Clone, Debug)]
 pub struct Entry {
     /// Position in the journal (increasing; the newest is the largest).
@@ -57,8 +57,10 @@ pub struct Entry {
     pub api: &'static str,
     /// Method.
     pub method: Method,
-    /// Path and query.
-    pub uri: Uri,
+    /// Path.
+    pub path: String,
+    /// Query string, if any.
+    pub query: Option<String>,
     /// The public key the request names, if it shows one without its body.
     pub project: Option<Arc<str>>,
     /// Status sent.
@@ -179,7 +181,8 @@ fn is_text(content_type: &str) -> bool {
 pub struct Pending {
     at_us: i64,
     method: Method,
-    uri: Uri,
+    path: String,
+    query: Option<String>,
     request_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
@@ -192,12 +195,19 @@ impl Journal {
         }
         let request_headers = REQUEST_HEADERS
             .iter()
-            .filter_map(|name| Some((name.clone(), request.headers().get(name)?.clone())))
+            .filter_map(|name| {
+                let value = request.headers().get(name)?;
+                Some((
+                    name.clone(),
+                    HeaderValue::from_bytes(value.as_bytes()).ok()?,
+                ))
+            })
             .collect();
         Some(Pending {
             at_us,
             method: request.method().clone(),
-            uri: request.uri().clone(),
+            path: request.uri().path().to_owned(),
+            query: request.uri().query().map(str::to_owned),
             request_headers,
         })
     }
@@ -242,7 +252,8 @@ impl Pending {
             at_us: self.at_us,
             api: facts.api.name(),
             method: self.method,
-            uri: self.uri,
+            path: self.path,
+            query: self.query,
             project: facts.pub_key.clone(),
             status,
             latency_us,
@@ -270,7 +281,8 @@ mod tests {
             at_us: 0,
             api: "rest",
             method: Method::GET,
-            uri: Uri::from_static("/files/"),
+            path: "/files/".into(),
+            query: None,
             project: None,
             status: 200,
             latency_us: 1,

@@ -38,7 +38,7 @@ fn passes(e: &Entry, api: &str, status: &str, text: &str) -> bool {
             _ => true,
         }
         && (text.is_empty()
-            || e.uri.path().contains(text)
+            || e.path.contains(text)
             || uuid::Uuid::parse_str(text).is_ok_and(|id| id == e.request_id)
             || e.project.as_deref() == Some(text)
             || e.error_code.as_deref() == Some(text))
@@ -112,7 +112,7 @@ pub async fn list(
                 api = e.api,
                 m = esc(e.method.as_str()),
                 id = e.request_id,
-                path = esc(e.uri.path()),
+                path = esc(&e.path),
                 sc = status_class(e.status),
                 st = e.status,
                 lat = e.latency_us as f64 / 1000.0,
@@ -165,10 +165,10 @@ pub async fn detail(State(state): State<Arc<AppState>>, Path(id): Path<String>) 
         t = time(e.at_us),
         api = e.api,
         m = esc(e.method.as_str()),
-        path = esc(e.uri.path()),
+        path = esc(&e.path),
         q = e
-            .uri
-            .query()
+            .query
+            .as_ref()
             .map_or(String::new(), |q| format!("?{}", esc(q))),
         project = esc(e.project.as_deref().unwrap_or("—")),
         sc = status_class(e.status),
@@ -203,7 +203,7 @@ pub async fn detail(State(state): State<Arc<AppState>>, Path(id): Path<String>) 
     }
     Ok(page(
         "/requests",
-        &format!("{} {}", e.method, e.uri.path()),
+        &format!("{} {}", e.method, e.path),
         &body,
     ))
 }
