@@ -5,7 +5,7 @@
 use crate::common::*;
 use hmac::{Hmac, Mac};
 use reqwest::multipart::{Form, Part};
-use reqwest::RequestBuilder;
+use reqwest::{Method, RequestBuilder};
 use sha2::Sha256;
 
 /// Hex HMAC-SHA256 of `expire` under `secret`, computed independently of the server.
@@ -133,51 +133,41 @@ async fn public_key_errors(backend: Backend) {
     let s = TestServer::start(backend).await;
     let req = "ProjectPublicKeyRequiredError";
     let inv = "ProjectPublicKeyInvalidError";
-    assert_error(base(&s, &[]), 403, req, "UPLOADCARE_PUB_KEY is required.").await;
-    assert_error(
-        base(&s, &[("UPLOADCARE_PUB_KEY", "")]),
-        403,
-        req,
-        "UPLOADCARE_PUB_KEY is required.",
-    )
-    .await;
-    assert_error(
-        base(&s, &[("UPLOADCARE_PUB_KEY", "foo")]),
-        403,
-        inv,
-        "UPLOADCARE_PUB_KEY is invalid.",
-    )
-    .await;
     // `pub_key` is not the field /base/ reads.
-    assert_error(
-        base(&s, &[("pub_key", PUB)]),
-        403,
-        req,
-        "UPLOADCARE_PUB_KEY is required.",
-    )
-    .await;
+    let base_cases: [(&[(&str, &str)], _, _); 4] = [
+        (&[], req, "UPLOADCARE_PUB_KEY is required."),
+        (
+            &[("UPLOADCARE_PUB_KEY", "")],
+            req,
+            "UPLOADCARE_PUB_KEY is required.",
+        ),
+        (
+            &[("UPLOADCARE_PUB_KEY", "foo")],
+            inv,
+            "UPLOADCARE_PUB_KEY is invalid.",
+        ),
+        (&[("pub_key", PUB)], req, "UPLOADCARE_PUB_KEY is required."),
+    ];
+    for (fields, code, message) in base_cases {
+        assert_error(base(&s, fields), 403, code, message).await;
+    }
     let u = "d6d34fa9-addd-472c-868d-2e5c105f9fcd";
-    assert_error(
-        info(&s, &[("file_id", u)]),
-        403,
-        req,
-        "pub_key is required.",
-    )
-    .await;
-    assert_error(
-        info(&s, &[("pub_key", ""), ("file_id", u)]),
-        403,
-        req,
-        "pub_key is required.",
-    )
-    .await;
-    assert_error(
-        info(&s, &[("pub_key", "foo"), ("file_id", u)]),
-        403,
-        inv,
-        "pub_key is invalid.",
-    )
-    .await;
+    let info_cases: [(&[(&str, &str)], _, _); 3] = [
+        (&[("file_id", u)], req, "pub_key is required."),
+        (
+            &[("pub_key", ""), ("file_id", u)],
+            req,
+            "pub_key is required.",
+        ),
+        (
+            &[("pub_key", "foo"), ("file_id", u)],
+            inv,
+            "pub_key is invalid.",
+        ),
+    ];
+    for (query, code, message) in info_cases {
+        assert_error(info(&s, query), 403, code, message).await;
+    }
 }
 
 per_backend!(signed_uploads);
@@ -190,55 +180,53 @@ async fn signed_uploads(backend: Backend) {
     let stale = sign(SIGNED_SECRET, &past);
     let wrong = sign(OTHER_SECRET, &future);
     let k = ("UPLOADCARE_PUB_KEY", SIGNED_PUB);
-    assert_error(
-        base(&s, &[k]),
-        400,
-        "SignatureRequiredError",
-        "`signature` is required.",
-    )
-    .await;
-    assert_error(
-        base(&s, &[k, ("expire", &future)]),
-        400,
-        "SignatureRequiredError",
-        "`signature` is required.",
-    )
-    .await;
-    assert_error(
-        base(&s, &[k, ("signature", &good)]),
-        400,
-        "SignatureExpirationRequiredError",
-        "`expire` is required.",
-    )
-    .await;
-    assert_error(
-        base(&s, &[k, ("signature", &good), ("expire", "soon")]),
-        400,
-        "SignatureExpirationInvalidError",
-        "`expire` must be a UNIX timestamp.",
-    )
-    .await;
-    assert_error(
-        base(&s, &[k, ("signature", &stale), ("expire", &past)]),
-        403,
-        "SignatureExpirationError",
-        "Expired signature.",
-    )
-    .await;
-    assert_error(
-        base(&s, &[k, ("signature", &wrong), ("expire", &future)]),
-        403,
-        "SignatureInvalidError",
-        "Invalid signature.",
-    )
-    .await;
-    assert_error(
-        base(&s, &[k, ("signature", "not hex"), ("expire", &future)]),
-        403,
-        "SignatureInvalidError",
-        "Invalid signature.",
-    )
-    .await;
+    let cases: [(&[(&str, &str)], _, _, _); 7] = [
+        (
+            &[k],
+            400,
+            "SignatureRequiredError",
+            "`signature` is required.",
+        ),
+        (
+            &[k, ("expire", &future)],
+            400,
+            "SignatureRequiredError",
+            "`signature` is required.",
+        ),
+        (
+            &[k, ("signature", &good)],
+            400,
+            "SignatureExpirationRequiredError",
+            "`expire` is required.",
+        ),
+        (
+            &[k, ("signature", &good), ("expire", "soon")],
+            400,
+            "SignatureExpirationInvalidError",
+            "`expire` must be a UNIX timestamp.",
+        ),
+        (
+            &[k, ("signature", &stale), ("expire", &past)],
+            403,
+            "SignatureExpirationError",
+            "Expired signature.",
+        ),
+        (
+            &[k, ("signature", &wrong), ("expire", &future)],
+            403,
+            "SignatureInvalidError",
+            "Invalid signature.",
+        ),
+        (
+            &[k, ("signature", "not hex"), ("expire", &future)],
+            403,
+            "SignatureInvalidError",
+            "Invalid signature.",
+        ),
+    ];
+    for (fields, status, code, message) in cases {
+        assert_error(base(&s, fields), status, code, message).await;
+    }
 
     // A valid signature is accepted; so is one where signing is not required.
     for (key, secret) in [(SIGNED_PUB, SIGNED_SECRET), (PUB, SECRET)] {
@@ -702,34 +690,20 @@ async fn info_errors(backend: Backend) {
 per_backend!(method_not_allowed);
 async fn method_not_allowed(backend: Backend) {
     let s = TestServer::start(backend).await;
-    assert_error(
-        |q| s.client.get(s.url("/base/")).query(q),
-        405,
-        "MethodNotAllowedError",
-        "HTTP method GET is not allowed for /base/",
-    )
-    .await;
-    assert_error(
-        |q| s.client.post(s.url("/info/")).query(q),
-        405,
-        "MethodNotAllowedError",
-        "HTTP method POST is not allowed for /info/",
-    )
-    .await;
-    assert_error(
-        |q| s.client.delete(s.url("/group/")).query(q),
-        405,
-        "MethodNotAllowedError",
-        "HTTP method DELETE is not allowed for /group/",
-    )
-    .await;
-    assert_error(
-        |q| s.client.put(s.url("/group/info/")).query(q),
-        405,
-        "MethodNotAllowedError",
-        "HTTP method PUT is not allowed for /group/info/",
-    )
-    .await;
+    for (method, path) in [
+        (Method::GET, "/base/"),
+        (Method::POST, "/info/"),
+        (Method::DELETE, "/group/"),
+        (Method::PUT, "/group/info/"),
+    ] {
+        assert_error(
+            |q| s.client.request(method.clone(), s.url(path)).query(q),
+            405,
+            "MethodNotAllowedError",
+            &format!("HTTP method {method} is not allowed for {path}"),
+        )
+        .await;
+    }
 }
 
 per_backend!(cors_preflight_and_headers);
