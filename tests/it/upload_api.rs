@@ -743,7 +743,7 @@ async fn cors_preflight_and_headers(backend: Backend) {
 /// reference, every row of the error table is well-formed, and the generated codes carry each
 /// row's status and message to the letter.
 #[test]
-fn error_table_fixture_matches_reference() {
+fn error_table_matches_reference() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let copies = [
         ("upload-api-errors.tsv", "src/upload_api"),
